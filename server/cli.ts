@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/** `peerkit-signal`: runs the signaling server from the command line until SIGINT or SIGTERM. */
+import { parseArgs } from 'node:util';
+import { createSignalingServer } from './index.js';
+import type { IceServer } from './protocol.js';
+import type { SignalingServerOptions } from './options.js';
+
+const USAGE = `Usage: peerkit-signal [options]
+
+  --port N              port to listen on (default 8787; 0 picks a free one)
+  --host H              address to bind (default 127.0.0.1; 0.0.0.0 exposes it)
+  --max-frame-bytes N   largest client frame in bytes (default 65536)
+  --max-members N       most members per room (default 16)
+  --rate N              frames per second per connection (default 50)
+  --origins a,b         allowed Origin headers, comma-separated (default: any)
+  --token-secret S      require HMAC-SHA256 room tokens signed with S
+                        (or set PEERKIT_TOKEN_SECRET, which keeps it out of ps)
+  --ice-servers JSON    ICE servers handed to clients, e.g. '[{"urls":"stun:stun.example:3478"}]'
+  --quiet               no logs
+  --help                this text
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`peerkit-signal: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function integer(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) fail(`--${name} must be a non-negative integer, got "${text}"`);
+  return value;
+}
+
+function iceServers(text: string): IceServer[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    fail('--ice-servers is not valid JSON');
+  }
+  const isUrls = (urls: unknown): boolean =>
+    typeof urls === 'string' || (Array.isArray(urls) && urls.every((url) => typeof url === 'string'));
+  if (!Array.isArray(value) || !value.every((s: unknown) => typeof s === 'object' && s !== null && isUrls((s as { urls?: unknown }).urls))) {
+    fail('--ice-servers must be a JSON array of objects with "urls"');
+  }
+  return value as IceServer[];
+}
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      port: { type: 'string', default: '8787' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'max-frame-bytes': { type: 'string' },
+      'max-members': { type: 'string' },
+      rate: { type: 'string' },
+      origins: { type: 'string' },
+      'token-secret': { type: 'string' },
+      'ice-servers': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  }).values;
+} catch (error) {
+  fail(error instanceof Error ? error.message : String(error));
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const options: SignalingServerOptions = {};
+const maxFrameBytes = integer('max-frame-bytes', args['max-frame-bytes']);
+const maxMembers = integer('max-members', args['max-members']);
+const rate = integer('rate', args.rate);
+if (maxFrameBytes !== undefined) options.maxFrameBytes = maxFrameBytes;
+if (maxMembers !== undefined) options.maxMembers = maxMembers;
+if (rate !== undefined) options.rate = rate;
+if (args.origins !== undefined) options.origins = args.origins.split(',').map((o) => o.trim()).filter(Boolean);
+const secret = args['token-secret'] ?? process.env.PEERKIT_TOKEN_SECRET;
+if (secret !== undefined && secret !== '') options.tokenSecret = secret;
+if (args['ice-servers'] !== undefined) options.iceServers = iceServers(args['ice-servers']);
+if (args.quiet) options.logger = false;
+
+let server;
+try {
+  server = createSignalingServer(options);
+} catch (error) {
+  fail(error instanceof Error ? error.message : String(error));
+}
+const running = server;
+const port = integer('port', args.port) ?? 8787;
+running.listen(port, args.host).catch((error: unknown) => {
+  process.stderr.write(`peerkit-signal: cannot listen on ${args.host}:${port}: ${String(error)}\n`);
+  process.exit(1);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void running.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,144 @@
+/**
+ * The peerkit signaling server: rooms of members that relay WebRTC signals to each other over
+ * WebSocket, with health and metrics endpoints on the same port.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { handleHttp } from './http.js';
+import { createLog } from './log.js';
+import { Metrics } from './metrics.js';
+import type { SignalingServerOptions } from './options.js';
+import { resolveOptions } from './options.js';
+import { MemoryRoomStore } from './rooms.js';
+import { Session } from './session.js';
+
+export { createRoomToken, verifyRoomToken } from './tokens.js';
+export type { RoomTokenClaims } from './tokens.js';
+export type { IceServersProvider, JoinContext, SignalingServerOptions } from './options.js';
+export type { LogEntry, LogLevel, Logger } from './log.js';
+export type { JoinOutcome, LocalMember, MemberInfo, RoomStore } from './rooms.js';
+export { MemoryRoomStore } from './rooms.js';
+export type { ErrorCode, IceServer } from './protocol.js';
+export { PROTOCOL_VERSION } from './protocol.js';
+
+/** A signaling server; create it with {@link createSignalingServer}. */
+export interface SignalingServer {
+  /** The HTTP server underneath, for attaching it to TLS termination or more routes. */
+  readonly httpServer: Server;
+  /**
+   * Starts listening; resolves with the bound port (useful with port 0).
+   * @param host - @default '127.0.0.1', so exposing the server is a deliberate choice.
+   */
+  listen(port: number, host?: string): Promise<{ port: number }>;
+  /**
+   * Stops accepting connections, tells every client with a `SHUTTING_DOWN` error frame, closes
+   * their sockets with 1012 so they reconnect elsewhere, and resolves once all are gone.
+   * Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a signaling server. It does not listen until {@link SignalingServer.listen}.
+ *
+ * @example
+ * ```ts
+ * import { createSignalingServer } from 'peerkit/server';
+ *
+ * const server = createSignalingServer({
+ *   origins: ['https://app.example'],
+ *   iceServers: [{ urls: 'stun:stun.example:3478' }],
+ * });
+ * const { port } = await server.listen(8787);
+ * process.on('SIGTERM', () => void server.close());
+ * ```
+ */
+export function createSignalingServer(options: SignalingServerOptions = {}): SignalingServer {
+  const resolved = resolveOptions(options);
+  const store = options.store ?? new MemoryRoomStore();
+  const metrics = new Metrics();
+  const log = createLog(resolved.logger);
+  const sessions = new Set<Session>();
+  let shuttingDown = false;
+  let closing: Promise<void> | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+
+  const gauges = () => ({ connections: sessions.size, ...store.stats() });
+  const httpServer = createServer((req, res) =>
+    handleHttp({ isShuttingDown: () => shuttingDown, gauges, renderMetrics: () => metrics.render(gauges()) }, req, res),
+  );
+  // Frames between maxFrameBytes and this get a FRAME_TOO_LARGE answer; past it, ws closes with 1009
+  // before buffering more, which bounds memory per connection.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: resolved.maxFrameBytes * 4 });
+  const context = { options: resolved, store, metrics, log, isShuttingDown: () => shuttingDown };
+
+  const refuseUpgrade = (socket: Duplex, status: 403 | 503, reason: string, fields: Record<string, unknown>): void => {
+    metrics.upgradesRefused += 1;
+    log('warn', 'upgrade-refused', { reason, ...fields });
+    socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  };
+
+  httpServer.on('upgrade', (req, socket, head) => {
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    socket.on('error', () => socket.destroy());
+    if (shuttingDown) {
+      refuseUpgrade(socket, 503, 'shutting down', { remote });
+      return;
+    }
+    const origin = req.headers.origin;
+    if (resolved.origins !== undefined && (origin === undefined || !resolved.origins.has(origin))) {
+      refuseUpgrade(socket, 403, 'origin not allowed', { remote, origin });
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new Session(ws, context, remote);
+      sessions.add(session);
+      metrics.connectionsTotal += 1;
+      log('debug', 'connect', { remote, origin });
+      ws.on('close', () => sessions.delete(session));
+    });
+  });
+
+  return {
+    httpServer,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          const address = httpServer.address();
+          const bound = typeof address === 'object' && address !== null ? address.port : port;
+          sweepTimer = setInterval(() => {
+            for (const session of sessions) session.sweep();
+          }, resolved.pingIntervalMs);
+          log('info', 'listening', { host, port: bound });
+          resolve({ port: bound });
+        });
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true;
+        clearInterval(sweepTimer);
+        log('info', 'shutting-down', { connections: sessions.size });
+        const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        httpServer.closeIdleConnections();
+        for (const session of sessions) session.shutdown();
+        await waitUntil(() => sessions.size === 0, resolved.closeTimeoutMs);
+        for (const session of sessions) session.terminate();
+        httpServer.closeAllConnections();
+        await stopped;
+        wss.close();
+        log('info', 'closed');
+      })();
+      return closing;
+    },
+  };
+}
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}

@@ -1,0 +1,128 @@
+/** Server options, their defaults and their validation. */
+import type { IceServer } from './protocol.js';
+import type { Logger } from './log.js';
+import type { RoomStore } from './rooms.js';
+import { stderrLogger } from './log.js';
+
+/** Who is joining, for an {@link IceServersProvider}. */
+export interface JoinContext {
+  /** The member id the server assigned. */
+  id: string;
+  room: string;
+  /** The `sub` claim of the member's room token, when tokens are in use. */
+  sub?: string;
+}
+
+/**
+ * Produces the ICE servers handed to one member in `joined`; a function lets a deployment mint
+ * short-lived TURN credentials per member instead of sharing static ones.
+ */
+export type IceServersProvider = (context: JoinContext) => IceServer[] | Promise<IceServer[]>;
+
+/** Options for {@link createSignalingServer}. All are optional. */
+export interface SignalingServerOptions {
+  /**
+   * Largest client frame accepted, in bytes. Larger frames up to four times this are answered
+   * with `FRAME_TOO_LARGE`; beyond that the socket is closed with 1009.
+   * @default 65536
+   */
+  maxFrameBytes?: number;
+  /**
+   * Most members in one room. A full mesh of n members holds n(n-1)/2 peer connections, so
+   * rooms much larger than this belong on an SFU rather than a mesh.
+   * @default 16
+   */
+  maxMembers?: number;
+  /**
+   * Frames per second each connection may send on average (token bucket).
+   * @default 50
+   */
+  rate?: number;
+  /**
+   * Frames a connection may send in one burst (bucket size). Joining a room with many peers
+   * trickles many ICE candidates at once.
+   * @default twice `rate`
+   */
+  burst?: number;
+  /**
+   * Allowed values of the `Origin` header. Upgrades from other origins, or without one, are
+   * refused with 403. Empty or absent: every origin is allowed.
+   * @default undefined
+   */
+  origins?: string[];
+  /**
+   * Secret for HMAC-SHA256 room tokens. When set, every `join` needs a valid token for its room.
+   * @default undefined
+   */
+  tokenSecret?: string;
+  /**
+   * ICE servers handed to each member in `joined`, or a function that returns them per member.
+   * @default []
+   */
+  iceServers?: IceServer[] | IceServersProvider;
+  /**
+   * Interval between WebSocket pings. A client that has answered nothing (no pong, no frame)
+   * since the previous ping is dropped.
+   * @default 30000
+   */
+  pingIntervalMs?: number;
+  /**
+   * How long `close()` waits for clients to close their sockets before cutting them off.
+   * @default 3000
+   */
+  closeTimeoutMs?: number;
+  /**
+   * Receives one structured entry per event; `false` silences the server.
+   * @default JSON lines on stderr
+   */
+  logger?: Logger;
+  /**
+   * Where room state lives.
+   * @default a new in-memory store
+   */
+  store?: RoomStore;
+}
+
+/** Options after defaults, as the server uses them. */
+export interface ResolvedOptions {
+  maxFrameBytes: number;
+  maxMembers: number;
+  rate: number;
+  burst: number;
+  origins: ReadonlySet<string> | undefined;
+  tokenSecret: string | undefined;
+  iceServers: IceServersProvider;
+  pingIntervalMs: number;
+  closeTimeoutMs: number;
+  logger: Logger;
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`createSignalingServer: ${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Applies defaults and refuses nonsense at once, rather than at the first connection. */
+export function resolveOptions(options: SignalingServerOptions): ResolvedOptions {
+  const rate = positive('rate', options.rate, 50);
+  const { iceServers, tokenSecret, origins } = options;
+  if (tokenSecret !== undefined && tokenSecret.length === 0) {
+    throw new TypeError('createSignalingServer: tokenSecret must not be empty');
+  }
+  const staticServers = Array.isArray(iceServers) ? structuredClone(iceServers) : [];
+  return {
+    maxFrameBytes: Math.floor(positive('maxFrameBytes', options.maxFrameBytes, 64 * 1024)),
+    maxMembers: Math.floor(positive('maxMembers', options.maxMembers, 16)),
+    rate,
+    burst: positive('burst', options.burst, rate * 2),
+    origins: origins !== undefined && origins.length > 0 ? new Set(origins) : undefined,
+    tokenSecret,
+    iceServers: typeof iceServers === 'function' ? iceServers : () => staticServers,
+    pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 30_000),
+    closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs, 3_000),
+    logger: options.logger ?? stderrLogger,
+  };
+}
