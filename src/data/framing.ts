@@ -1,0 +1,159 @@
+import { PeerKitError } from '../errors.js';
+
+/**
+ * Frame layout, big-endian: kind (u8), message id (u32), byte offset of this chunk in the
+ * message (u32), total message length (u32), then the chunk. The offset (rather than a chunk
+ * index) lets the receiver place chunks whatever the sender's chunk size and whatever order an
+ * unordered channel delivers them in.
+ */
+export const HEADER_BYTES = 13;
+
+/** The largest message a frame header can describe. */
+export const MAX_FRAMED_BYTES = 0xffffffff;
+
+/** How the receiver turns the bytes back into what was sent. */
+export const enum Kind {
+  String = 0,
+  ArrayBuffer = 1,
+  Bytes = 2,
+  Json = 3,
+  Blob = 4,
+}
+
+/** A value that parses from, and serialises to, JSON. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** What `send()` accepts: text, binary, a Blob, or any JSON value. */
+export type Sendable = string | ArrayBuffer | ArrayBufferView | Blob | JsonValue;
+
+/**
+ * What a `message` event delivers: a string, an ArrayBuffer, a Uint8Array (for any typed array
+ * or DataView sent), a Blob, or the parsed JSON value.
+ */
+export type Message = ArrayBuffer | Uint8Array | Blob | JsonValue;
+
+/** A message ready to be cut into chunks. */
+export interface Outgoing {
+  kind: Kind;
+  size: number;
+  read(start: number, end: number): Uint8Array | Promise<Uint8Array>;
+}
+
+const bytesOf = (kind: Kind, bytes: Uint8Array): Outgoing => ({
+  kind,
+  size: bytes.byteLength,
+  read: (start, end) => bytes.subarray(start, end),
+});
+
+/** Turns what the user passed to `send()` into bytes, or says why it cannot be sent. */
+export function encode(data: unknown): Outgoing | PeerKitError {
+  if (typeof data === 'string') return bytesOf(Kind.String, new TextEncoder().encode(data));
+  if (data instanceof ArrayBuffer) return bytesOf(Kind.ArrayBuffer, new Uint8Array(data));
+  if (ArrayBuffer.isView(data)) return bytesOf(Kind.Bytes, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  if (typeof Blob !== 'undefined' && data instanceof Blob) {
+    return {
+      kind: Kind.Blob,
+      size: data.size,
+      read: async (start, end) => new Uint8Array(await data.slice(start, end).arrayBuffer()),
+    };
+  }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data);
+  } catch (err) {
+    return new PeerKitError('BAD_ARGUMENT', 'send() takes a string, binary data, a Blob or a JSON value; this value does not serialise to JSON.', { cause: err });
+  }
+  if (text === undefined) return new PeerKitError('BAD_ARGUMENT', `send() cannot send ${typeof data}: it has no JSON form.`);
+  return bytesOf(Kind.Json, new TextEncoder().encode(text));
+}
+
+/** Builds one frame: header plus a copy of the chunk. */
+export function frame(kind: Kind, id: number, offset: number, total: number, chunk: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(HEADER_BYTES + chunk.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, kind);
+  view.setUint32(1, id);
+  view.setUint32(5, offset);
+  view.setUint32(9, total);
+  out.set(chunk, HEADER_BYTES);
+  return out;
+}
+
+/** Turns a complete message's bytes back into the value that was sent. */
+export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
+  switch (kind) {
+    case Kind.String:
+      return new TextDecoder().decode(bytes);
+    case Kind.Json:
+      try {
+        return JSON.parse(new TextDecoder().decode(bytes)) as JsonValue;
+      } catch (err) {
+        return new PeerKitError('BAD_MESSAGE', 'A JSON message did not parse.', { cause: err });
+      }
+    case Kind.ArrayBuffer:
+      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? (bytes.buffer as ArrayBuffer)
+        : bytes.slice().buffer;
+    case Kind.Bytes:
+      return bytes;
+    case Kind.Blob:
+      return new Blob([bytes as Uint8Array<ArrayBuffer>]);
+  }
+}
+
+/** Where a message stands after one of its frames arrived. */
+export interface Arrival {
+  id: number;
+  kind: Kind;
+  received: number;
+  total: number;
+  /** Set once the whole message is here. */
+  bytes?: Uint8Array;
+}
+
+interface Partial {
+  kind: Kind;
+  buffer: Uint8Array;
+  received: number;
+}
+
+/**
+ * Puts chunked messages back together. Each message's buffer is allocated once, at its full
+ * size, when its first chunk arrives, so a 64 MiB message costs 64 MiB and not twice that.
+ */
+export class Reassembler {
+  private readonly partial = new Map<number, Partial>();
+
+  /** @param maxBytes - the largest message accepted; larger ones are refused, not buffered */
+  constructor(private readonly maxBytes: number) {}
+
+  /** Takes one frame; returns its message's progress or why the frame is refused. */
+  push(data: ArrayBuffer): Arrival | PeerKitError {
+    if (data.byteLength < HEADER_BYTES) return new PeerKitError('BAD_MESSAGE', `A frame of ${data.byteLength} bytes is shorter than its header.`);
+    const view = new DataView(data);
+    const kind = view.getUint8(0) as Kind;
+    const id = view.getUint32(1);
+    const offset = view.getUint32(5);
+    const total = view.getUint32(9);
+    const chunk = new Uint8Array(data, HEADER_BYTES);
+    if (kind > Kind.Blob) return new PeerKitError('BAD_MESSAGE', `Frame kind ${kind} is unknown.`);
+    if (total > this.maxBytes) {
+      return new PeerKitError('MESSAGE_TOO_LARGE', `A ${total}-byte message is larger than the ${this.maxBytes} bytes this channel accepts.`);
+    }
+    if (offset + chunk.byteLength > total) return new PeerKitError('BAD_MESSAGE', 'A frame runs past the end of its message.');
+    if (offset === 0 && chunk.byteLength === total) return { id, kind, received: total, total, bytes: chunk };
+    let entry = this.partial.get(id);
+    if (!entry) {
+      entry = { kind, buffer: new Uint8Array(total), received: 0 };
+      this.partial.set(id, entry);
+    } else if (entry.kind !== kind || entry.buffer.byteLength !== total) {
+      this.partial.delete(id);
+      return new PeerKitError('BAD_MESSAGE', `Frames of message ${id} disagree on its kind or length.`);
+    }
+    entry.buffer.set(chunk, offset);
+    entry.received += chunk.byteLength;
+    if (entry.received < total) return { id, kind, received: entry.received, total };
+    this.partial.delete(id);
+    return { id, kind, received: total, total, bytes: entry.buffer };
+  }
+}

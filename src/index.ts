@@ -1,0 +1,12 @@
+export { PeerKitError } from './errors.js';
+export type { PeerKitErrorCode } from './errors.js';
+export { Peer } from './peer/peer.js';
+export type { PeerEvents, PeerOptions, WebRtcImplementation } from './peer/peer.js';
+export type { PeerState } from './peer/state.js';
+export type { CandidateSummary, PeerStats } from './peer/stats.js';
+export { Channel } from './data/channel.js';
+export type { ChannelEvents, ChannelOptions, ChannelState, Progress } from './data/channel.js';
+export type { JsonValue, Message, Sendable } from './data/framing.js';
+export { SIGNAL_VERSION, parseSignal } from './signaling/signal.js';
+export type { ByeSignal, CandidateSignal, DescriptionSignal, Signal } from './signaling/signal.js';
+export type { JoinResult, SignalingTransport, TransportEvents, TransportState } from './signaling/transport.js';

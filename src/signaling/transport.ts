@@ -1,0 +1,54 @@
+import type { EventEmitter } from 'eventemitter3';
+import type { PeerKitError } from '../errors.js';
+
+/** Where a transport is in its life. */
+export type TransportState = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'closed';
+
+/** What a transport learns when it (re)joins a room. */
+export interface JoinResult {
+  /** This member's id, assigned by the transport (by the server, for WebSocketTransport). */
+  selfId: string;
+  /** The other members present at the moment of joining. */
+  members: string[];
+  /** ICE servers handed out by the signaling server, if it has any to give. */
+  iceServers?: RTCIceServer[];
+}
+
+/** Events every transport emits. */
+export interface TransportEvents {
+  /** The state changed. */
+  state: [state: TransportState];
+  /**
+   * Joined the room, first time or again after reconnecting; `members` is the full list then,
+   * so a listener can reconcile who is still there.
+   */
+  joined: [result: JoinResult];
+  /** Another member arrived. */
+  'member-joined': [id: string];
+  /** Another member left or vanished. */
+  'member-left': [id: string];
+  /** A payload another member sent to this one. Transports never look inside it. */
+  message: [from: string, payload: unknown];
+  /** A failure after `join()` resolved (a refused frame, a lost server). */
+  error: [error: PeerKitError];
+}
+
+/**
+ * Carries opaque payloads between the members of one room. Implement it in one file to bring
+ * your own signaling (MQTT, Firebase, Matrix...): extend eventemitter3's
+ * `EventEmitter<TransportEvents>` and fill in the four members below. Peer and Room never
+ * depend on anything else.
+ */
+export interface SignalingTransport extends EventEmitter<TransportEvents> {
+  /** The current state. */
+  readonly state: TransportState;
+  /** Joins `room`; resolves once this member has an id. Call it once per transport. */
+  join(room: string): Promise<JoinResult>;
+  /**
+   * Sends `payload` (any JSON value) to member `to`. While reconnecting, payloads are queued
+   * (bounded); a payload that cannot be carried surfaces as an `error` event.
+   */
+  send(to: string, payload: unknown): void;
+  /** Leaves the room and releases everything; idempotent. */
+  close(): Promise<void>;
+}
