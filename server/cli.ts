@@ -41,7 +41,8 @@ function iceServers(text: string): IceServer[] {
   }
   const isUrls = (urls: unknown): boolean =>
     typeof urls === 'string' || (Array.isArray(urls) && urls.every((url) => typeof url === 'string'));
-  if (!Array.isArray(value) || !value.every((s: unknown) => typeof s === 'object' && s !== null && isUrls((s as { urls?: unknown }).urls))) {
+  const isServer = (s: unknown): boolean => typeof s === 'object' && s !== null && isUrls((s as { urls?: unknown }).urls);
+  if (!Array.isArray(value) || !value.every(isServer)) {
     fail('--ice-servers must be a JSON array of objects with "urls"');
   }
   return value as IceServer[];

@@ -77,7 +77,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const refuseUpgrade = (socket: Duplex, status: 403 | 503, reason: string, fields: Record<string, unknown>): void => {
     metrics.upgradesRefused += 1;
     log('warn', 'upgrade-refused', { reason, ...fields });
-    socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    const text = status === 403 ? 'Forbidden' : 'Service Unavailable';
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   };
 
   httpServer.on('upgrade', (req, socket, head) => {

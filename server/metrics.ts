@@ -34,7 +34,7 @@ export class Metrics {
     metric(
       'peerkit_frames_refused_total',
       'counter',
-      'Client frames answered with an error frame, by error code.',
+      'Client frames refused, by error code (a rate-limited streak gets one error frame but counts every frame).',
       [...this.refused].map(([code, n]) => [`{reason="${code}"}`, n]),
     );
     metric('peerkit_received_bytes_total', 'counter', 'Bytes of frames received from clients.', [['', this.bytesReceived]]);

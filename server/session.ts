@@ -85,7 +85,8 @@ export class Session {
         this.#enqueue(() => this.#refuse(new ProtocolError('RATE_LIMITED', `more than ${options.rate} frames per second`)));
       } else {
         metrics.refuse('RATE_LIMITED');
-        if (this.#refusedInARow === options.rate) this.#enqueue(() => this.#closeForAbuse());
+        // A whole second's worth of dropped frames in a row: the client is not backing off.
+        if (this.#refusedInARow === Math.max(2, Math.ceil(options.rate))) this.#enqueue(() => this.#closeForAbuse());
       }
       return;
     }
@@ -95,21 +96,23 @@ export class Session {
       return;
     }
     if (size > options.maxFrameBytes) {
-      this.#enqueue(() => this.#refuse(new ProtocolError('FRAME_TOO_LARGE', `frames are limited to ${options.maxFrameBytes} bytes`)));
+      const error = new ProtocolError('FRAME_TOO_LARGE', `frames are limited to ${options.maxFrameBytes} bytes`);
+      this.#enqueue(() => this.#refuse(error));
       return;
     }
     const frame = parseClientFrame(bytes.toString('utf8'));
-    this.#enqueue(() => (frame instanceof ProtocolError ? this.#refuse(frame) : this.#handle(frame)));
+    if (frame instanceof ProtocolError) this.#enqueue(() => this.#refuse(frame));
+    else this.#enqueue(() => this.#handle(frame), frame.type);
   }
 
   /**
    * Runs `task` after every earlier one. The store is async, yet answers must leave in the order
    * frames arrived, and a `signal` sent right after `join` must see the join completed.
    */
-  #enqueue(task: () => void | Promise<void>): void {
+  #enqueue(task: () => void | Promise<void>, re?: string): void {
     this.#queue = this.#queue.then(task).catch((error: unknown) => {
-      this.ctx.log('error', 'internal-error', { remote: this.remote, message: String(error) });
-      this.#refuse(new ProtocolError('INTERNAL', 'the server failed to handle a frame'));
+      this.ctx.log('error', 'internal-error', { remote: this.remote, re, message: String(error) });
+      this.#refuse(new ProtocolError('INTERNAL', 'the server failed to handle a frame', re));
     });
   }
 
@@ -160,23 +163,25 @@ export class Session {
       sub = claims.sub;
     }
     const id = newMemberId();
-    const iceServers = await options.iceServers(sub === undefined ? { id, room: frame.room } : { id, room: frame.room, sub });
+    const { room } = frame;
+    const iceServers = await options.iceServers(sub === undefined ? { id, room } : { id, room, sub });
     // Gone while the provider ran: announcing it to the room would only be followed by a leave.
     if (this.#closed) return;
     const hello = frame.hello;
     const announce = encodeFrame(hello === undefined ? { type: 'member-joined', id } : { type: 'member-joined', id, hello });
     const member = { id, hello, deliver: (text: string) => this.#write(text) };
-    const outcome = await store.join(frame.room, member, options.maxMembers, announce);
+    const outcome = await store.join(room, member, options.maxMembers, announce);
     if (!outcome.ok) {
       this.#refuse(new ProtocolError('ROOM_FULL', `the room holds at most ${options.maxMembers} members`, 'join'));
       return;
     }
-    this.#member = { id, room: frame.room };
-    const joined: ServerFrame = { type: 'joined', room: frame.room, id, members: outcome.others.map((m) => m.id), iceServers };
+    this.#member = { id, room };
+    const members = outcome.others.map((m) => m.id);
+    const joined: ServerFrame = { type: 'joined', room, id, members, iceServers };
     const withHello = outcome.others.filter((m) => m.hello !== undefined);
     if (withHello.length > 0) joined.hellos = Object.fromEntries(withHello.map((m) => [m.id, m.hello]));
     this.send(joined);
-    log('info', 'join', { remote: this.remote, id, room: frame.room, sub, members: outcome.others.length + 1 });
+    log('info', 'join', { remote: this.remote, id, room, sub, members: outcome.others.length + 1 });
   }
 
   async #signal(to: string, payload: unknown): Promise<void> {
@@ -186,8 +191,8 @@ export class Session {
       return;
     }
     // The frame is rebuilt from scratch: `from` is always the sender's own id.
-    const delivered =
-      to !== member.id && (await this.ctx.store.send(member.room, to, encodeFrame({ type: 'signal', from: member.id, payload })));
+    const relayed = encodeFrame({ type: 'signal', from: member.id, payload });
+    const delivered = to !== member.id && (await this.ctx.store.send(member.room, to, relayed));
     if (!delivered) {
       this.#refuse(new ProtocolError('NO_SUCH_MEMBER', 'no member with that id in this room', 'signal'), to);
       return;

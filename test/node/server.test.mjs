@@ -92,6 +92,22 @@ test('an iceServers function is called per member with its id and room', async (
   assert.equal(alice.joined.iceServers[0].username, alice.id);
 });
 
+test('a failing iceServers function answers the join with INTERNAL and the server carries on', async (t) => {
+  const { url } = await startServer(t, {
+    iceServers: ({ room }) => {
+      if (room === 'broken') throw new Error('TURN credential service down');
+      return [];
+    },
+  });
+  const client = await connect(t, url);
+  client.send({ v: 1, type: 'join', room: 'broken' });
+  const error = await client.next('error');
+  assert.deepEqual([error.code, error.re], ['INTERNAL', 'join']);
+  assert.ok(!error.message.includes('TURN'), 'internal details stay in the logs');
+  client.send({ v: 1, type: 'join', room: 'fine' });
+  await client.next('joined');
+});
+
 test('a signal is relayed to its recipient with the sender id as from', async (t) => {
   const { url } = await startServer(t);
   const alice = await joinAs(t, url, 'lobby');

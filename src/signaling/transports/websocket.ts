@@ -75,45 +75,47 @@ const PROTOCOL_VERSION = 1;
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
 
-/** Reads a server frame; `undefined` for a type from a newer server, which is ignored. */
-function parseServerFrame(text: unknown): ServerFrame | PeerKitError | undefined {
-  let raw: unknown;
+const isIceServer = (value: unknown): boolean => {
+  const urls = typeof value === 'object' && value !== null ? (value as RTCIceServer).urls : undefined;
+  return isString(urls) || isStringArray(urls);
+};
+
+/** Reads a server frame: `null` when malformed, `undefined` for a type from a newer server. */
+function parseServerFrame(text: unknown): ServerFrame | null | undefined {
+  let f: unknown;
   try {
-    raw = isString(text) ? JSON.parse(text) : undefined;
+    f = isString(text) ? JSON.parse(text) : null;
   } catch {
-    raw = undefined;
+    return null;
   }
-  const bad = new PeerKitError('BAD_MESSAGE', 'the signaling server sent a malformed frame', { cause: text });
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad;
-  const f = raw as Record<string, unknown>;
-  if (f.v !== PROTOCOL_VERSION) return bad;
-  switch (f.type) {
-    case 'joined': {
-      const ice = f.iceServers ?? [];
-      const iceOk = Array.isArray(ice) && ice.every((s: unknown) => typeof s === 'object' && s !== null && (isString((s as RTCIceServer).urls) || isStringArray((s as RTCIceServer).urls)));
-      return isString(f.id) && isStringArray(f.members) && iceOk ? { type: 'joined', id: f.id, members: f.members, iceServers: ice as RTCIceServer[] } : bad;
-    }
+  if (typeof f !== 'object' || f === null || Array.isArray(f) || !('v' in f) || f.v !== PROTOCOL_VERSION) return null;
+  const { type, id, members, iceServers = [], from, code, message, re } = f as Record<string, unknown>;
+  switch (type) {
+    case 'joined':
+      return isString(id) && isStringArray(members) && Array.isArray(iceServers) && iceServers.every(isIceServer)
+        ? { type, id, members, iceServers: iceServers as RTCIceServer[] }
+        : null;
     case 'member-joined':
     case 'member-left':
-      return isString(f.id) ? { type: f.type, id: f.id } : bad;
+      return isString(id) ? { type, id } : null;
     case 'signal':
-      return isString(f.from) && 'payload' in f ? { type: 'signal', from: f.from, payload: f.payload } : bad;
+      return isString(from) && 'payload' in f ? { type, from, payload: f.payload } : null;
     case 'pong':
-      return { type: 'pong' };
+      return { type };
     case 'error':
-      if (!isString(f.code) || !isString(f.message)) return bad;
-      return isString(f.re) ? { type: 'error', code: f.code, message: f.message, re: f.re } : { type: 'error', code: f.code, message: f.message };
+      if (!isString(code) || !isString(message)) return null;
+      return isString(re) ? { type, code, message, re } : { type, code, message };
     default:
-      return isString(f.type) ? undefined : bad;
+      return isString(type) ? undefined : null;
   }
 }
 
-const MAPPED: Record<string, PeerKitErrorCode> = {
-  ROOM_FULL: 'ROOM_FULL',
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  RATE_LIMITED: 'RATE_LIMITED',
-  FRAME_TOO_LARGE: 'MESSAGE_TOO_LARGE',
-};
+const MAPPED = new Map<string, PeerKitErrorCode>([
+  ['ROOM_FULL', 'ROOM_FULL'],
+  ['UNAUTHORIZED', 'UNAUTHORIZED'],
+  ['RATE_LIMITED', 'RATE_LIMITED'],
+  ['FRAME_TOO_LARGE', 'MESSAGE_TOO_LARGE'],
+]);
 
 /**
  * A {@link SignalingTransport} over WebSocket to a peerkit signaling server (`peerkit-signal`).
@@ -217,7 +219,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     } else if (this.#queue.length < this.#options.maxQueue) {
       this.#queue.push({ to, text });
     } else {
-      this.emit('error', new PeerKitError('TRANSPORT_ERROR', `offline queue full (${this.#options.maxQueue}); payload dropped`));
+      const message = `offline queue full (${this.#options.maxQueue}); payload dropped`;
+      this.emit('error', new PeerKitError('TRANSPORT_ERROR', message));
     }
   }
 
@@ -277,8 +280,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     this.#heard();
     const frame = parseServerFrame(data);
     if (frame === undefined) return;
-    if (frame instanceof PeerKitError) {
-      this.emit('error', frame);
+    if (frame === null) {
+      this.emit('error', new PeerKitError('BAD_MESSAGE', 'the signaling server sent a malformed frame', { cause: data }));
       return;
     }
     switch (frame.type) {
@@ -296,7 +299,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
       case 'error': {
         // The server closes with 1012 right after; reconnecting handles it.
         if (frame.code === 'SHUTTING_DOWN') return;
-        const error = new PeerKitError(MAPPED[frame.code] ?? 'TRANSPORT_ERROR', `signaling server: ${frame.code}: ${frame.message}`, { cause: frame });
+        const code = MAPPED.get(frame.code) ?? 'TRANSPORT_ERROR';
+        const error = new PeerKitError(code, `signaling server: ${frame.code}: ${frame.message}`, { cause: frame });
         if (frame.re === 'join') this.#refused(error);
         else this.emit('error', error);
       }
@@ -331,7 +335,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
         this.#connect();
         return;
       }
-      this.#shutdown(new PeerKitError('TRANSPORT_ERROR', `could not reach a signaling server (${this.#urls.join(', ')})`, { cause }));
+      const message = `could not reach a signaling server (${this.#urls.join(', ')})`;
+      this.#shutdown(new PeerKitError('TRANSPORT_ERROR', message, { cause }));
       return;
     }
     this.#setState('reconnecting');
