@@ -2,6 +2,7 @@
 // npx tsc -p . && npx tsc -p server/tsconfig.json
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
@@ -414,4 +415,36 @@ test('the logger receives one structured entry per event and never a payload', a
   assert.equal(typeof join.time, 'string');
   assert.equal(join.room, 'lobby');
   assert.ok(!JSON.stringify(entries).includes('secret-sdp'));
+});
+
+test('the peerkit-signal CLI listens on 127.0.0.1, logs JSON lines and exits 0 on SIGTERM', { timeout: 10_000 }, async (t) => {
+  const cli = new URL('../../dist/server/cli.js', import.meta.url);
+  const child = spawn(process.execPath, [cli.pathname, '--port', '0', '--max-members', '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  const listening = await new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      const line = stderr.split('\n').find((l) => l.includes('"listening"'));
+      if (line !== undefined) resolve(JSON.parse(line));
+    });
+    child.on('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+  });
+  assert.equal(listening.host, '127.0.0.1');
+  const res = await fetch(`http://${HOST}:${listening.port}/healthz`);
+  assert.equal((await res.json()).status, 'ok');
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  assert.deepEqual(await exited, [0, null]);
+});
+
+test('the peerkit-signal CLI refuses a bad flag with exit code 2 and the usage text', { timeout: 10_000 }, async () => {
+  const cli = new URL('../../dist/server/cli.js', import.meta.url);
+  const child = spawn(process.execPath, [cli.pathname, '--rate', 'fast'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 2);
+  assert.match(stderr, /--rate must be a non-negative integer/);
+  assert.match(stderr, /Usage: peerkit-signal/);
 });

@@ -134,6 +134,19 @@ test('close() leaves the room, is idempotent and stops further use', BOUNDED, as
   await assert.rejects(bob.join('lobby'), { code: 'CLOSED' });
 });
 
+test('close() while reconnecting cancels the reconnect', BOUNDED, async (t) => {
+  const { server, port, url } = await startServer(t);
+  const tr = transport(t, url, { minDelayMs: 200, maxDelayMs: 200 });
+  await tr.join('lobby');
+  const reconnecting = next(tr, 'state', (s) => s === 'reconnecting');
+  await server.close();
+  await reconnecting;
+  await tr.close();
+  await startServer(t, {}, port);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.deepEqual(tr.states, ['connecting', 'joined', 'reconnecting', 'closed']);
+});
+
 test('misuse throws or rejects at once with BAD_ARGUMENT or UNSUPPORTED', BOUNDED, async (t) => {
   assert.throws(() => new WebSocketTransport([]), { code: 'BAD_ARGUMENT' });
   assert.throws(() => new WebSocketTransport('ws://127.0.0.1:1'), { code: 'UNSUPPORTED' }, 'Node 20 has no global WebSocket');
