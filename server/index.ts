@@ -29,7 +29,8 @@ export interface SignalingServer {
   readonly httpServer: Server;
   /**
    * Starts listening; resolves with the bound port (useful with port 0).
-   * @param host - @default '127.0.0.1', so exposing the server is a deliberate choice.
+   * @param host - The address to bind, `'127.0.0.1'` when omitted, so that exposing the server
+   * to a network is a deliberate choice.
    */
   listen(port: number, host?: string): Promise<{ port: number }>;
   /**

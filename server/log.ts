@@ -14,8 +14,12 @@ export interface LogEntry {
 /** Receives every log entry; `false` silences the server. */
 export type Logger = ((entry: LogEntry) => void) | false;
 
-/** The default logger: one JSON line per entry on stderr, so stdout stays free for the app. */
+/**
+ * The default logger: one JSON line per entry on stderr, so stdout stays free for the app.
+ * Debug entries (one per refused frame) are left out: a misbehaving client could flood the log.
+ */
 export function stderrLogger(entry: LogEntry): void {
+  if (entry.level === 'debug') return;
   process.stderr.write(`${JSON.stringify(entry)}\n`);
 }
 

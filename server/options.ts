@@ -72,8 +72,8 @@ export interface SignalingServerOptions {
    */
   closeTimeoutMs?: number;
   /**
-   * Receives one structured entry per event; `false` silences the server.
-   * @default JSON lines on stderr
+   * Receives one structured entry per event, debug entries included; `false` silences the server.
+   * @default JSON lines on stderr, debug entries left out
    */
   logger?: Logger;
   /**

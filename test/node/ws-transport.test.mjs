@@ -149,6 +149,8 @@ test('close() while reconnecting cancels the reconnect', BOUNDED, async (t) => {
 
 test('misuse throws or rejects at once with BAD_ARGUMENT or UNSUPPORTED', BOUNDED, async (t) => {
   assert.throws(() => new WebSocketTransport([]), { code: 'BAD_ARGUMENT' });
+  assert.throws(() => new WebSocketTransport('ws://127.0.0.1:1', { WebSocket, maxQueue: -1 }), { code: 'BAD_ARGUMENT' });
+  assert.throws(() => new WebSocketTransport('ws://127.0.0.1:1', { WebSocket, minDelayMs: NaN }), { code: 'BAD_ARGUMENT' });
   assert.throws(() => new WebSocketTransport('ws://127.0.0.1:1'), { code: 'UNSUPPORTED' }, 'Node 20 has no global WebSocket');
   const tr = transport(t, 'ws://127.0.0.1:1');
   await assert.rejects(tr.join(''), { code: 'BAD_ARGUMENT' });

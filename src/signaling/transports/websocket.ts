@@ -149,7 +149,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
 
   /**
    * @param url - The server's `ws:`/`wss:` URL, or several to try in order.
-   * @throws PeerKitError `BAD_ARGUMENT` without a URL, `UNSUPPORTED` when no `WebSocket` exists.
+   * @throws PeerKitError `BAD_ARGUMENT` without a URL or with a negative option, `UNSUPPORTED` when
+   * no `WebSocket` exists.
    */
   constructor(url: string | string[], options: WebSocketTransportOptions = {}) {
     super();
@@ -170,6 +171,11 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
     };
     if (options.token !== undefined) this.#options.token = options.token;
+    for (const [name, value] of Object.entries(this.#options)) {
+      if (typeof value === 'number' && !(value >= 0 && value < Infinity)) {
+        throw new PeerKitError('BAD_ARGUMENT', `${name} must be a non-negative number, got ${value}`);
+      }
+    }
   }
 
   /** The current state. */
