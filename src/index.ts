@@ -8,5 +8,5 @@ export { Channel } from './data/channel.js';
 export type { ChannelEvents, ChannelOptions, ChannelState, Progress } from './data/channel.js';
 export type { JsonValue, Message, Sendable } from './data/framing.js';
 export { SIGNAL_VERSION, parseSignal } from './signaling/signal.js';
-export type { ByeSignal, CandidateSignal, DescriptionSignal, Signal } from './signaling/signal.js';
+export type { ByeSignal, CandidateSignal, DescriptionSignal, HelloSignal, Signal } from './signaling/signal.js';
 export type { JoinResult, SignalingTransport, TransportEvents, TransportState } from './signaling/transport.js';

@@ -1,6 +1,6 @@
 import { PeerKitError } from '../errors.js';
 import { MAX_TIE_BREAKER, SIGNAL_VERSION } from '../signaling/signal.js';
-import type { CandidateSignal, DescriptionSignal, Signal } from '../signaling/signal.js';
+import type { CandidateSignal, DescriptionSignal, HelloSignal, Signal } from '../signaling/signal.js';
 
 /** How the negotiator reaches the rest of the Peer. */
 export interface NegotiatorHooks {
@@ -14,9 +14,15 @@ const MAX_EARLY_CANDIDATES = 256;
 /**
  * The W3C webrtc-pc "perfect negotiation" pattern (section 10.7 of the spec, "Perfect
  * Negotiation Example"): either side may offer whenever `negotiationneeded` fires; on a
- * collision the polite side rolls its offer back and the impolite side ignores the offer it
- * received. Who is polite comes from the `polite` option or,
- * when neither side got one, from the random tie-breaker each description carries.
+ * collision the polite side's offer is rolled back implicitly by `setRemoteDescription` and the
+ * impolite side ignores the offer it received. Who is polite comes from the `polite` option or,
+ * when neither side got one, from the random tie-breakers both sides send first, in `hello`.
+ *
+ * The very first negotiation is never left to a collision: until it completes, only the impolite
+ * side offers. Chromium does not gather candidates for an answer that follows the rollback of a
+ * first offer (seen with Chromium 156 in about one glare in four), so the polite side waits; the
+ * browser fires `negotiationneeded` again once it is back in `stable` with work still to do
+ * (webrtc-pc, "update the negotiation-needed flag").
  */
 export class Negotiator {
   /** This side's tie-breaker: the lower one is polite. */
@@ -25,6 +31,7 @@ export class Negotiator {
   private ignoreOffer = false;
   private answerPending = false;
   private remoteTieBreaker: number | undefined;
+  private waitingForRoles = false;
   private readonly early: RTCIceCandidateInit[] = [];
 
   constructor(
@@ -42,8 +49,19 @@ export class Negotiator {
     return this.remoteTieBreaker === undefined ? undefined : this.tieBreaker < this.remoteTieBreaker;
   }
 
+  /** This side's `hello`, to be sent before anything else. */
+  get hello(): HelloSignal {
+    return { v: SIGNAL_VERSION, kind: 'hello', tb: this.tieBreaker };
+  }
+
   /** The `negotiationneeded` handler. */
   async negotiate(): Promise<void> {
+    const polite = this.polite;
+    if (polite === undefined) {
+      this.waitingForRoles = true;
+      return;
+    }
+    if (polite && !this.pc.remoteDescription) return;
     try {
       this.makingOffer = true;
       if (await setLocal(this.pc, 'offer')) this.sendDescription();
@@ -55,23 +73,29 @@ export class Negotiator {
   }
 
   /** Applies one remote signal. Rejects with a PeerKitError; the negotiation stays usable. */
-  async handle(signal: DescriptionSignal | CandidateSignal): Promise<void> {
+  async handle(signal: HelloSignal | DescriptionSignal | CandidateSignal): Promise<void> {
+    if (signal.kind === 'hello') {
+      this.remoteTieBreaker = signal.tb;
+      if (this.tieBreaker === signal.tb && this.politeOption === undefined) {
+        throw new PeerKitError('NEGOTIATION_FAILED', 'Both sides drew the same tie-breaker; recreate one Peer.');
+      }
+      if (this.waitingForRoles && this.polite === false) {
+        this.waitingForRoles = false;
+        await this.negotiate();
+      }
+      return;
+    }
     if (signal.kind === 'candidate') {
       if (!this.pc.remoteDescription) return this.keep(signal.candidate);
       return this.addCandidate(signal.candidate);
     }
-    this.remoteTieBreaker = signal.tb;
     const readyForOffer = !this.makingOffer && (this.pc.signalingState === 'stable' || this.answerPending);
     const collision = signal.type === 'offer' && !readyForOffer;
     this.ignoreOffer = !this.polite && collision;
     if (this.ignoreOffer) return;
     this.answerPending = signal.type === 'answer';
-    // Roll back explicitly, queued on the connection's operations chain ahead of the remote
-    // offer: browsers would roll back implicitly, node-webrtc does not. It fails harmlessly when
-    // the local offer it targets never got applied.
-    if (collision) this.pc.setLocalDescription({ type: 'rollback' }).catch(() => undefined);
     try {
-      await this.pc.setRemoteDescription({ type: signal.type, sdp: signal.sdp });
+      await this.remote(signal, collision);
     } catch (err) {
       throw new PeerKitError('BAD_SIGNAL', `The browser refused the remote ${signal.type}.`, { cause: err });
     } finally {
@@ -85,6 +109,19 @@ export class Negotiator {
         throw new PeerKitError('NEGOTIATION_FAILED', 'Could not create or apply the local answer.', { cause: err });
       }
       this.sendDescription();
+    }
+  }
+
+  private async remote(signal: DescriptionSignal, collision: boolean): Promise<void> {
+    const description = { type: signal.type, sdp: signal.sdp };
+    try {
+      await this.pc.setRemoteDescription(description);
+    } catch (err) {
+      // setRemoteDescription rolls a colliding local offer back by itself in browsers; node-webrtc
+      // refuses instead, so roll back by hand there and apply the offer again.
+      if (!collision || this.pc.signalingState !== 'have-local-offer') throw err;
+      await this.pc.setLocalDescription({ type: 'rollback' });
+      await this.pc.setRemoteDescription(description);
     }
   }
 
@@ -114,7 +151,7 @@ export class Negotiator {
   private sendDescription(): void {
     const description = this.pc.localDescription;
     if (!description || (description.type !== 'offer' && description.type !== 'answer')) return;
-    this.hooks.signal({ v: SIGNAL_VERSION, kind: 'description', type: description.type, sdp: description.sdp, tb: this.tieBreaker });
+    this.hooks.signal({ v: SIGNAL_VERSION, kind: 'description', type: description.type, sdp: description.sdp });
   }
 }
 

@@ -181,6 +181,8 @@ export class Peer extends EventEmitter<PeerEvents> {
         this.emit('stream', stream);
       }
     };
+    // Listeners are attached after the constructor returns.
+    queueMicrotask(() => this.send$(this.negotiator.hello));
     // Both sides create the default channel out of band with the same id, so it exists from the
     // first offer and never races an in-band announcement.
     const { maxRetransmits: _retransmits, maxPacketLifeTime: _lifetime, ...reliable } = this.options.channel;
@@ -196,7 +198,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.current;
   }
 
-  /** Whether this side yields on an offer collision; `undefined` until the roles are known. */
+  /** Whether this side yields on an offer collision; `undefined` until the remote's `hello` arrives. */
   get polite(): boolean | undefined {
     return this.negotiator.polite;
   }
@@ -313,7 +315,12 @@ export class Peer extends EventEmitter<PeerEvents> {
    * stopped: they belong to whoever captured them.
    */
   close(): Promise<void> {
-    this.ending ??= this.shutdown();
+    if (!this.ending) {
+      this.ending = this.release();
+      this.restarter.stop();
+      this.settle.reject(new PeerKitError('CLOSED', 'The Peer closed before it connected.'));
+      this.refresh();
+    }
     return this.ending;
   }
 
@@ -364,10 +371,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.emit('connect');
   }
 
-  private async shutdown(): Promise<void> {
-    this.restarter.stop();
-    this.settle.reject(new PeerKitError('CLOSED', 'The Peer closed before it connected.'));
-    this.refresh();
+  private async release(): Promise<void> {
     await Promise.all([...this.channels].map((channel) => channel.close()));
     this.emit('signal', { v: SIGNAL_VERSION, kind: 'bye' });
     const pc = this.pc;

@@ -3,14 +3,20 @@ import { PeerKitError } from '../errors.js';
 /** The version of the Peer signal format. A Peer refuses signals of any other version. */
 export const SIGNAL_VERSION = 1;
 
-/** An SDP offer or answer, with the sender's negotiation tie-breaker. */
+/** The first signal of each side: its tie-breaker, which decides who is polite. */
+export interface HelloSignal {
+  v: typeof SIGNAL_VERSION;
+  kind: 'hello';
+  /** The lower number yields on collisions; 0 and 2^53 - 1 stand for an explicit `polite` option. */
+  tb: number;
+}
+
+/** An SDP offer or answer. */
 export interface DescriptionSignal {
   v: typeof SIGNAL_VERSION;
   kind: 'description';
   type: 'offer' | 'answer';
   sdp: string;
-  /** Decides which side is polite when neither was told: the lower number yields. */
-  tb: number;
 }
 
 /** One trickled ICE candidate. */
@@ -27,7 +33,7 @@ export interface ByeSignal {
 }
 
 /** A message one Peer emits on `signal` and the other takes in `peer.signal()`: plain JSON. */
-export type Signal = DescriptionSignal | CandidateSignal | ByeSignal;
+export type Signal = HelloSignal | DescriptionSignal | CandidateSignal | ByeSignal;
 
 /** The largest tie-breaker; 0 and this value are kept for an explicit `polite` option. */
 export const MAX_TIE_BREAKER = Number.MAX_SAFE_INTEGER;
@@ -79,15 +85,19 @@ export function parseSignal(raw: unknown, maxBytes: number): Signal | PeerKitErr
   if (!isRecord(value)) return bad('a signal is a JSON object');
   if (value['v'] !== SIGNAL_VERSION) return bad(`version ${String(value['v'])} is not ${SIGNAL_VERSION}`);
   switch (value['kind']) {
-    case 'description': {
-      const { type, sdp, tb } = value;
-      if (type !== 'offer' && type !== 'answer') return bad('a description is an offer or an answer');
-      if (typeof sdp !== 'string' || !sdp.startsWith('v=0')) return bad('the SDP must be a string starting with v=0');
-      if (sdp.length > maxBytes) return bad(`an SDP of ${sdp.length} characters is more than the ${maxBytes} allowed`);
+    case 'hello': {
+      const tb = value['tb'];
       if (typeof tb !== 'number' || !Number.isInteger(tb) || tb < 0 || tb > MAX_TIE_BREAKER) {
         return bad('tb must be an integer between 0 and 2^53 - 1');
       }
-      return { v: SIGNAL_VERSION, kind: 'description', type, sdp, tb };
+      return { v: SIGNAL_VERSION, kind: 'hello', tb };
+    }
+    case 'description': {
+      const { type, sdp } = value;
+      if (type !== 'offer' && type !== 'answer') return bad('a description is an offer or an answer');
+      if (typeof sdp !== 'string' || !sdp.startsWith('v=0')) return bad('the SDP must be a string starting with v=0');
+      if (sdp.length > maxBytes) return bad(`an SDP of ${sdp.length} characters is more than the ${maxBytes} allowed`);
+      return { v: SIGNAL_VERSION, kind: 'description', type, sdp };
     }
     case 'candidate': {
       const candidate = parseCandidate(value['candidate'], maxBytes);

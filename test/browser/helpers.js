@@ -1,0 +1,98 @@
+// Shared wiring for the browser suites: two real Peers back to back in one page.
+import { Peer } from '../../dist/index.js';
+
+/** Two Peers whose signals go straight to each other, synchronously. */
+export function pair(optionsA = {}, optionsB = optionsA) {
+  const a = new Peer(optionsA);
+  const b = new Peer(optionsB);
+  a.on('signal', (m) => b.signal(m));
+  b.on('signal', (m) => a.signal(m));
+  return [a, b];
+}
+
+/** Two Peers whose signals go through JSON text and arrive later, in order, as through a server. */
+export function latePair(delayMs = 5, optionsA = {}, optionsB = optionsA) {
+  const a = new Peer(optionsA);
+  const b = new Peer(optionsB);
+  const relay = (to) => {
+    let line = Promise.resolve();
+    return (m) => {
+      const text = JSON.stringify(m);
+      line = line.then(() => new Promise((resolve) => setTimeout(resolve, Math.random() * delayMs))).then(() => to.signal(text));
+    };
+  };
+  a.on('signal', relay(b));
+  b.on('signal', relay(a));
+  return [a, b];
+}
+
+/** Resolves with the arguments of the next `event` on `emitter`. */
+export const next = (emitter, event) => new Promise((resolve) => emitter.once(event, (...args) => resolve(args.length > 1 ? args : args[0])));
+
+/** Rejects if `promise` takes longer than `ms`. */
+export function within(ms, promise, what = 'operation') {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms))),
+  ]);
+}
+
+/** Hex SHA-256 of bytes. */
+export async function sha256(data) {
+  const digest = await crypto.subtle.digest('SHA-256', data);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A fake camera track: from the browser's fake device where it has one, else a painted canvas. */
+export async function camera() {
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 160, height: 120 } });
+    return stream.getVideoTracks()[0];
+  } catch {
+    return canvasTrack();
+  }
+}
+
+/** A video track painted on a canvas: needs no device or permission in any engine. */
+export function canvasTrack(color = 'teal') {
+  const canvas = document.createElement('canvas');
+  canvas.width = 160;
+  canvas.height = 120;
+  const ctx = canvas.getContext('2d');
+  let frame = 0;
+  const paint = () => {
+    ctx.fillStyle = color;
+    ctx.fillRect(0, 0, 160, 120);
+    ctx.fillStyle = 'white';
+    ctx.fillText(String(frame++), 10, 20);
+  };
+  paint();
+  const stream = canvas.captureStream(15);
+  const timer = setInterval(paint, 66);
+  const track = stream.getVideoTracks()[0];
+  track.addEventListener('ended', () => clearInterval(timer));
+  const stop = track.stop.bind(track);
+  track.stop = () => {
+    clearInterval(timer);
+    stop();
+  };
+  return track;
+}
+
+/** Closes every Peer given and waits for them. */
+export const closeAll = (...peers) => Promise.all(peers.map((p) => p.close()));
+
+/** Collects unhandled rejections during a test so it can assert there were none. */
+export function watchRejections() {
+  const seen = [];
+  const listener = (event) => {
+    seen.push(event.reason);
+    event.preventDefault();
+  };
+  window.addEventListener('unhandledrejection', listener);
+  return {
+    seen,
+    stop: () => window.removeEventListener('unhandledrejection', listener),
+  };
+}

@@ -1,0 +1,64 @@
+// One suite, two engines: Debian's Chromium through Playwright, Debian's Firefox ESR through
+// Puppeteer over WebDriver BiDi (Playwright cannot drive a stock Firefox). PEERKIT_BROWSER picks one.
+import { playwrightLauncher } from '@web/test-runner-playwright';
+import { puppeteerLauncher } from '@web/test-runner-puppeteer';
+import { countingReporter } from './test/reporter.mjs';
+import { defaultReporter } from '@web/test-runner';
+
+// eventemitter3's ESM entry imports its CommonJS file; bundlers handle that, a plain dev server
+// does not, so the test server wraps that one file as a module.
+const eventemitter3AsModule = {
+  name: 'eventemitter3-as-module',
+  transform(context) {
+    if (!context.path.endsWith('/eventemitter3/index.js')) return undefined;
+    return { body: `const module = { exports: {} };\n${context.body}\nexport default module.exports;` };
+  },
+};
+
+const engine = process.env.PEERKIT_BROWSER ?? 'chromium';
+
+const chromium = playwrightLauncher({
+  product: 'chromium',
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      // Background tabs would throttle the timers the tests wait on.
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+    ],
+  },
+});
+
+const firefox = puppeteerLauncher({
+  launchOptions: {
+    browser: 'firefox',
+    executablePath: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr',
+    headless: true,
+    extraPrefsFirefox: {
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': true,
+      'media.peerconnection.ice.loopback': true,
+    },
+  },
+});
+
+export default {
+  files: process.env.PEERKIT_FILES ?? 'test/browser/**/*.test.js',
+  nodeResolve: true,
+  plugins: [eventemitter3AsModule],
+  concurrency: 1,
+  browsers: [engine === 'firefox' ? firefox : chromium],
+  browserStartTimeout: 120000,
+  testsStartTimeout: 120000,
+  testsFinishTimeout: 900000,
+  testFramework: { config: { timeout: 120000, ui: 'bdd' } },
+  reporters: [defaultReporter(), countingReporter(engine)],
+};
