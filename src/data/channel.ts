@@ -312,7 +312,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private async finish(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.closeTimeoutMs)));
-    if (this.state === 'open' && this.queue.length > 0) {
+    if (this.queue.length > 0 && (this.state === 'open' || this.state === 'connecting')) {
       await Promise.race([new Promise<void>((resolve) => (this.settled = resolve)), deadline]);
     }
     this.settled = noop;
