@@ -1,0 +1,72 @@
+// Runs every suite in turn (Node unit and server tests, the browser suite in Chromium and in
+// Firefox, the cross-engine test, the type tests) and ends with one line: `tests: N passed, N failed`.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const scratch = mkdtempSync(join(tmpdir(), 'peerkit-test-'));
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const lines = [];
+
+function run(command, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      process.stdout.write(chunk);
+    });
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+function add(name, tally, code) {
+  // A runner that died without reporting still counts as a failure.
+  if (code !== 0 && tally.failed === 0) tally.failed = 1;
+  totals.passed += tally.passed;
+  totals.failed += tally.failed;
+  totals.skipped += tally.skipped ?? 0;
+  lines.push(`${name}: ${tally.passed} passed, ${tally.failed} failed${tally.skipped ? `, ${tally.skipped} skipped` : ''}`);
+}
+
+function nodeTally(out) {
+  const pick = (key) => Number(new RegExp(`^# ${key} (\\d+)`, 'm').exec(out)?.[1] ?? 0);
+  return { passed: pick('pass'), failed: pick('fail') + pick('cancelled'), skipped: pick('skipped') };
+}
+
+async function nodeSuite(name, paths) {
+  const { code, out } = await run(process.execPath, ['--test', '--test-reporter=tap', ...paths]);
+  add(name, nodeTally(out), code);
+}
+
+async function browserSuite(engine) {
+  const counts = join(scratch, `${engine}.json`);
+  const { code } = await run(process.execPath, ['node_modules/@web/test-runner/dist/bin.js', '--config', 'web-test-runner.config.mjs'], {
+    PEERKIT_BROWSER: engine,
+    PEERKIT_COUNTS: counts,
+  });
+  let tally = { passed: 0, failed: 0, skipped: 0 };
+  try {
+    tally = JSON.parse(readFileSync(counts, 'utf8'));
+  } catch {
+    // No counts file: the runner never got to report.
+  }
+  add(`browser (${engine})`, tally, code);
+}
+
+async function typeTests() {
+  const { code } = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'test/types/tsconfig.json']);
+  add('types', code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 }, code);
+}
+
+await typeTests();
+await nodeSuite('node', ['test/node/']);
+await browserSuite('chromium');
+await browserSuite('firefox');
+await nodeSuite('cross-engine', ['test/cross/']);
+rmSync(scratch, { recursive: true, force: true });
+
+console.log('\n' + lines.join('\n'));
+console.log(`tests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+process.exitCode = totals.failed > 0 ? 1 : 0;
