@@ -1,0 +1,136 @@
+// Runs inside the bench page. Each function builds its own connections and closes them, so runs
+// are independent; run.mjs calls them through page.evaluate and does the statistics.
+'use strict';
+(() => {
+  const { Peer } = window.PeerKit;
+  let payload;
+
+  function deferred() {
+    let resolve;
+    const promise = new Promise((r) => (resolve = r));
+    return { promise, resolve };
+  }
+
+  /**
+   * The floor: offer/answer applied directly and every candidate handed over as it is gathered,
+   * held back only until the description it belongs to is in place (addIceCandidate refuses
+   * candidates that arrive before it).
+   */
+  async function rawConnect(a, b) {
+    const offerApplied = deferred();
+    const answerApplied = deferred();
+    a.onicecandidate = ({ candidate }) => candidate && offerApplied.promise.then(() => b.addIceCandidate(candidate));
+    b.onicecandidate = ({ candidate }) => candidate && answerApplied.promise.then(() => a.addIceCandidate(candidate));
+    await a.setLocalDescription();
+    await b.setRemoteDescription(a.localDescription);
+    offerApplied.resolve();
+    await b.setLocalDescription();
+    await a.setRemoteDescription(b.localDescription);
+    answerApplied.resolve();
+  }
+
+  function peerPair() {
+    const a = new Peer();
+    const b = new Peer();
+    a.on('signal', (m) => b.signal(m));
+    b.on('signal', (m) => a.signal(m));
+    return [a, b];
+  }
+
+  const opened = (dc) => (dc.readyState === 'open' ? Promise.resolve() : new Promise((r) => dc.addEventListener('open', r, { once: true })));
+
+  function bytes(total) {
+    if (payload?.byteLength !== total) {
+      payload = new Uint8Array(total);
+      for (let i = 0; i < total; i += 4096) payload[i] = i >>> 12;
+    }
+    return payload;
+  }
+
+  function heap() {
+    return performance.memory?.usedJSHeapSize ?? 0;
+  }
+
+  async function rawTtfm() {
+    const t0 = performance.now();
+    const a = new RTCPeerConnection({ iceServers: [] });
+    const b = new RTCPeerConnection({ iceServers: [] });
+    const got = new Promise((resolve) => (b.ondatachannel = ({ channel }) => (channel.onmessage = resolve)));
+    const dc = a.createDataChannel('ttfm');
+    dc.onopen = () => dc.send('hello');
+    await rawConnect(a, b);
+    await got;
+    const ms = performance.now() - t0;
+    a.close();
+    b.close();
+    return ms;
+  }
+
+  async function peerkitTtfm() {
+    const t0 = performance.now();
+    const [a, b] = peerPair();
+    const got = new Promise((resolve) => b.once('data', resolve));
+    void a.send('hello');
+    await got;
+    const ms = performance.now() - t0;
+    await Promise.all([a.close(), b.close()]);
+    return ms;
+  }
+
+  /** A raw sender in the usual shape: send chunks while bufferedAmount is under `high`, then wait for `bufferedamountlow`. */
+  async function rawBulk(total, chunk, low, high) {
+    const a = new RTCPeerConnection({ iceServers: [] });
+    const b = new RTCPeerConnection({ iceServers: [] });
+    const dc = a.createDataChannel('bulk');
+    const got = new Promise((resolve) => {
+      b.ondatachannel = ({ channel }) => {
+        channel.binaryType = 'arraybuffer';
+        let count = 0;
+        channel.onmessage = ({ data }) => (count += data.byteLength) >= total && resolve();
+      };
+    });
+    await rawConnect(a, b);
+    await opened(dc);
+    dc.bufferedAmountLowThreshold = low;
+    const data = bytes(total);
+    let maxBuffered = 0;
+    const t0 = performance.now();
+    for (let offset = 0; offset < total; offset += chunk) {
+      if (dc.bufferedAmount > high) await new Promise((resolve) => (dc.onbufferedamountlow = resolve));
+      dc.send(data.subarray(offset, offset + chunk));
+      maxBuffered = Math.max(maxBuffered, dc.bufferedAmount);
+    }
+    await got;
+    const ms = performance.now() - t0;
+    a.close();
+    b.close();
+    return { ms, maxBuffered };
+  }
+
+  async function peerkitBulk(total, channelOptions) {
+    const [a, b] = peerPair();
+    await Promise.all([a.connected, b.connected]);
+    const remote = new Promise((resolve) => b.once('channel', resolve));
+    const channel = a.channel('bulk', channelOptions);
+    const receiver = await remote;
+    if (channel.state !== 'open') await new Promise((resolve) => channel.once('open', resolve));
+    const got = new Promise((resolve) => receiver.once('message', resolve));
+    const data = bytes(total);
+    let maxBuffered = 0;
+    const heapBefore = heap();
+    let heapPeak = heapBefore;
+    channel.on('progress', () => {
+      maxBuffered = Math.max(maxBuffered, channel.bufferedAmount);
+      heapPeak = Math.max(heapPeak, heap());
+    });
+    const t0 = performance.now();
+    await channel.send(data);
+    const message = await got;
+    const ms = performance.now() - t0;
+    await Promise.all([a.close(), b.close()]);
+    if (message.byteLength !== total) throw new Error(`received ${message.byteLength} bytes of ${total}`);
+    return { ms, maxBuffered, heapGrowth: heapPeak - heapBefore };
+  }
+
+  window.bench = { rawTtfm, peerkitTtfm, rawBulk, peerkitBulk };
+})();

@@ -1,0 +1,67 @@
+// Bundle sizes as a user's bundler would see them: each entry bundled with its dependencies,
+// minified, then gzipped. Everything stays in memory; nothing is written to dist/.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import commonjs from '@rollup/plugin-commonjs';
+import resolve from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
+import { rollup } from 'rollup';
+
+const dist = (path) => fileURLToPath(new URL(`../dist/${path}`, import.meta.url));
+
+/** Budgets in min+gzip bytes; `null` means the figure is printed for information only. */
+export const ENTRIES = [
+  { name: 'core (dist/index.js, every export)', input: dist('index.js'), budget: 10240 },
+  { name: "import { Peer } from 'peerkit'", source: "import { Peer } from 'peerkit';\nexport { Peer };\n", budget: 10240 },
+  { name: 'peerkit/websocket (transport alone)', input: dist('signaling/transports/websocket.js'), budget: 4096 },
+  { name: 'dist/peerkit.min.js (CDN, with webrtc-adapter)', file: dist('peerkit.min.js'), budget: null },
+];
+
+const VIRTUAL = '\0bench-entry';
+
+/** Resolves the virtual entry, and `peerkit` to the built package as a user's import would. */
+function entryPlugin(source) {
+  return {
+    name: 'bench-entry',
+    resolveId: (id) => (id === VIRTUAL ? VIRTUAL : id === 'peerkit' ? dist('index.js') : null),
+    load: (id) => (id === VIRTUAL ? source : null),
+  };
+}
+
+async function minified(entry) {
+  if (entry.file) return readFile(entry.file);
+  const bundle = await rollup({
+    input: entry.source ? VIRTUAL : entry.input,
+    plugins: [...(entry.source ? [entryPlugin(entry.source)] : []), resolve({ browser: true }), commonjs()],
+    onwarn: (warning, warn) => warning.code !== 'CIRCULAR_DEPENDENCY' && warn(warning),
+  });
+  try {
+    const { output } = await bundle.generate({ format: 'es', plugins: [terser({ ecma: 2020 })] });
+    return Buffer.from(output[0].code);
+  } finally {
+    await bundle.close();
+  }
+}
+
+/** Measures every entry; each result carries the printed line and whether it met its budget. */
+export async function measureSizes() {
+  const results = [];
+  for (const entry of ENTRIES) {
+    const code = await minified(entry);
+    const gz = gzipSync(code, { level: 9 }).byteLength;
+    const verdict = entry.budget === null ? '(information, no budget)' : `(target <= ${entry.budget}) ${gz <= entry.budget ? 'PASS' : 'FAIL'}`;
+    results.push({
+      ...entry,
+      min: code.byteLength,
+      gzip: gz,
+      pass: entry.budget === null || gz <= entry.budget,
+      line: `size: ${entry.name}: min ${code.byteLength} B, min+gzip ${gz} B ${verdict}`,
+    });
+  }
+  return results;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const result of await measureSizes()) console.log(result.line);
+}
