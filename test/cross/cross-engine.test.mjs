@@ -1,0 +1,220 @@
+// Cross-engine: a Peer in Chromium and a Peer in Firefox, each in its own browser, connected
+// through a relay that forwards signal text and nothing else. Needs the built dist/peerkit.min.js;
+// run inside the private network namespace: bash scripts/netns.sh node --test test/cross/
+import assert from 'node:assert/strict';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
+import { WebSocketServer } from 'ws';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+const STEP_MS = 20000;
+const TEST_MS = 60000;
+const LAUNCH_MS = 60000;
+
+/** Serves dist/ and this folder, nothing else, on loopback. */
+async function startStatic() {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    if (!path.startsWith('/dist/') && !path.startsWith('/test/cross/')) return res.writeHead(404).end();
+    try {
+      const body = await readFile(join(ROOT, path));
+      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { close: () => new Promise((resolve) => server.close(resolve)), base: `http://127.0.0.1:${server.address().port}` };
+}
+
+/**
+ * Test scaffolding, not the product's server: every text frame goes to the other connected
+ * client, unread. The Peers must cope with whatever a dumb pipe gives them.
+ */
+async function startRelay() {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  wss.on('connection', (socket) => {
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      for (const other of wss.clients) if (other !== socket && other.readyState === other.OPEN) other.send(data.toString());
+    });
+  });
+  return {
+    url: `ws://127.0.0.1:${wss.address().port}`,
+    clients: () => wss.clients.size,
+    close: () => {
+      for (const client of wss.clients) client.terminate();
+      return new Promise((resolve) => wss.close(resolve));
+    },
+  };
+}
+
+function within(ms, promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function missing(path) {
+  try {
+    await access(path, constants.X_OK);
+    return undefined;
+  } catch {
+    return `${path} is not installed (set CHROMIUM_PATH / FIREFOX_PATH to another binary)`;
+  }
+}
+
+/** One browser's page; calls into its `window.xe` and keeps its console for failure messages. */
+function side(name, page) {
+  const log = [];
+  page.on('console', (msg) => log.push(`${msg.type()}: ${msg.text()}`));
+  page.on('pageerror', (err) => log.push(`pageerror: ${err.message ?? err}`));
+  return {
+    name,
+    page,
+    async call(fn, ...args) {
+      try {
+        return await within(STEP_MS + 5000, page.evaluate(([f, a]) => window.xe[f](...a), [fn, args]), `${name} ${fn}()`);
+      } catch (err) {
+        const tail = log.slice(-20).join('\n  ');
+        throw new Error(`${name}: ${fn}() failed: ${err.message}${tail ? `\n  console:\n  ${tail}` : ''}`, { cause: err });
+      }
+    },
+  };
+}
+
+let skipReason;
+let setupError;
+let chrome;
+let fox;
+const cleanup = [];
+
+before(async () => {
+  skipReason = (await missing(CHROMIUM)) ?? (await missing(FIREFOX));
+  if (skipReason) return;
+  try {
+    const files = await startStatic();
+    cleanup.push(files.close);
+    const relay = await startRelay();
+    cleanup.push(relay.close);
+
+    const chromeBrowser = await chromium.launch({
+      executablePath: CHROMIUM,
+      timeout: LAUNCH_MS,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
+        '--disable-background-timer-throttling',
+        '--disable-renderer-backgrounding',
+      ],
+    });
+    cleanup.push(() => chromeBrowser.close());
+    chrome = side('chromium', await chromeBrowser.newPage());
+
+    const foxBrowser = await within(
+      LAUNCH_MS,
+      puppeteer.launch({
+        browser: 'firefox',
+        executablePath: FIREFOX,
+        headless: true,
+        extraPrefsFirefox: {
+          'media.navigator.streams.fake': true,
+          'media.navigator.permission.disabled': true,
+          'media.peerconnection.ice.loopback': true,
+        },
+      }),
+      'launching Firefox',
+    );
+    cleanup.push(() => foxBrowser.close());
+    fox = side('firefox', await foxBrowser.newPage());
+
+    for (const { page } of [chrome, fox]) {
+      await page.goto(`${files.base}/test/cross/page.html`, { timeout: STEP_MS });
+    }
+    await chrome.call('join', relay.url, STEP_MS);
+    await fox.call('join', relay.url, STEP_MS);
+    await within(STEP_MS, new Promise((resolve) => {
+      const poll = () => (relay.clients() === 2 ? resolve() : setTimeout(poll, 20));
+      poll();
+    }), 'both pages reaching the relay');
+  } catch (err) {
+    setupError = err;
+  }
+});
+
+after(async () => {
+  for (const close of cleanup.reverse()) await within(15000, Promise.resolve().then(close), 'cleanup').catch(() => {});
+});
+
+/** Skips when a browser is missing; fails at once when the setup failed. */
+function ready(t) {
+  if (skipReason) {
+    t.skip(skipReason);
+    return false;
+  }
+  if (setupError) throw setupError;
+  return true;
+}
+
+test('a Chromium Peer and a Firefox Peer connect when signal text goes through a relay', { timeout: TEST_MS }, async (t) => {
+  if (!ready(t)) return;
+  await chrome.call('start');
+  await fox.call('start');
+  const [a, b] = await Promise.all([chrome.call('connected', STEP_MS), fox.call('connected', STEP_MS)]);
+  assert.equal(a.state, 'connected');
+  assert.equal(b.state, 'connected');
+  assert.notEqual(a.polite, b.polite, 'exactly one side is polite');
+});
+
+test('peer.send() delivers a string from Chromium to Firefox and from Firefox to Chromium', { timeout: TEST_MS }, async (t) => {
+  if (!ready(t)) return;
+  await chrome.call('send', 'hello from chromium');
+  assert.deepEqual(await fox.call('nextData', STEP_MS), { type: 'string', text: 'hello from chromium' });
+  await fox.call('send', 'hello from firefox');
+  assert.deepEqual(await chrome.call('nextData', STEP_MS), { type: 'string', text: 'hello from firefox' });
+});
+
+for (const [from, to] of [['chromium', 'firefox'], ['firefox', 'chromium']]) {
+  test(`a 1 MiB Uint8Array sent by peer.send() in ${from} arrives byte-identical in ${to}`, { timeout: TEST_MS }, async (t) => {
+    if (!ready(t)) return;
+    const [sender, receiver] = from === 'chromium' ? [chrome, fox] : [fox, chrome];
+    const sent = await sender.call('sendRandom', 1 << 20);
+    const got = await receiver.call('nextData', STEP_MS);
+    assert.deepEqual(got, { type: 'Uint8Array', bytes: 1 << 20, sha256: sent });
+  });
+}
+
+for (const [from, to] of [['chromium', 'firefox'], ['firefox', 'chromium']]) {
+  test(`peer.addTrack() in ${from} gives ${to} a track event whose video decodes in a <video>`, { timeout: TEST_MS }, async (t) => {
+    if (!ready(t)) return;
+    const [sender, receiver] = from === 'chromium' ? [chrome, fox] : [fox, chrome];
+    const camera = await sender.call('sendCamera');
+    const shown = await receiver.call('watchVideo', STEP_MS);
+    t.diagnostic(`${from} sent "${camera.label || 'canvas'}"; ${to} decoded ${shown.width}x${shown.height}`);
+    assert.ok(shown.width > 0 && shown.height > 0, `decoded ${shown.width}x${shown.height}`);
+  });
+}
+
+test('peer.close() in Chromium makes the Firefox Peer emit close', { timeout: TEST_MS }, async (t) => {
+  if (!ready(t)) return;
+  await chrome.call('close');
+  await fox.call('closed', STEP_MS);
+  assert.deepEqual(await chrome.call('errors'), []);
+  assert.deepEqual(await fox.call('errors'), []);
+});
