@@ -5,6 +5,7 @@
 //   node bench/run.mjs          (re-runs itself inside scripts/netns.sh)
 //   PEERKIT_BENCH_RUNS=10 node bench/run.mjs
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
@@ -88,20 +89,23 @@ async function bulk(page) {
   let floor;
   for (const raw of RAW_SENDERS) {
     const s = summary(runs[raw.name]);
-    console.log(`bulk 64 MiB: ${raw.name}: ${mbps(s.ms).toFixed(1)} MB/s (median of ${BULK_RUNS}), max bufferedAmount ${(s.maxBuffered / MiB).toFixed(2)} MiB`);
+    console.log(`bulk 64 MiB: ${raw.name}: ${mbps(s.ms).toFixed(1)} MiB/s (median of ${BULK_RUNS}), max bufferedAmount ${(s.maxBuffered / MiB).toFixed(2)} MiB`);
     if (!floor || s.ms < floor.ms) floor = { ...s, name: raw.name };
   }
   console.log(
-    `bulk 64 MiB: peerkit channel.send(): ${mbps(peerkit.ms).toFixed(1)} MB/s (median of ${BULK_RUNS}), max bufferedAmount ${(peerkit.maxBuffered / MiB).toFixed(2)} MiB, ` +
+    `bulk 64 MiB: peerkit channel.send(): ${mbps(peerkit.ms).toFixed(1)} MiB/s (median of ${BULK_RUNS}), max bufferedAmount ${(peerkit.maxBuffered / MiB).toFixed(2)} MiB, ` +
       `peak JS heap growth during the send ${(peerkit.heapGrowth / MiB).toFixed(0)} MiB (the receiver's 64 MiB message included)`,
   );
   const ratio = mbps(peerkit.ms) / mbps(floor.ms);
-  console.log(`bulk: peerkit ${mbps(peerkit.ms).toFixed(1)} MB/s, raw ${mbps(floor.ms).toFixed(1)} MB/s (${floor.name}), ratio ${ratio.toFixed(2)} (target >= 0.9) ${verdict(ratio >= 0.9)}`);
+  console.log(`bulk: peerkit ${mbps(peerkit.ms).toFixed(1)} MiB/s, raw ${mbps(floor.ms).toFixed(1)} MiB/s (${floor.name}), ratio ${ratio.toFixed(2)} (target >= 0.9) ${verdict(ratio >= 0.9)}`);
   return ratio >= 0.9;
 }
 
 async function main() {
   const started = Date.now();
+  if (!existsSync(fileURLToPath(new URL('../dist/peerkit.min.js', import.meta.url)))) {
+    throw new Error('dist/peerkit.min.js is missing: run `npm run build` first.');
+  }
   const results = [];
   for (const size of await measureSizes()) {
     console.log(size.line);
