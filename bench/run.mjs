@@ -20,7 +20,7 @@ if (!process.env.PEERKIT_NETNS) {
 
 const TTFM_RUNS = Number(process.env.PEERKIT_BENCH_RUNS ?? 30);
 const TTFM_WARMUP = 3;
-const BULK_RUNS = 3;
+const BULK_RUNS = 5;
 const BULK_BYTES = 64 << 20;
 const MiB = 1 << 20;
 // Raw floors tried: the 64 KiB chunks most guides use and Chrome's 256 KiB maximum under a 1 MiB
@@ -62,7 +62,7 @@ async function ttfm(page) {
   const ratio = peerkit / raw;
   const spread = (list) => `p10-p90 ${quantile(list, 0.1).toFixed(1)}-${quantile(list, 0.9).toFixed(1)}`;
   console.log(`ttfm (median of ${TTFM_RUNS}): peerkit ${peerkit.toFixed(1)} ms (${spread(times.peerkit)}), raw ${raw.toFixed(1)} ms (${spread(times.raw)})`);
-  console.log(`ttfm: peerkit ${peerkit.toFixed(1)} ms, raw ${raw.toFixed(1)} ms, ratio ${ratio.toFixed(2)} (target <= 1.2) ${verdict(ratio <= 1.2)}`);
+  console.log(`ttfm: peerkit ${peerkit.toFixed(1)} ms, raw ${raw.toFixed(1)} ms, ratio ${ratio.toFixed(3)} (target <= 1.2) ${verdict(ratio <= 1.2)}`);
   return ratio <= 1.2;
 }
 
@@ -74,30 +74,36 @@ function quantile(values, q) {
 async function bulk(page) {
   const runs = { peerkit: [] };
   for (const raw of RAW_SENDERS) runs[raw.name] = [];
+  // Round-robin, so load from other work on the machine falls on every sender alike.
   for (let i = 0; i < BULK_RUNS; i++) {
     for (const raw of RAW_SENDERS) {
       runs[raw.name].push(await within(page.evaluate((s) => window.bench.rawBulk(s.total, s.chunk, s.low, s.high), { ...raw, total: BULK_BYTES }), raw.name));
     }
     runs.peerkit.push(await within(page.evaluate((total) => window.bench.peerkitBulk(total), BULK_BYTES), 'peerkit bulk'));
   }
+  // The fastest run is the one least disturbed by other processes; the median is shown beside it.
   const summary = (list) => ({
-    ms: median(list.map((r) => r.ms)),
+    best: Math.min(...list.map((r) => r.ms)),
+    median: median(list.map((r) => r.ms)),
     maxBuffered: Math.max(...list.map((r) => r.maxBuffered)),
     heapGrowth: Math.max(...list.map((r) => r.heapGrowth ?? 0)),
   });
-  const peerkit = summary(runs.peerkit);
+  const rates = (s) => `${mbps(s.best).toFixed(1)} MiB/s (best of ${BULK_RUNS}; median ${mbps(s.median).toFixed(1)})`;
   let floor;
   for (const raw of RAW_SENDERS) {
     const s = summary(runs[raw.name]);
-    console.log(`bulk 64 MiB: ${raw.name}: ${mbps(s.ms).toFixed(1)} MiB/s (median of ${BULK_RUNS}), max bufferedAmount ${(s.maxBuffered / MiB).toFixed(2)} MiB`);
-    if (!floor || s.ms < floor.ms) floor = { ...s, name: raw.name };
+    console.log(`bulk 64 MiB: ${raw.name}: ${rates(s)}, max bufferedAmount ${(s.maxBuffered / MiB).toFixed(2)} MiB`);
+    if (!floor || s.best < floor.best) floor = { ...s, name: raw.name };
   }
+  const peerkit = summary(runs.peerkit);
   console.log(
-    `bulk 64 MiB: peerkit channel.send(): ${mbps(peerkit.ms).toFixed(1)} MiB/s (median of ${BULK_RUNS}), max bufferedAmount ${(peerkit.maxBuffered / MiB).toFixed(2)} MiB, ` +
+    `bulk 64 MiB: peerkit channel.send(): ${rates(peerkit)}, max bufferedAmount ${(peerkit.maxBuffered / MiB).toFixed(2)} MiB, ` +
       `peak JS heap growth during the send ${(peerkit.heapGrowth / MiB).toFixed(0)} MiB (the receiver's 64 MiB message included)`,
   );
-  const ratio = mbps(peerkit.ms) / mbps(floor.ms);
-  console.log(`bulk: peerkit ${mbps(peerkit.ms).toFixed(1)} MiB/s, raw ${mbps(floor.ms).toFixed(1)} MiB/s (${floor.name}), ratio ${ratio.toFixed(2)} (target >= 0.9) ${verdict(ratio >= 0.9)}`);
+  const ratio = floor.best / peerkit.best;
+  console.log(
+    `bulk: peerkit ${mbps(peerkit.best).toFixed(1)} MiB/s, raw ${mbps(floor.best).toFixed(1)} MiB/s (${floor.name}), ratio ${ratio.toFixed(3)} (target >= 0.9) ${verdict(ratio >= 0.9)}`,
+  );
   return ratio >= 0.9;
 }
 
