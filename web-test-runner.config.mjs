@@ -3,6 +3,7 @@
 import { playwrightLauncher } from '@web/test-runner-playwright';
 import { puppeteerLauncher } from '@web/test-runner-puppeteer';
 import { countingReporter } from './test/reporter.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, FIREFOX_PATH, FIREFOX_PREFS } from './scripts/browsers.mjs';
 import { defaultReporter } from '@web/test-runner';
 
 // eventemitter3's ESM entry imports its CommonJS file; bundlers handle that, a plain dev server
@@ -20,33 +21,17 @@ const engine = process.env.PEERKIT_BROWSER ?? 'chromium';
 const chromium = playwrightLauncher({
   product: 'chromium',
   launchOptions: {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      // Background tabs would throttle the timers the tests wait on.
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-    ],
+    executablePath: CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
   },
 });
 
 const firefox = puppeteerLauncher({
   launchOptions: {
     browser: 'firefox',
-    executablePath: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr',
+    executablePath: FIREFOX_PATH,
     headless: true,
-    extraPrefsFirefox: {
-      'media.navigator.streams.fake': true,
-      'media.navigator.permission.disabled': true,
-      'media.peerconnection.ice.loopback': true,
-    },
+    extraPrefsFirefox: FIREFOX_PREFS,
   },
 });
 

@@ -11,10 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
 import { WebSocketServer } from 'ws';
+import { CHROMIUM_ARGS, CHROMIUM_PATH as CHROMIUM, FIREFOX_PATH as FIREFOX, FIREFOX_PREFS } from '../../scripts/browsers.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 const STEP_MS = 20000;
 const TEST_MS = 60000;
 const LAUNCH_MS = 60000;
@@ -111,18 +110,7 @@ before(async () => {
     const chromeBrowser = await chromium.launch({
       executablePath: CHROMIUM,
       timeout: LAUNCH_MS,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-        '--disable-background-timer-throttling',
-        '--disable-renderer-backgrounding',
-      ],
+      args: CHROMIUM_ARGS,
     });
     cleanup.push(() => chromeBrowser.close());
     chrome = side('chromium', await chromeBrowser.newPage());
@@ -133,11 +121,7 @@ before(async () => {
         browser: 'firefox',
         executablePath: FIREFOX,
         headless: true,
-        extraPrefsFirefox: {
-          'media.navigator.streams.fake': true,
-          'media.navigator.permission.disabled': true,
-          'media.peerconnection.ice.loopback': true,
-        },
+        extraPrefsFirefox: FIREFOX_PREFS,
       }),
       'launching Firefox',
     );
