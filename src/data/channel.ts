@@ -196,11 +196,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     const out = this.options.raw ? rawOutgoing(data) : encode(data);
     if (out instanceof PeerKitError) return out;
-    const limit = this.options.raw || !this.reliable ? chunkBytes(this.maxMessageSize()) + (this.options.raw ? HEADER_BYTES : 0) : Math.min(this.options.maxMessageBytes, MAX_FRAMED_BYTES);
+    const chunked = this.reliable && !this.options.raw;
+    const limit = chunked
+      ? Math.min(this.options.maxMessageBytes, MAX_FRAMED_BYTES)
+      : chunkBytes(this.maxMessageSize()) + (this.options.raw ? HEADER_BYTES : 0);
     if (out.size > limit) {
       return new PeerKitError(
         'MESSAGE_TOO_LARGE',
-        `A ${out.size}-byte message is larger than the ${limit} bytes this channel can send${this.reliable && !this.options.raw ? '' : ' (raw and unreliable channels do not chunk)'}.`,
+        `A ${out.size}-byte message is larger than the ${limit} bytes this channel can send${chunked ? '' : ' (raw and unreliable channels do not chunk)'}.`,
       );
     }
     return out;
