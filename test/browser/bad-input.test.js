@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Peer, PeerKitError } from '../../dist/index.js';
-import { closeAll, next, pair, watchRejections, within } from './helpers.js';
+import {closeAll, expectDelivery, next, pair, watchRejections, within } from './helpers.js';
 
 const BAD_SIGNALS = {
   'text that is not JSON': '{"v":1,"kind":',
@@ -29,9 +29,7 @@ describe('bad input', () => {
       const err = await within(5000, error, 'the error event');
       expect(err).to.be.instanceOf(PeerKitError);
       expect(err.code).to.equal('BAD_SIGNAL');
-      const got = next(b, 'data');
-      await a.send('still working');
-      expect(await got).to.equal('still working');
+      await expectDelivery(a, b, 'still working');
       await closeAll(a, b);
       rejections.stop();
       expect(rejections.seen).to.deep.equal([]);
@@ -58,9 +56,7 @@ describe('bad input', () => {
     const error = next(b, 'error');
     b.signal({ v: 1, kind: 'description', type: 'answer', sdp: a.connection.localDescription.sdp });
     expect((await within(5000, error, 'the error')).code).to.equal('BAD_SIGNAL');
-    const got = next(b, 'data');
-    await a.send('fine');
-    expect(await got).to.equal('fine');
+    await expectDelivery(a, b, 'fine');
     await closeAll(a, b);
   });
 
@@ -70,9 +66,7 @@ describe('bad input', () => {
     const error = next(b, 'error');
     b.signal({ v: 1, kind: 'candidate', candidate: { candidate: 'candidate:1 1 udp 2122260223 198.18.7.1 50000 typ host', sdpMid: 'no-such-mid', sdpMLineIndex: 9 } });
     expect((await within(5000, error, 'the error')).code).to.equal('BAD_SIGNAL');
-    const got = next(b, 'data');
-    await a.send('fine');
-    expect(await got).to.equal('fine');
+    await expectDelivery(a, b, 'fine');
     await closeAll(a, b);
   });
 
@@ -101,9 +95,7 @@ describe('bad input', () => {
     await b.send(new Uint8Array(2 << 20));
     expect((await within(10000, tooBig, 'the receiver refusing')).code).to.equal('MESSAGE_TOO_LARGE');
     await receiverLimited;
-    const got = next(a, 'data');
-    await b.send('small is fine');
-    expect(await got).to.equal('small is fine');
+    await expectDelivery(b, a, 'small is fine');
     await closeAll(a, b);
   });
 

@@ -80,6 +80,14 @@ export function canvasTrack(color = 'teal') {
   return track;
 }
 
+/** Sends `text` from one Peer's default channel and asserts the other receives exactly it. */
+export async function expectDelivery(from, to, text) {
+  const got = next(to, 'data');
+  await from.send(text);
+  const received = await within(10000, got, `delivering "${text}"`);
+  if (received !== text) throw new Error(`expected "${text}", received ${JSON.stringify(received)}`);
+}
+
 /** Closes every Peer given and waits for them. */
 export const closeAll = (...peers) => Promise.all(peers.map((p) => p.close()));
 

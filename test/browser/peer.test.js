@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Peer, PeerKitError } from '../../dist/index.js';
-import { closeAll, latePair, next, pair, within } from './helpers.js';
+import {closeAll, expectDelivery, latePair, next, pair, within } from './helpers.js';
 
 describe('Peer', () => {
   it('two Peers connect and exchange a string both ways', async () => {
@@ -43,9 +43,7 @@ describe('Peer', () => {
   it('signals that arrive late and as JSON text still connect', async () => {
     const [a, b] = latePair(20);
     await within(15000, Promise.all([a.connected, b.connected]), 'connecting');
-    const got = next(b, 'data');
-    await a.send('late but fine');
-    expect(await got).to.equal('late but fine');
+    await expectDelivery(a, b, 'late but fine');
     await closeAll(a, b);
   });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { closeAll, latePair, next, pair, within } from './helpers.js';
+import {closeAll, expectDelivery, latePair, next, pair, within } from './helpers.js';
 
 describe('ICE restart', () => {
   it('restartIce() changes the ICE credentials, keeps the channels open and data flowing', async () => {
@@ -15,9 +15,7 @@ describe('ICE restart', () => {
     await within(15000, a.restartIce(), 'the restart');
     expect(ufrag(a.connection)).to.not.equal(before);
     expect(files.state).to.equal('open');
-    const got = next(b, 'data');
-    await a.send('after the restart');
-    expect(await got).to.equal('after the restart');
+    await expectDelivery(a, b, 'after the restart');
     await files.send('named channel too');
     await within(5000, new Promise((resolve) => {
       const poll = () => (received.includes('named channel too') ? resolve() : setTimeout(poll, 20));
@@ -31,9 +29,7 @@ describe('ICE restart', () => {
     const [a, b] = latePair(10);
     await Promise.all([a.connected, b.connected]);
     await within(20000, Promise.all([a.restartIce(), b.restartIce()]), 'both restarts');
-    const got = next(a, 'data');
-    await b.send('converged');
-    expect(await got).to.equal('converged');
+    await expectDelivery(b, a, 'converged');
     await closeAll(a, b);
   });
 
@@ -44,9 +40,7 @@ describe('ICE restart', () => {
     a.removeAllListeners('signal');
     const err = await a.restartIce().then(() => null, (e) => e);
     expect(err.code).to.equal('TIMEOUT');
-    const got = next(b, 'data');
-    await a.send('the old path still works');
-    expect(await got).to.equal('the old path still works');
+    await expectDelivery(a, b, 'the old path still works');
     await closeAll(a, b);
   });
 });
