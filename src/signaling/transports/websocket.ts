@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../../errors.js';
 import type { PeerKitErrorCode } from '../../errors.js';
-import type { JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
+import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
 
 /** The part of the WHATWG `WebSocket` this transport uses; the `ws` package's class fits it. */
 export interface WebSocketLike {
@@ -63,8 +63,9 @@ export interface WebSocketTransportOptions {
 }
 
 type ServerFrame =
-  | { type: 'joined'; id: string; members: string[]; iceServers: RTCIceServer[] }
-  | { type: 'member-joined' | 'member-left'; id: string }
+  | { type: 'joined'; id: string; members: string[]; iceServers: RTCIceServer[]; hellos: Record<string, unknown> }
+  | { type: 'member-joined'; id: string; hello: unknown }
+  | { type: 'member-left'; id: string }
   | { type: 'signal'; from: string; payload: unknown }
   | { type: 'pong' }
   | { type: 'error'; code: string; message: string; re?: string };
@@ -89,13 +90,20 @@ function parseServerFrame(text: unknown): ServerFrame | null | undefined {
     return null;
   }
   if (typeof f !== 'object' || f === null || Array.isArray(f) || !('v' in f) || f.v !== PROTOCOL_VERSION) return null;
-  const { type, id, members, iceServers = [], from, code, message, re } = f as Record<string, unknown>;
+  const { type, id, members, iceServers = [], hellos = {}, hello, from, code, message, re } = f as Record<string, unknown>;
   switch (type) {
     case 'joined':
-      return isString(id) && isStringArray(members) && Array.isArray(iceServers) && iceServers.every(isIceServer)
-        ? { type, id, members, iceServers: iceServers as RTCIceServer[] }
+      return isString(id) &&
+        isStringArray(members) &&
+        Array.isArray(iceServers) &&
+        iceServers.every(isIceServer) &&
+        typeof hellos === 'object' &&
+        hellos !== null &&
+        !Array.isArray(hellos)
+        ? { type, id, members, iceServers: iceServers as RTCIceServer[], hellos: hellos as Record<string, unknown> }
         : null;
     case 'member-joined':
+      return isString(id) ? { type, id, hello } : null;
     case 'member-left':
       return isString(id) ? { type, id } : null;
     case 'signal':
@@ -138,6 +146,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
   readonly #options: Required<Omit<WebSocketTransportOptions, 'token'>> & Pick<WebSocketTransportOptions, 'token'>;
   #state: TransportState = 'idle';
   #room = '';
+  #hello: unknown;
   #socket: WebSocketLike | undefined;
   /** Connection attempts since the last successful join; picks the URL and the delay. */
   #attempt = 0;
@@ -188,7 +197,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
    * (`ROOM_FULL`, `UNAUTHORIZED`, `RATE_LIMITED`, `TRANSPORT_ERROR`), or `TRANSPORT_ERROR` when no
    * server could be reached; the transport is closed then.
    */
-  join(room: string): Promise<JoinResult> {
+  join(room: string, options: JoinOptions = {}): Promise<JoinResult> {
     if (this.#state !== 'idle') {
       const code = this.#state === 'closed' ? 'CLOSED' : 'BAD_ARGUMENT';
       return Promise.reject(new PeerKitError(code, 'join() can be called once per transport'));
@@ -197,6 +206,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
       return Promise.reject(new PeerKitError('BAD_ARGUMENT', 'room must be a non-empty string'));
     }
     this.#room = room;
+    this.#hello = options.hello;
     this.#setState('connecting');
     return new Promise((resolve, reject) => {
       this.#pendingJoin = { resolve, reject };
@@ -277,8 +287,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
       return;
     }
     if (socket !== this.#socket || socket.readyState !== OPEN) return;
-    const frame = { v: PROTOCOL_VERSION, type: 'join', room: this.#room };
-    socket.send(JSON.stringify(token === undefined ? frame : { ...frame, token }));
+    socket.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'join', room: this.#room, token, hello: this.#hello }));
   }
 
   #receive(socket: WebSocketLike, data: unknown): void {
@@ -294,8 +303,10 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
       case 'joined':
         return this.#joined(socket, frame);
       case 'member-joined':
+        this.emit('member-joined', frame.id, frame.hello);
+        return;
       case 'member-left':
-        this.emit(frame.type, frame.id);
+        this.emit('member-left', frame.id);
         return;
       case 'signal':
         this.emit('message', frame.from, frame.payload);
@@ -321,7 +332,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     for (const { to, text } of this.#queue) if (present.has(to)) socket.send(text);
     this.#queue = [];
     this.#setState('joined');
-    const result: JoinResult = { selfId: frame.id, members: frame.members, iceServers: frame.iceServers };
+    const result: JoinResult = { selfId: frame.id, members: frame.members, iceServers: frame.iceServers, hellos: frame.hellos };
     this.#pendingJoin?.resolve(result);
     this.#pendingJoin = undefined;
     this.emit('joined', result);

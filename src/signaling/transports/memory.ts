@@ -1,0 +1,210 @@
+import { EventEmitter } from 'eventemitter3';
+import { PeerKitError } from '../../errors.js';
+import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
+
+/** Options for {@link MemoryHub}. */
+export interface MemoryHubOptions {
+  /**
+   * Delay of every delivery, in ms. Deliveries stay in order whatever the delay; 0 still
+   * delivers asynchronously, as any real transport would.
+   * @default 0
+   */
+  latencyMs?: number;
+}
+
+interface Member {
+  readonly id: string;
+  readonly hello: unknown;
+  readonly transport: MemoryTransport;
+  /** Hands the member an event; the hub decides when. */
+  readonly receive: (deliver: () => void) => void;
+}
+
+/**
+ * The meeting place of {@link MemoryTransport}s in one JavaScript realm: transports made with
+ * the same hub see each other, transports of different hubs never do.
+ */
+export class MemoryHub {
+  readonly #latencyMs: number;
+  readonly #rooms = new Map<string, Map<string, Member>>();
+  #nextId = 1;
+
+  /** @throws PeerKitError `BAD_ARGUMENT` for a negative latency. */
+  constructor(options: MemoryHubOptions = {}) {
+    const latencyMs = options.latencyMs ?? 0;
+    if (!(latencyMs >= 0 && latencyMs < Infinity)) {
+      throw new PeerKitError('BAD_ARGUMENT', `latencyMs must be a non-negative number, got ${latencyMs}`);
+    }
+    this.#latencyMs = latencyMs;
+  }
+
+  /** @internal Adds a member and tells the others; returns what it joined into. */
+  enter(room: string, transport: MemoryTransport, hello: unknown, receive: Member['receive']): JoinResult {
+    const members = this.#rooms.get(room) ?? new Map<string, Member>();
+    this.#rooms.set(room, members);
+    const id = `m${this.#nextId++}`;
+    const result: JoinResult = { selfId: id, members: [...members.keys()], hellos: {} };
+    for (const other of members.values()) {
+      if (other.hello !== undefined) (result.hellos ?? {})[other.id] = copy(other.hello);
+      const announced = copy(hello);
+      other.receive(() => other.transport.emit('member-joined', id, announced));
+    }
+    members.set(id, { id, hello, transport, receive });
+    return result;
+  }
+
+  /** @internal Removes a member and tells the others. */
+  exit(room: string, id: string): void {
+    const members = this.#rooms.get(room);
+    if (members?.delete(id) !== true) return;
+    if (members.size === 0) this.#rooms.delete(room);
+    for (const other of members.values()) other.receive(() => other.transport.emit('member-left', id));
+  }
+
+  /** @internal Carries a payload; false when the recipient is not in the room. */
+  relay(room: string, from: string, to: string, payload: unknown): boolean {
+    const target = this.#rooms.get(room)?.get(to);
+    if (target === undefined) return false;
+    target.receive(() => target.transport.emit('message', from, payload));
+    return true;
+  }
+
+  /** @internal Runs `deliver` later, in the order of the calls. */
+  schedule(deliver: () => void): void {
+    // Timers of equal delay fire in the order they were set, so one delay keeps every delivery in order.
+    setTimeout(deliver, this.#latencyMs);
+  }
+}
+
+/** A JSON round trip: what every real transport does to a payload, so tests see the same. */
+function copy(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+/**
+ * A {@link SignalingTransport} inside one page, for tests and demos: transports sharing a
+ * {@link MemoryHub} form rooms with no network at all. Payloads go through a JSON round trip
+ * and arrive asynchronously and in order, as over a server.
+ *
+ * @example
+ * ```ts
+ * const hub = new MemoryHub();
+ * const [a, b] = await Promise.all([
+ *   Room.join('demo', { transport: new MemoryTransport(hub) }),
+ *   Room.join('demo', { transport: new MemoryTransport(hub) }),
+ * ]);
+ * ```
+ */
+export class MemoryTransport extends EventEmitter<TransportEvents> implements SignalingTransport {
+  readonly #hub: MemoryHub;
+  #state: TransportState = 'idle';
+  #room = '';
+  #hello: unknown;
+  #selfId = '';
+  #offlineTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(hub: MemoryHub) {
+    super();
+    if (!(hub instanceof MemoryHub)) throw new PeerKitError('BAD_ARGUMENT', 'MemoryTransport needs a MemoryHub');
+    this.#hub = hub;
+  }
+
+  /** The current state. */
+  get state(): TransportState {
+    return this.#state;
+  }
+
+  /** Joins `room` of the hub; this member gets a fresh id. */
+  join(room: string, options: JoinOptions = {}): Promise<JoinResult> {
+    if (this.#state !== 'idle') {
+      const code = this.#state === 'closed' ? 'CLOSED' : 'BAD_ARGUMENT';
+      return Promise.reject(new PeerKitError(code, 'join() can be called once per transport'));
+    }
+    if (typeof room !== 'string' || room.length === 0) {
+      return Promise.reject(new PeerKitError('BAD_ARGUMENT', 'room must be a non-empty string'));
+    }
+    let hello: unknown;
+    try {
+      hello = copy(options.hello);
+    } catch (cause) {
+      return Promise.reject(new PeerKitError('BAD_ARGUMENT', 'hello must be JSON-serialisable', { cause }));
+    }
+    this.#room = room;
+    this.#hello = hello;
+    this.#setState('connecting');
+    return new Promise((resolve, reject) =>
+      this.#hub.schedule(() => {
+        if (this.#state === 'closed') reject(new PeerKitError('CLOSED', 'the transport was closed before joining'));
+        else {
+          const result = this.#enter();
+          resolve(result);
+          this.emit('joined', result);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Sends `payload` to member `to`. A payload for a member that is not (or no longer) in the room
+   * is dropped with an `error` event (`TRANSPORT_ERROR`), as a server would answer.
+   * @throws PeerKitError `CLOSED` after `close()`, `BAD_ARGUMENT` for a payload JSON cannot carry.
+   */
+  send(to: string, payload: unknown): void {
+    if (this.#state === 'closed') throw new PeerKitError('CLOSED', 'send() after close()');
+    if (typeof to !== 'string' || to.length === 0 || payload === undefined) {
+      throw new PeerKitError('BAD_ARGUMENT', 'send() needs a member id and a JSON payload');
+    }
+    let carried: unknown;
+    try {
+      carried = copy(payload);
+    } catch (cause) {
+      throw new PeerKitError('BAD_ARGUMENT', 'payload must be JSON-serialisable', { cause });
+    }
+    // While offline the payload is lost, like a frame written to a dead socket.
+    if (this.#state !== 'joined') return;
+    if (!this.#hub.relay(this.#room, this.#selfId, to, carried)) {
+      this.emit('error', new PeerKitError('TRANSPORT_ERROR', `no member ${to} in room ${this.#room}`));
+    }
+  }
+
+  /**
+   * Simulates a lost connection, for tests: the others see this member leave, and after `ms` it
+   * re-joins under a new id, as a WebSocketTransport does after its server restarts.
+   */
+  interrupt(ms = 0): void {
+    if (this.#state !== 'joined') return;
+    this.#hub.exit(this.#room, this.#selfId);
+    this.#setState('reconnecting');
+    this.#offlineTimer = setTimeout(() => {
+      const result = this.#enter();
+      this.emit('joined', result);
+    }, ms);
+  }
+
+  /** Leaves the room; idempotent. */
+  close(): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    clearTimeout(this.#offlineTimer);
+    if (this.#state === 'joined') this.#hub.exit(this.#room, this.#selfId);
+    this.#setState('closed');
+    return Promise.resolve();
+  }
+
+  #enter(): JoinResult {
+    const result = this.#hub.enter(this.#room, this, this.#hello, (deliver) =>
+      this.#hub.schedule(() => {
+        // Events still in flight to a membership that ended are lost with it.
+        if (this.#state === 'joined' && this.#selfId === result.selfId) deliver();
+      }),
+    );
+    this.#selfId = result.selfId;
+    this.#setState('joined');
+    return result;
+  }
+
+  #setState(next: TransportState): void {
+    if (next === this.#state) return;
+    this.#state = next;
+    this.emit('state', next);
+  }
+}

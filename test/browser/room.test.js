@@ -1,0 +1,227 @@
+// Rooms of real Peers in one page: a mesh over MemoryTransport, and over WebSocketTransport
+// against the real signaling server, which a test stops and restarts mid-call.
+import { expect } from 'chai';
+import { executeServerCommand } from '@web/test-runner-commands';
+import { MemoryHub, MemoryTransport, PeerKitError, Room, WebSocketTransport } from '../../dist/index.js';
+import { SIGNAL_URL } from '/__peerkit/env.js';
+import { canvasTrack, next, watchRejections, within } from './helpers.js';
+
+const roomName = () => `room-${Math.random().toString(36).slice(2)}`;
+
+/** Resolves once every room has a connected Peer to each of the others. */
+function meshed(rooms, ms = 20000) {
+  const done = () =>
+    rooms.every((room) => {
+      const peers = [...room.peers.values()];
+      return peers.length === rooms.length - 1 && peers.every((peer) => peer.state === 'connected');
+    });
+  return within(
+    ms,
+    new Promise((resolve) => {
+      const check = () => (done() ? resolve() : setTimeout(check, 20));
+      check();
+    }),
+    `a mesh of ${rooms.length}`,
+  );
+}
+
+/** Collects `data` events of a room as [data, from] pairs. */
+function inbox(room) {
+  const got = [];
+  room.on('data', (data, from) => got.push([data, from]));
+  return got;
+}
+
+const until = (what, test, ms = 10000) =>
+  within(
+    ms,
+    new Promise((resolve) => {
+      const check = () => (test() ? resolve() : setTimeout(check, 20));
+      check();
+    }),
+    what,
+  );
+
+describe('Room over MemoryTransport', () => {
+  let rooms = [];
+  afterEach(() => Promise.all(rooms.map((room) => room.leave())).then(() => (rooms = [])));
+  const join = (hub, name, options = {}) =>
+    Room.join(name, { transport: new MemoryTransport(hub), ...options }).then((room) => (rooms.push(room), room));
+
+  it('four members form a full mesh, one polite side per pair, and room.send reaches all or one', async () => {
+    const hub = new MemoryHub({ latencyMs: 2 });
+    const name = roomName();
+    const members = [];
+    for (let i = 0; i < 4; i++) members.push(await join(hub, name, { hello: { name: `m${i}` } }));
+    await meshed(members);
+    const ids = members.map((room) => room.selfId);
+    expect(new Set(ids).size).to.equal(4);
+    for (const room of members) {
+      expect([...room.peers.keys()].sort()).to.deep.equal(ids.filter((id) => id !== room.selfId).sort());
+    }
+    for (const a of members) {
+      for (const b of members) {
+        if (a === b) continue;
+        expect(a.peers.get(b.selfId).polite).to.equal(!b.peers.get(a.selfId).polite);
+        expect(a.helloOf(b.selfId)).to.deep.equal({ name: `m${members.indexOf(b)}` });
+      }
+    }
+    const boxes = members.map(inbox);
+    await members[0].send({ to: 'all' });
+    await members[1].send('just you', ids[2]);
+    await until('deliveries', () => boxes[1].length + boxes[2].length + boxes[3].length === 4);
+    expect(boxes[0]).to.deep.equal([]);
+    expect(boxes[1]).to.deep.equal([[{ to: 'all' }, ids[0]]]);
+    // Two senders: their messages may interleave either way.
+    expect(boxes[2]).to.have.deep.members([
+      [{ to: 'all' }, ids[0]],
+      ['just you', ids[1]],
+    ]);
+    expect(boxes[3]).to.deep.equal([[{ to: 'all' }, ids[0]]]);
+  });
+
+  it('a member that leaves is removed from every room within seconds, and leave() releases its Peers', async () => {
+    const hub = new MemoryHub();
+    const name = roomName();
+    const [a, b, c] = [await join(hub, name), await join(hub, name), await join(hub, name)];
+    await meshed([a, b, c]);
+    const peersOfC = [...c.peers.values()];
+    const leftA = next(a, 'leave');
+    const leftB = next(b, 'leave');
+    const closed = next(c, 'close');
+    await c.leave();
+    await closed;
+    expect(c.state).to.equal('closed');
+    expect(peersOfC.every((peer) => peer.state === 'closed')).to.equal(true);
+    expect(c.peers.size).to.equal(0);
+    expect(await within(5000, leftA, 'leave at a')).to.equal(c.selfId);
+    expect(await within(5000, leftB, 'leave at b')).to.equal(c.selfId);
+    expect([...a.peers.keys()]).to.deep.equal([b.selfId]);
+    expect(() => c.send('x')).to.throw(PeerKitError).with.property('code', 'CLOSED');
+    await c.leave();
+  });
+
+  it('local media reaches every member: the stream given at join, one added later, and a member who comes later', async () => {
+    const hub = new MemoryHub();
+    const name = roomName();
+    const camera = new MediaStream([canvasTrack('teal')]);
+    const a = await join(hub, name, { stream: camera });
+    const b = await join(hub, name);
+    const fromA = next(b, 'track');
+    const [track, streams, from] = await within(15000, fromA, 'the camera track');
+    expect(track.kind).to.equal('video');
+    expect(from).to.equal(a.selfId);
+    expect(streams[0].id).to.equal(camera.id);
+    const screen = new MediaStream([canvasTrack('orange')]);
+    const second = next(b, 'stream');
+    a.addStream(screen);
+    const [stream, fromAgain] = await within(15000, second, 'the added stream');
+    expect(stream.id).to.equal(screen.id);
+    expect(fromAgain).to.equal(a.selfId);
+    const c = await join(hub, name);
+    const seen = new Set();
+    c.on('stream', (s, id) => id === a.selfId && seen.add(s.id));
+    await until('both of a’s streams at the late member', () => seen.size === 2, 15000);
+    expect([...seen].sort()).to.deep.equal([camera.id, screen.id].sort());
+    await a.replaceTrack(camera.getVideoTracks()[0], canvasTrack('purple'));
+    for (const t of [...camera.getTracks(), ...screen.getTracks()]) t.stop();
+  });
+
+  it('after the transport drops and re-joins under a new id, the mesh re-forms with the same Peers and data flows throughout', async () => {
+    const hub = new MemoryHub();
+    const name = roomName();
+    const transport = new MemoryTransport(hub);
+    const a = await Room.join(name, { transport });
+    rooms.push(a);
+    const b = await join(hub, name);
+    const c = await join(hub, name);
+    await meshed([a, b, c]);
+    const before = new Map([...a.peers].map(([id, peer]) => [peer, id]));
+    const peerAtB = b.peers.get(a.selfId);
+    const oldId = a.selfId;
+    const boxB = inbox(b);
+    const states = [];
+    a.on('state', (s) => states.push(s));
+    transport.interrupt(300);
+    // Signaling is down; the Peers are not.
+    await a.send('while offline');
+    await until('a message during the outage', () => boxB.length === 1);
+    await until('re-joined', () => a.state === 'joined' && a.selfId !== oldId);
+    expect(states).to.deep.equal(['reconnecting', 'joined']);
+    await until('b knows a by its new id', () => b.peers.has(a.selfId) && !b.peers.has(oldId));
+    expect(b.peers.get(a.selfId)).to.equal(peerAtB);
+    expect(b.peers.size).to.equal(2);
+    expect([...a.peers.values()].every((peer) => before.has(peer))).to.equal(true);
+    expect(a.peers.size).to.equal(2);
+    await a.send('after');
+    await until('a message after the outage', () => boxB.length === 2);
+    expect(boxB.map(([data, from]) => [data, from === a.selfId || from === oldId])).to.deep.equal([
+      ['while offline', true],
+      ['after', true],
+    ]);
+    await meshed([a, b, c]);
+  });
+
+  it('misuse of a Room is refused with typed errors and no unhandled rejection', async () => {
+    const rejections = watchRejections();
+    const hub = new MemoryHub();
+    for (const [name, options] of [
+      ['', { transport: new MemoryTransport(hub) }],
+      ['x', {}],
+      ['x', { transport: {} }],
+      ['x', { transport: new MemoryTransport(hub), admit: 'yes' }],
+    ]) {
+      const error = await Room.join(name, options).catch((e) => e);
+      expect(error).to.be.instanceOf(PeerKitError);
+      expect(error.code).to.equal('BAD_ARGUMENT');
+    }
+    const used = new MemoryTransport(hub);
+    await used.close();
+    expect((await Room.join('x', { transport: used }).catch((e) => e)).code).to.equal('CLOSED');
+    const room = await join(hub, roomName());
+    expect(() => room.send('x', 'nobody')).to.throw(PeerKitError).with.property('code', 'BAD_ARGUMENT');
+    const stranger = canvasTrack();
+    const refused = await room.replaceTrack(stranger, canvasTrack()).catch((e) => e);
+    expect(refused.code).to.equal('BAD_ARGUMENT');
+    await room.leave();
+    expect(() => room.addStream(new MediaStream())).to.throw(PeerKitError).with.property('code', 'CLOSED');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    rejections.stop();
+    expect(rejections.seen).to.deep.equal([]);
+  });
+});
+
+describe('Room over the real signaling server', () => {
+  it('three members meet through the server; it stops and restarts mid-call: data keeps flowing and the room re-forms with no duplicate Peers', async () => {
+    const name = roomName();
+    const open = () => Room.join(name, { transport: new WebSocketTransport(SIGNAL_URL, { minDelayMs: 100, maxDelayMs: 400 }) });
+    const rooms = [await open(), await open(), await open()];
+    try {
+      await meshed(rooms);
+      const peersBefore = rooms.map((room) => new Set(room.peers.values()));
+      const boxes = rooms.map(inbox);
+      const reconnecting = rooms.map((room) => next(room, 'state'));
+      await executeServerCommand('signal-server', { action: 'stop' });
+      expect(await within(5000, Promise.all(reconnecting), 'reconnecting')).to.deep.equal(['reconnecting', 'reconnecting', 'reconnecting']);
+      await rooms[0].send('during the outage');
+      await until('data while the server is down', () => boxes[1].length === 1 && boxes[2].length === 1);
+      await executeServerCommand('signal-server', { action: 'start' });
+      await until('all re-joined', () => rooms.every((room) => room.state === 'joined'), 15000);
+      const ids = rooms.map((room) => room.selfId);
+      await until(
+        'the mesh under the new ids',
+        () => rooms.every((room) => [...room.peers.keys()].sort().join() === ids.filter((id) => id !== room.selfId).sort().join()),
+        15000,
+      );
+      rooms.forEach((room, i) => {
+        expect(room.peers.size).to.equal(2);
+        for (const peer of room.peers.values()) expect(peersBefore[i].has(peer)).to.equal(true);
+      });
+      await rooms[2].send('after the restart');
+      await until('data after the restart', () => boxes[0].length === 1 && boxes[1].length === 2);
+      expect(boxes[0][0]).to.deep.equal(['after the restart', rooms[2].selfId]);
+    } finally {
+      await Promise.all(rooms.map((room) => room.leave()));
+    }
+  });
+});
