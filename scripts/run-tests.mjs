@@ -1,7 +1,7 @@
 // Runs every suite in turn (Node unit and server tests, the browser suite in Chromium and in
-// Firefox, the cross-engine test, the type tests) and ends with one line: `tests: N passed, N failed`.
+// Firefox, the cross-engine and end-to-end page tests, the type tests) and ends with one line: `tests: N passed, N failed`.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -64,7 +64,12 @@ await typeTests();
 await nodeSuite('node', ['test/node/']);
 await browserSuite('chromium');
 await browserSuite('firefox');
-if (existsSync('test/cross')) await nodeSuite('cross-engine', ['test/cross/']);
+// Only the *.test.mjs files: node --test would take every script under a test/ folder for a test.
+const testFiles = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.mjs')).map((f) => join(dir, f)) : []);
+for (const [name, dir] of [['cross-engine', 'test/cross'], ['e2e', 'test/e2e']]) {
+  const files = testFiles(dir);
+  if (files.length > 0) await nodeSuite(name, files);
+}
 rmSync(scratch, { recursive: true, force: true });
 
 console.log('\n' + lines.join('\n'));

@@ -72,6 +72,8 @@ interface Presence {
 }
 
 const PRESENCE_VERSION = 1;
+/** Signals kept for a member in its rejoin grace: an ICE restart's worth, with room to spare. */
+const MAX_OUTBOX = 256;
 
 function readPresence(id: string, raw: unknown): Presence {
   if (typeof raw === 'object' && raw !== null && 'pk' in raw && raw.pk === PRESENCE_VERSION) {
@@ -95,6 +97,8 @@ interface Member {
   peer?: Peer;
   /** Signals that arrived while `admit` was deciding. */
   inbox: unknown[];
+  /** Signals for it while it is off the transport in its rejoin grace, sent when it is back. */
+  outbox: Signal[];
   refused: boolean;
   graceTimer?: ReturnType<typeof setTimeout>;
 }
@@ -252,6 +256,7 @@ export class Room extends EventEmitter<RoomEvents> {
     transport.on('joined', this.#rejoin, this);
     transport.on('state', this.#follow, this);
     transport.on('error', this.#onTransportError, this);
+    globalThis.addEventListener?.('pagehide', this.#onPageHide);
     let result: JoinResult;
     try {
       result = await transport.join(this.name, { hello: { pk: PRESENCE_VERSION, key: this.#key, hello: this.#options.hello } });
@@ -269,6 +274,15 @@ export class Room extends EventEmitter<RoomEvents> {
 
   readonly #onTransportError = (error: PeerKitError): void => void this.emit('error', error, undefined);
 
+  /**
+   * The page is going away and will not wait for a graceful close: closing the connections at
+   * once lets the others see this member's channels close now, not after ICE consent expires.
+   */
+  readonly #onPageHide = (): void => {
+    for (const member of this.#members.values()) member.peer?.connection.close();
+    void this.leave();
+  };
+
   #unlisten(): void {
     const transport = this.#transport;
     transport.off('member-joined', this.#arrive, this);
@@ -277,6 +291,7 @@ export class Room extends EventEmitter<RoomEvents> {
     transport.off('joined', this.#rejoin, this);
     transport.off('state', this.#follow, this);
     transport.off('error', this.#onTransportError, this);
+    globalThis.removeEventListener?.('pagehide', this.#onPageHide);
   }
 
   /** The transport joined again, under a new id: members still connected are kept, by session key. */
@@ -301,9 +316,10 @@ export class Room extends EventEmitter<RoomEvents> {
       known.id = id;
       known.hello = hello;
       this.#members.set(id, known);
+      for (const signal of known.outbox.splice(0)) this.#transport.send(id, signal);
       return;
     }
-    const member: Member = { id, key, hello, inbox: [], refused: false };
+    const member: Member = { id, key, hello, inbox: [], outbox: [], refused: false };
     this.#members.set(id, member);
     void this.#admit(member);
   }
@@ -338,7 +354,12 @@ export class Room extends EventEmitter<RoomEvents> {
     const peer = new Peer({ ...peerOptions, iceServers: this.#iceServers, polite: this.#key > member.key });
     peer.on('signal', (signal) => {
       if (this.#members.get(member.id) !== member || this.#transport.state === 'closed') return;
-      this.#transport.send(member.id, signal);
+      if (member.graceTimer === undefined) this.#transport.send(member.id, signal);
+      else if (member.outbox.length < MAX_OUTBOX) member.outbox.push(signal);
+    });
+    // Off the transport, nothing can restart ICE with it: a link that degrades is gone for good.
+    peer.on('state', (state) => {
+      if (member.graceTimer !== undefined && state !== 'connected') void peer.close();
     });
     peer.on('data', (data) => this.emit('data', data, member.id));
     peer.on('track', (track, streams) => this.emit('track', track, streams, member.id));

@@ -60,7 +60,9 @@ export interface SignalingTransport extends EventEmitter<TransportEvents> {
   join(room: string, options?: JoinOptions): Promise<JoinResult>;
   /**
    * Sends `payload` (any JSON value) to member `to`. While reconnecting, payloads are queued
-   * (bounded); a payload that cannot be carried surfaces as an `error` event.
+   * (bounded); a payload that cannot be carried surfaces as an `error` event. A payload for a
+   * member no longer in the room is dropped without an error: it may have left while the payload
+   * was under way.
    */
   send(to: string, payload: unknown): void;
   /** Leaves the room and releases everything; idempotent. */

@@ -2,38 +2,14 @@
 // through a relay that forwards signal text and nothing else. Needs the built dist/peerkit.min.js;
 // run inside the private network namespace: bash scripts/netns.sh node --test test/cross/
 import assert from 'node:assert/strict';
-import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { extname, join, normalize } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import puppeteer from 'puppeteer-core';
 import { WebSocketServer } from 'ws';
-import { CHROMIUM_ARGS, CHROMIUM_PATH as CHROMIUM, FIREFOX_PATH as FIREFOX, FIREFOX_PREFS } from '../../scripts/browsers.mjs';
+import { CHROMIUM_PATH as CHROMIUM, FIREFOX_PATH as FIREFOX } from '../../scripts/browsers.mjs';
+import { launchChromium, launchFirefox, missing, side as pageSide, startStatic, within } from '../support/pages.mjs';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const STEP_MS = 20000;
 const TEST_MS = 60000;
 const LAUNCH_MS = 60000;
-
-/** Serves dist/ and this folder, nothing else, on loopback. */
-async function startStatic() {
-  const types = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
-  const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    if (!path.startsWith('/dist/') && !path.startsWith('/test/cross/')) return res.writeHead(404).end();
-    try {
-      const body = await readFile(join(ROOT, path));
-      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { close: () => new Promise((resolve) => server.close(resolve)), base: `http://127.0.0.1:${server.address().port}` };
-}
 
 /**
  * Test scaffolding, not the product's server: every text frame goes to the other connected
@@ -58,39 +34,7 @@ async function startRelay() {
   };
 }
 
-function within(ms, promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function missing(path) {
-  try {
-    await access(path, constants.X_OK);
-    return undefined;
-  } catch {
-    return `${path} is not installed (set CHROMIUM_PATH / FIREFOX_PATH to another binary)`;
-  }
-}
-
-/** One browser's page; calls into its `window.xe` and keeps its console for failure messages. */
-function side(name, page) {
-  const log = [];
-  page.on('console', (msg) => log.push(`${msg.type()}: ${msg.text()}`));
-  page.on('pageerror', (err) => log.push(`pageerror: ${err.message ?? err}`));
-  return {
-    name,
-    page,
-    async call(fn, ...args) {
-      try {
-        return await within(STEP_MS + 5000, page.evaluate(([f, a]) => window.xe[f](...a), [fn, args]), `${name} ${fn}()`);
-      } catch (err) {
-        const tail = log.slice(-20).join('\n  ');
-        throw new Error(`${name}: ${fn}() failed: ${err.message}${tail ? `\n  console:\n  ${tail}` : ''}`, { cause: err });
-      }
-    },
-  };
-}
+const side = (name, page) => pageSide(name, page, 'xe', STEP_MS);
 
 let skipReason;
 let setupError;
@@ -102,29 +46,16 @@ before(async () => {
   skipReason = (await missing(CHROMIUM)) ?? (await missing(FIREFOX));
   if (skipReason) return;
   try {
-    const files = await startStatic();
+    const files = await startStatic(['/dist/', '/test/cross/']);
     cleanup.push(files.close);
     const relay = await startRelay();
     cleanup.push(relay.close);
 
-    const chromeBrowser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: LAUNCH_MS,
-      args: CHROMIUM_ARGS,
-    });
+    const chromeBrowser = await launchChromium(LAUNCH_MS);
     cleanup.push(() => chromeBrowser.close());
     chrome = side('chromium', await chromeBrowser.newPage());
 
-    const foxBrowser = await within(
-      LAUNCH_MS,
-      puppeteer.launch({
-        browser: 'firefox',
-        executablePath: FIREFOX,
-        headless: true,
-        extraPrefsFirefox: FIREFOX_PREFS,
-      }),
-      'launching Firefox',
-    );
+    const foxBrowser = await launchFirefox(LAUNCH_MS);
     cleanup.push(() => foxBrowser.close());
     fox = side('firefox', await foxBrowser.newPage());
 

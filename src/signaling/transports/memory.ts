@@ -61,12 +61,10 @@ export class MemoryHub {
     for (const other of members.values()) other.receive(() => other.transport.emit('member-left', id));
   }
 
-  /** @internal Carries a payload; false when the recipient is not in the room. */
-  relay(room: string, from: string, to: string, payload: unknown): boolean {
+  /** @internal Carries a payload to a member of the room, if it is there. */
+  relay(room: string, from: string, to: string, payload: unknown): void {
     const target = this.#rooms.get(room)?.get(to);
-    if (target === undefined) return false;
-    target.receive(() => target.transport.emit('message', from, payload));
-    return true;
+    target?.receive(() => target.transport.emit('message', from, payload));
   }
 
   /** @internal Runs `deliver` later, in the order of the calls. */
@@ -146,7 +144,7 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Si
 
   /**
    * Sends `payload` to member `to`. A payload for a member that is not (or no longer) in the room
-   * is dropped with an `error` event (`TRANSPORT_ERROR`), as a server would answer.
+   * is dropped: it may have left while the payload was under way.
    * @throws PeerKitError `CLOSED` after `close()`, `BAD_ARGUMENT` for a payload JSON cannot carry.
    */
   send(to: string, payload: unknown): void {
@@ -162,9 +160,7 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Si
     }
     // While offline the payload is lost, like a frame written to a dead socket.
     if (this.#state !== 'joined') return;
-    if (!this.#hub.relay(this.#room, this.#selfId, to, carried)) {
-      this.emit('error', new PeerKitError('TRANSPORT_ERROR', `no member ${to} in room ${this.#room}`));
-    }
+    this.#hub.relay(this.#room, this.#selfId, to, carried);
   }
 
   /**

@@ -68,7 +68,7 @@ type ServerFrame =
   | { type: 'member-left'; id: string }
   | { type: 'signal'; from: string; payload: unknown }
   | { type: 'pong' }
-  | { type: 'error'; code: string; message: string; re?: string };
+  | { type: 'error'; code: string; message: string; re?: string; to?: string };
 
 const OPEN = 1;
 const PROTOCOL_VERSION = 1;
@@ -90,7 +90,7 @@ function parseServerFrame(text: unknown): ServerFrame | null | undefined {
     return null;
   }
   if (typeof f !== 'object' || f === null || Array.isArray(f) || !('v' in f) || f.v !== PROTOCOL_VERSION) return null;
-  const { type, id, members, iceServers = [], hellos = {}, hello, from, code, message, re } = f as Record<string, unknown>;
+  const { type, id, members, iceServers = [], hellos = {}, hello, from, code, message, re, to } = f as Record<string, unknown>;
   switch (type) {
     case 'joined':
       return isString(id) &&
@@ -112,7 +112,7 @@ function parseServerFrame(text: unknown): ServerFrame | null | undefined {
       return { type };
     case 'error':
       if (!isString(code) || !isString(message)) return null;
-      return isString(re) ? { type, code, message, re } : { type, code, message };
+      return { type, code, message, ...(isString(re) && { re }), ...(isString(to) && { to }) };
     default:
       return isString(type) ? undefined : null;
   }
@@ -153,6 +153,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
   #everJoined = false;
   #pendingJoin: { resolve: (result: JoinResult) => void; reject: (error: PeerKitError) => void } | undefined;
   #queue: { to: string; text: string }[] = [];
+  /** Who is in the room, as far as the server has told. */
+  #members = new Set<string>();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #beatTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -303,9 +305,11 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
       case 'joined':
         return this.#joined(socket, frame);
       case 'member-joined':
+        this.#members.add(frame.id);
         this.emit('member-joined', frame.id, frame.hello);
         return;
       case 'member-left':
+        this.#members.delete(frame.id);
         this.emit('member-left', frame.id);
         return;
       case 'signal':
@@ -316,6 +320,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
       case 'error': {
         // The server closes with 1012 right after; reconnecting handles it.
         if (frame.code === 'SHUTTING_DOWN') return;
+        // The recipient left while the payload was under way; its member-left says so.
+        if (frame.code === 'NO_SUCH_MEMBER' && frame.to !== undefined && !this.#members.has(frame.to)) return;
         const code = MAPPED.get(frame.code) ?? 'TRANSPORT_ERROR';
         const error = new PeerKitError(code, `signaling server: ${frame.code}: ${frame.message}`, { cause: frame });
         if (frame.re === 'join') this.#refused(error);
@@ -328,6 +334,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     this.#attempt = 0;
     this.#everJoined = true;
     const present = new Set(frame.members);
+    this.#members = present;
     // Flushed before `joined` is emitted, so nothing a listener sends in response overtakes them.
     for (const { to, text } of this.#queue) if (present.has(to)) socket.send(text);
     this.#queue = [];
