@@ -2,7 +2,7 @@
 // are independent; run.mjs calls them through page.evaluate and does the statistics.
 'use strict';
 (() => {
-  const { Peer } = window.PeerKit;
+  const { Peer, Room, MemoryHub, MemoryTransport } = window.PeerKit;
   let payload;
 
   function deferred() {
@@ -132,5 +132,46 @@
     return { ms, maxBuffered, heapGrowth: heapPeak - heapBefore };
   }
 
-  window.bench = { rawTtfm, peerkitTtfm, rawBulk, peerkitBulk };
+  /** The floor for a mesh of n: every pair hand-wired at once, done when every channel is open at both ends. */
+  async function rawMesh(n) {
+    const t0 = performance.now();
+    const pcs = [];
+    const opens = [];
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const a = new RTCPeerConnection({ iceServers: [] });
+        const b = new RTCPeerConnection({ iceServers: [] });
+        pcs.push(a, b);
+        const dc = a.createDataChannel('mesh', { negotiated: true, id: 0 });
+        const dcb = b.createDataChannel('mesh', { negotiated: true, id: 0 });
+        opens.push(opened(dc), opened(dcb), rawConnect(a, b));
+      }
+    }
+    await Promise.all(opens);
+    const ms = performance.now() - t0;
+    for (const pc of pcs) pc.close();
+    return ms;
+  }
+
+  /** n Rooms in this page over one MemoryHub, done when every member has a connected Peer to every other. */
+  async function roomMesh(n) {
+    const t0 = performance.now();
+    const hub = new MemoryHub();
+    const name = `mesh-${Math.random()}`;
+    const rooms = await Promise.all(Array.from({ length: n }, () => Room.join(name, { transport: new MemoryTransport(hub) })));
+    const full = () => rooms.every((room) => room.peers.size === n - 1 && [...room.peers.values()].every((peer) => peer.state === 'connected'));
+    await new Promise((resolve) => {
+      const check = () => full() && resolve();
+      for (const room of rooms) {
+        room.on('member', (peer) => peer.once('connect', check));
+        for (const peer of room.peers.values()) peer.once('connect', check);
+      }
+      check();
+    });
+    const ms = performance.now() - t0;
+    await Promise.all(rooms.map((room) => room.leave()));
+    return ms;
+  }
+
+  window.bench = { rawTtfm, peerkitTtfm, rawBulk, peerkitBulk, rawMesh, roomMesh };
 })();

@@ -325,6 +325,9 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   async #admit(member: Member): Promise<void> {
+    // A task later, so that `member` events for those present at joining reach listeners added
+    // right after `await Room.join()`; their signals wait in the inbox meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const { admit } = this.#options;
     let admitted = true;
     if (admit !== undefined) {

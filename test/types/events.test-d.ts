@@ -29,3 +29,27 @@ new Peer({ politeness: true });
 peer.channel('x').on('mesage', () => undefined);
 // @ts-expect-error: state is read-only
 peer.state = 'closed';
+
+import { MemoryHub, MemoryTransport, Room, WebSocketTransport } from '../../dist/index.js';
+import type { RoomState, SignalingTransport } from '../../dist/index.js';
+
+const transport: SignalingTransport = new MemoryTransport(new MemoryHub());
+void new WebSocketTransport('ws://127.0.0.1:8787', { token: (room: string) => room });
+void Room.join('typed', { transport, hello: { name: 'Ada' }, admit: async (id: string, hello: unknown) => id !== '' && hello !== null }).then((room) => {
+  room.on('member', (p: Peer, id: string, hello: unknown) => [p, id, hello]);
+  room.on('data', (data: Message, from: string) => [data, from]);
+  room.on('track', (track: MediaStreamTrack, streams: readonly MediaStream[], from: string) => [track, streams, from]);
+  room.on('state', (state: RoomState) => state === 'reconnecting');
+  room.on('error', (err: PeerKitError, from: string | undefined) => [err.code, from]);
+  // @ts-expect-error: no such Room event
+  room.on('members', () => undefined);
+  // @ts-expect-error: 'leave' carries the member id
+  room.on('leave', (id: number) => id);
+  // @ts-expect-error: a Room needs a transport
+  void Room.join('typed', { hello: 1 });
+  // @ts-expect-error: selfId is read-only
+  room.selfId = 'me';
+  transport.on('member-joined', (id: string, hello: unknown) => [id, hello]);
+  // @ts-expect-error: transport events are typed too
+  transport.on('member-join', () => undefined);
+});
