@@ -4,6 +4,7 @@ export { Peer } from './peer/peer.js';
 export type { PeerEvents, PeerOptions, WebRtcImplementation } from './peer/peer.js';
 export type { PeerState } from './peer/state.js';
 export type { CandidateSummary, PeerStats } from './peer/stats.js';
+export type { Verification } from './peer/verification.js';
 export { Channel } from './data/channel.js';
 export type { ChannelEvents, ChannelOptions, ChannelState, Progress } from './data/channel.js';
 export type { JsonValue, Message, Sendable } from './data/framing.js';

@@ -11,6 +11,8 @@ import { derivePeerState } from './state.js';
 import type { PeerState } from './state.js';
 import { summarizeStats } from './stats.js';
 import type { PeerStats } from './stats.js';
+import { fingerprintsOf, shortAuthString } from './verification.js';
+import type { Verification } from './verification.js';
 
 /** WebRTC classes for environments without them as globals (Node: `@roamhq/wrtc`). */
 export interface WebRtcImplementation {
@@ -297,6 +299,26 @@ export class Peer extends EventEmitter<PeerEvents> {
       });
       this.pc.restartIce();
       await done;
+    });
+  }
+
+  /**
+   * Both DTLS fingerprints and a six-digit short authentication string derived from them. Two
+   * people who see the same `sas` on both ends are connected to each other, whatever the
+   * signaling path did; a different string means someone substituted fingerprints in between.
+   *
+   * @returns resolves once the Peer is connected; rejects with `CLOSED`, or `UNSUPPORTED` where
+   * the SDP carries no fingerprint or WebCrypto is missing
+   */
+  getVerification(): Promise<Verification> {
+    return this.later('getVerification()', async () => {
+      await this.connected;
+      const local = fingerprintsOf(this.pc.localDescription?.sdp).join(', ');
+      const remote = fingerprintsOf(this.pc.remoteDescription?.sdp).join(', ');
+      if (local === '' || remote === '' || globalThis.crypto?.subtle === undefined) {
+        throw new PeerKitError('UNSUPPORTED', 'no DTLS fingerprint in the descriptions, or no WebCrypto to hash them');
+      }
+      return { local, remote, sas: await shortAuthString(local, remote) };
     });
   }
 

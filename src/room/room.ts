@@ -5,6 +5,8 @@ import { Peer } from '../peer/peer.js';
 import type { PeerOptions } from '../peer/peer.js';
 import type { Signal } from '../signaling/signal.js';
 import type { JoinResult, SignalingTransport } from '../signaling/transport.js';
+import { Envelopes, refusalError } from './envelope.js';
+import type { Presence } from './envelope.js';
 
 /** Where a Room is in its life; it follows its transport. */
 export type RoomState = 'joined' | 'reconnecting' | 'closed';
@@ -34,6 +36,19 @@ export interface RoomOptions extends Omit<PeerOptions, 'polite' | 'iceServers'> 
    */
   admit?: (id: string, hello: unknown) => boolean | Promise<boolean>;
   /**
+   * A secret shared by the members, out of band: every signal and hello is then encrypted end to
+   * end (AES-256-GCM, key from PBKDF2 over the secret and the room name), so the signaling server
+   * and the transport see only ciphertext and routing fields. A member with another secret is
+   * never connected; `join()` rejects with `UNAUTHORIZED` when no member present can be read.
+   * @default undefined
+   */
+  secret?: string;
+  /**
+   * PBKDF2 iterations for the room key; every member must use the same number.
+   * @default 600000
+   */
+  kdfIterations?: number;
+  /**
    * How long a member that dropped off the signaling server while its Peer is still connected
    * is given to come back (it gets a new id then, and keeps its Peer), in ms. Data keeps flowing
    * meanwhile; after it, the Peer is closed.
@@ -62,31 +77,15 @@ export interface RoomEvents {
   close: [];
 }
 
-/**
- * What members present to each other through the transport: this session's key, which stays
- * the same when a reconnect gives the member a new id, and the user's hello.
- */
-interface Presence {
-  key: string;
-  hello: unknown;
-}
-
-const PRESENCE_VERSION = 1;
-/** Signals kept for a member in its rejoin grace: an ICE restart's worth, with room to spare. */
-const MAX_OUTBOX = 256;
-
-function readPresence(id: string, raw: unknown): Presence {
-  if (typeof raw === 'object' && raw !== null && 'pk' in raw && raw.pk === PRESENCE_VERSION) {
-    const { key, hello } = raw as { key?: unknown; hello?: unknown };
-    if (typeof key === 'string' && key.length > 0) return { key, hello };
-  }
-  // A member that is not a Room (another client of the same server) is known by its id alone.
-  return { key: `id:${id}`, hello: raw };
-}
-
 function randomKey(): string {
   return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
+
+/** Signals kept for a member in its rejoin grace: an ICE restart's worth, with room to spare. */
+const MAX_OUTBOX = 256;
+/** Signals kept from senders not (yet) known, and how many such senders. */
+const MAX_STRANGER_SIGNALS = 64;
+const MAX_STRANGERS = 64;
 
 interface Member {
   /** Current member id; changes when the member re-joins after a reconnect. */
@@ -97,10 +96,16 @@ interface Member {
   peer?: Peer;
   /** Signals that arrived while `admit` was deciding. */
   inbox: unknown[];
-  /** Signals for it while it is off the transport in its rejoin grace, sent when it is back. */
-  outbox: Signal[];
+  /** Wrapped signals for it while it is off the transport in its rejoin grace, sent when it is back. */
+  outbox: unknown[];
   refused: boolean;
   graceTimer?: ReturnType<typeof setTimeout>;
+  /** Wrapping and opening are asynchronous when sealed; these keep both in order. */
+  sending: Promise<void>;
+  receiving: Promise<void>;
+  sent: number;
+  /** The number of the last signal opened from it, so a replayed one is refused. */
+  received: number;
 }
 
 /**
@@ -129,6 +134,9 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #transport: SignalingTransport;
   readonly #options: RoomOptions;
   readonly #key = randomKey();
+  #envelopes!: Envelopes;
+  /** Signals from ids not yet known: a transport may deliver them before the member's arrival is handled. */
+  readonly #strangers = new Map<string, unknown[]>();
   #selfId = '';
   #iceServers: RTCIceServer[] = [];
   #state: RoomState = 'joined';
@@ -162,6 +170,9 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     if (options.admit !== undefined && typeof options.admit !== 'function') {
       throw new PeerKitError('BAD_ARGUMENT', 'options.admit must be a function');
+    }
+    if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length === 0)) {
+      throw new PeerKitError('BAD_ARGUMENT', 'options.secret must be a non-empty string');
     }
     const room = new Room(name, options);
     await room.#start();
@@ -259,7 +270,9 @@ export class Room extends EventEmitter<RoomEvents> {
     globalThis.addEventListener?.('pagehide', this.#onPageHide);
     let result: JoinResult;
     try {
-      result = await transport.join(this.name, { hello: { pk: PRESENCE_VERSION, key: this.#key, hello: this.#options.hello } });
+      this.#envelopes = await Envelopes.create(this.name, this.#key, this.#options.secret, this.#options.kdfIterations);
+      result = await transport.join(this.name, { hello: await this.#envelopes.presence(this.#options.hello) });
+      await this.#checkSecret(result);
     } catch (error) {
       this.#state = 'closed';
       this.#unlisten();
@@ -270,6 +283,16 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#selfId = result.selfId;
     this.#iceServers = this.#options.iceServers ?? result.iceServers ?? [];
     for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
+  }
+
+  /** With a secret, a room where no member present can be read means the secret is wrong. */
+  async #checkSecret(result: JoinResult): Promise<void> {
+    if (!this.#envelopes.sealed || result.members.length === 0) return;
+    const opened = await Promise.all(
+      result.members.map((id) => this.#envelopes.openHello(this.#envelopes.read(id, result.hellos?.[id]))),
+    );
+    if (opened.some((outcome) => 'hello' in outcome)) return;
+    throw new PeerKitError('UNAUTHORIZED', `none of the ${result.members.length} members of room ${this.name} could be read with this secret; it is not the room's`);
   }
 
   readonly #onTransportError = (error: PeerKitError): void => void this.emit('error', error, undefined);
@@ -305,32 +328,48 @@ export class Room extends EventEmitter<RoomEvents> {
 
   #arrive(id: string, raw: unknown): void {
     if (this.#leaving || this.#members.has(id)) return;
-    const { key, hello } = readPresence(id, raw);
+    const presence = this.#envelopes.read(id, raw);
+    const early = this.#strangers.get(id) ?? [];
+    this.#strangers.delete(id);
     // Our own previous session, not yet dropped by the server.
-    if (key === this.#key) return;
-    const known = [...this.#members.values()].find((member) => member.key === key);
+    if (presence.key === this.#key) return;
+    const known = [...this.#members.values()].find((member) => member.key === presence.key);
     if (known !== undefined) {
       this.#members.delete(known.id);
       clearTimeout(known.graceTimer);
       delete known.graceTimer;
       known.id = id;
-      known.hello = hello;
       this.#members.set(id, known);
-      for (const signal of known.outbox.splice(0)) this.#transport.send(id, signal);
+      for (const payload of known.outbox.splice(0)) this.#transport.send(id, payload);
+      for (const payload of early) this.#deliver(id, payload);
       return;
     }
-    const member: Member = { id, key, hello, inbox: [], outbox: [], refused: false };
+    const member: Member = {
+      id,
+      key: presence.key,
+      hello: undefined,
+      inbox: early,
+      outbox: [],
+      refused: false,
+      sending: Promise.resolve(),
+      receiving: Promise.resolve(),
+      sent: 0,
+      received: 0,
+    };
     this.#members.set(id, member);
-    void this.#admit(member);
+    void this.#admit(member, presence);
   }
 
-  async #admit(member: Member): Promise<void> {
+  async #admit(member: Member, presence: Presence): Promise<void> {
     // A task later, so that `member` events for those present at joining reach listeners added
     // right after `await Room.join()`; their signals wait in the inbox meanwhile.
     await new Promise((resolve) => setTimeout(resolve, 0));
+    const opened = await this.#envelopes.openHello(presence);
+    let admitted = 'hello' in opened;
+    if ('hello' in opened) member.hello = opened.hello;
+    else if (this.#members.get(member.id) === member && !this.#leaving) this.emit('error', refusalError(member.id, opened.refusal), member.id);
     const { admit } = this.#options;
-    let admitted = true;
-    if (admit !== undefined) {
+    if (admitted && admit !== undefined) {
       try {
         admitted = (await admit(member.id, member.hello)) === true;
       } catch (cause) {
@@ -347,19 +386,14 @@ export class Room extends EventEmitter<RoomEvents> {
     const peer = this.#connect(member);
     member.peer = peer;
     this.emit('member', peer, member.id, member.hello);
-    for (const payload of member.inbox) peer.signal(payload as Signal);
-    member.inbox = [];
+    for (const payload of member.inbox.splice(0)) this.#receive(member, payload);
   }
 
   #connect(member: Member): Peer {
-    const { transport: _t, stream: _s, hello: _h, admit: _a, rejoinGraceMs: _g, iceServers: _i, ...peerOptions } = this.#options;
+    const { transport: _t, stream: _s, hello: _h, admit: _a, rejoinGraceMs: _g, iceServers: _i, secret: _k, kdfIterations: _n, ...peerOptions } = this.#options;
     // Both sides compare the same two session keys, so exactly one of each pair is polite.
     const peer = new Peer({ ...peerOptions, iceServers: this.#iceServers, polite: this.#key > member.key });
-    peer.on('signal', (signal) => {
-      if (this.#members.get(member.id) !== member || this.#transport.state === 'closed') return;
-      if (member.graceTimer === undefined) this.#transport.send(member.id, signal);
-      else if (member.outbox.length < MAX_OUTBOX) member.outbox.push(signal);
-    });
+    peer.on('signal', (signal) => this.#transmit(member, signal));
     // Off the transport, nothing can restart ICE with it: a link that degrades is gone for good.
     peer.on('state', (state) => {
       if (member.graceTimer !== undefined && state !== 'connected') void peer.close();
@@ -373,15 +407,48 @@ export class Room extends EventEmitter<RoomEvents> {
     return peer;
   }
 
+  #transmit(member: Member, signal: Signal): void {
+    const n = ++member.sent;
+    member.sending = member.sending.then(async () => {
+      const payload = await this.#envelopes.wrap(member.key, n, signal);
+      if (this.#members.get(member.id) !== member || this.#transport.state === 'closed') return;
+      if (member.graceTimer === undefined) this.#transport.send(member.id, payload);
+      else if (member.outbox.length < MAX_OUTBOX) member.outbox.push(payload);
+    });
+  }
+
   #deliver(from: string, payload: unknown): void {
     const member = this.#members.get(from);
-    if (member === undefined || member.refused) return;
+    if (member === undefined) {
+      const held = this.#strangers.get(from) ?? [];
+      if (held.length < MAX_STRANGER_SIGNALS && (held.length > 0 || this.#strangers.size < MAX_STRANGERS)) {
+        held.push(payload);
+        this.#strangers.set(from, held);
+      }
+      return;
+    }
+    if (member.refused) return;
     if (member.peer === undefined) member.inbox.push(payload);
-    else member.peer.signal(payload as Signal);
+    else this.#receive(member, payload);
+  }
+
+  #receive(member: Member, payload: unknown): void {
+    member.receiving = member.receiving.then(async () => {
+      const opened = await this.#envelopes.open(member.key, payload);
+      if (opened instanceof PeerKitError) return void this.emit('error', opened, member.id);
+      if (this.#envelopes.sealed) {
+        if (opened.n <= member.received) {
+          return void this.emit('error', new PeerKitError('UNAUTHORIZED', 'a signal was replayed; it is dropped'), member.id);
+        }
+        member.received = opened.n;
+      }
+      member.peer?.signal(opened.signal as Signal);
+    });
   }
 
   /** A member left the transport. A Peer still connected gets a grace period to come back. */
   #depart(id: string): void {
+    this.#strangers.delete(id);
     const member = this.#members.get(id);
     if (member === undefined || member.graceTimer !== undefined) return;
     const state = member.peer?.state;
@@ -416,6 +483,7 @@ export class Room extends EventEmitter<RoomEvents> {
     await Promise.all(members.map((member) => member.peer?.close()));
     for (const member of members) clearTimeout(member.graceTimer);
     this.#members.clear();
+    this.#strangers.clear();
     this.#unlisten();
     await this.#transport.close();
     this.emit('close');

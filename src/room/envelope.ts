@@ -1,0 +1,102 @@
+import { PeerKitError } from '../errors.js';
+import { deriveRoomKey, helloContext, seal, signalContext, unseal } from './seal.js';
+
+/**
+ * What a Room puts in its transport's `hello`, and how it wraps signals: in the clear, or sealed
+ * with the room secret. Transports carry both without looking inside.
+ *
+ * Presence, version 1: `{ pk: 1, key, hello }` in the clear, `{ pk: 1, key, e }` sealed, where
+ * `key` is the member's session key (random per Room, kept across reconnects) and `e` the sealed
+ * `{ h: hello }`. Signals: the Peer's signal as is, or `{ pk: 1, e }` with `e` the sealed
+ * `{ n, s }`, `n` counting up from 1 per sender and recipient, `s` the signal.
+ */
+
+const VERSION = 1;
+
+/** A member's presence as read by the Room before opening it. */
+export interface Presence {
+  /** The session key; `id:<member id>` for a member that is not a Room. */
+  key: string;
+  /** The rest of the envelope, opened by {@link Envelopes.openHello}. */
+  raw: unknown;
+}
+
+/** Why a member's hello could not be opened. */
+export type HelloRefusal = 'wrong-secret' | 'needs-secret' | 'not-sealed';
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The envelopes of one Room; create with {@link Envelopes.create}. */
+export class Envelopes {
+  private constructor(
+    private readonly room: string,
+    private readonly self: string,
+    private readonly key: CryptoKey | undefined,
+  ) {}
+
+  /** Derives the room key first when there is a secret (slow on purpose: see seal.ts). */
+  static async create(room: string, self: string, secret: string | undefined, iterations: number | undefined): Promise<Envelopes> {
+    const key = secret === undefined ? undefined : await deriveRoomKey(secret, room, iterations);
+    return new Envelopes(room, self, key);
+  }
+
+  /** Whether signals are sealed. */
+  get sealed(): boolean {
+    return this.key !== undefined;
+  }
+
+  /** This member's presence, for `transport.join(room, { hello })`. */
+  async presence(hello: unknown): Promise<unknown> {
+    if (this.key === undefined) return { pk: VERSION, key: this.self, hello };
+    return { pk: VERSION, key: this.self, e: await seal(this.key, helloContext(this.room, this.self), { h: hello }) };
+  }
+
+  /** Reads the session key of a member's presence, without opening the rest. */
+  read(id: string, raw: unknown): Presence {
+    if (isRecord(raw) && raw.pk === VERSION && typeof raw.key === 'string' && raw.key.length > 0) return { key: raw.key, raw };
+    // A member that is not a Room (another client of the same server) is known by its id alone.
+    return { key: `id:${id}`, raw };
+  }
+
+  /** Opens a member's hello: the value, or why it cannot be trusted. */
+  async openHello(presence: Presence): Promise<{ hello: unknown } | { refusal: HelloRefusal }> {
+    const { raw, key } = presence;
+    const sealedHello = isRecord(raw) && raw.pk === VERSION ? raw.e : undefined;
+    if (this.key === undefined) {
+      if (sealedHello !== undefined) return { refusal: 'needs-secret' };
+      return { hello: isRecord(raw) && raw.pk === VERSION ? raw.hello : raw };
+    }
+    if (sealedHello === undefined) return { refusal: 'not-sealed' };
+    const opened = await unseal(this.key, helloContext(this.room, key), sealedHello);
+    return isRecord(opened) ? { hello: opened.h } : { refusal: 'wrong-secret' };
+  }
+
+  /** Wraps signal number `n` for the member with session key `to`. */
+  async wrap(to: string, n: number, signal: unknown): Promise<unknown> {
+    if (this.key === undefined) return signal;
+    return { pk: VERSION, e: await seal(this.key, signalContext(this.room, this.self, to), { n, s: signal }) };
+  }
+
+  /**
+   * Opens a payload from the member with session key `from`: the signal and its number (0 when
+   * in the clear), or an error when it was not sealed with this room's key for this pair.
+   */
+  async open(from: string, payload: unknown): Promise<{ n: number; signal: unknown } | PeerKitError> {
+    if (this.key === undefined) return { n: 0, signal: payload };
+    const opened = isRecord(payload) && payload.pk === VERSION ? await unseal(this.key, signalContext(this.room, from, this.self), payload.e) : undefined;
+    if (!isRecord(opened) || typeof opened.n !== 'number' || !('s' in opened)) {
+      return new PeerKitError('UNAUTHORIZED', 'a signal did not open with the room secret: it was forged, altered or redirected, and is dropped');
+    }
+    return { n: opened.n, signal: opened.s };
+  }
+}
+
+/** The error a refused hello gives, in words a user can act on. */
+export function refusalError(id: string, refusal: HelloRefusal): PeerKitError {
+  const message = {
+    'wrong-secret': `member ${id} joined with another secret; it is not connected`,
+    'needs-secret': `member ${id} uses encrypted signaling; join with the room's secret to connect to it`,
+    'not-sealed': `member ${id} joined without the room's secret; it is not connected`,
+  }[refusal];
+  return new PeerKitError('UNAUTHORIZED', message);
+}
