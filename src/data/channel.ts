@@ -117,6 +117,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private readonly queue: Job[] = [];
   private readonly reassembler: Reassembler;
   private nextId = 0;
+  /** Whole messages received, and how many the remote said it sent when it began closing. */
+  private receivedCount = 0;
+  private remoteSent: number | undefined;
   private pumping = false;
   private wake: () => void = noop;
   private settled: () => void = noop;
@@ -277,13 +280,24 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     const arrival = this.reassembler.push(data);
     if (arrival instanceof PeerKitError) return void this.emit('error', arrival);
+    if (arrival.kind === Kind.Close) {
+      this.remoteSent = arrival.id;
+      return this.closeWhenComplete();
+    }
     if (arrival.total > data.byteLength - HEADER_BYTES) {
       this.emit('progress', { id: arrival.id, direction: 'receive', bytes: arrival.received, total: arrival.total });
     }
     if (!arrival.bytes) return;
     const message = decode(arrival.kind, arrival.bytes);
+    this.receivedCount = (this.receivedCount + 1) >>> 0;
     if (message instanceof PeerKitError) this.emit('error', message);
     else this.emit('message', message);
+    this.closeWhenComplete();
+  }
+
+  /** The remote is closing: once every message it sent is here (unordered ones may trail), close. */
+  private closeWhenComplete(): void {
+    if (this.remoteSent !== undefined && this.receivedCount === this.remoteSent) this.dc.close();
   }
 
   private failed(event: Event): void {
@@ -322,6 +336,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.rejectAll(this.gone());
     if (this.state !== 'closed') {
       const closed = new Promise<void>((resolve) => this.once('close', resolve));
+      if (this.state === 'open' && this.reliable && !this.options.raw) {
+        // The remote closes once it has everything; the deadline covers a remote that never does.
+        this.dc.send(frame(Kind.Close, this.nextId, 0, 0, new Uint8Array(0)));
+        await Promise.race([closed, deadline]);
+      }
       this.dc.close();
       await Promise.race([closed, deadline]);
       // A channel that never opened may never report closing; end it here rather than hang.

@@ -18,6 +18,12 @@ export const enum Kind {
   Bytes = 2,
   Json = 3,
   Blob = 4,
+  /**
+   * Not a message: the sender is closing and has sent `id` messages. The receiver closes the
+   * channel once it has them all. Closing from the sender's side instead would reset the SCTP
+   * stream, and Chromium then drops messages that arrived but were not yet dispatched.
+   */
+  Close = 5,
 }
 
 /** A value that parses from, and serialises to, JSON. */
@@ -98,6 +104,8 @@ export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
       return bytes;
     case Kind.Blob:
       return new Blob([bytes as Uint8Array<ArrayBuffer>]);
+    case Kind.Close:
+      return new PeerKitError('BAD_MESSAGE', 'A close frame is not a message.');
   }
 }
 
@@ -136,7 +144,8 @@ export class Reassembler {
     const offset = view.getUint32(5);
     const total = view.getUint32(9);
     const chunk = new Uint8Array(data, HEADER_BYTES);
-    if (kind > Kind.Blob) return new PeerKitError('BAD_MESSAGE', `Frame kind ${kind} is unknown.`);
+    if (kind > Kind.Close) return new PeerKitError('BAD_MESSAGE', `Frame kind ${kind} is unknown.`);
+    if (kind === Kind.Close) return { id, kind, received: 0, total: 0 };
     if (total > this.maxBytes) {
       return new PeerKitError('MESSAGE_TOO_LARGE', `A ${total}-byte message is larger than the ${this.maxBytes} bytes this channel accepts.`);
     }

@@ -112,20 +112,24 @@ describe('Channel', () => {
     await closeAll(a, b);
   });
 
-  it('channel.close() delivers what was sent, then the remote channel closes', async () => {
+  it('channel.close() delivers what was sent, then the remote channel closes (20 channels, closed as they open)', async () => {
+    // Closing by stream reset alone lost every message about one time in fifteen in Chromium
+    // when the close followed the sends by a few ms; the close handshake must not.
     const [a, b] = pair();
     await a.connected;
-    const ch = a.channel('short');
-    const remote = await next(b, 'channel');
-    const got = [];
-    remote.on('message', (m) => got.push(m));
-    const closed = next(remote, 'close');
-    for (let i = 0; i < 50; i++) ch.send(i);
-    await ch.close();
-    await within(5000, closed, 'remote close');
-    expect(got).to.have.length(50);
-    const err = await ch.send('late').then(() => null, (e) => e);
-    expect(err.code).to.equal('CLOSED');
+    for (let round = 0; round < 20; round++) {
+      const ch = a.channel(`short-${round}`);
+      const remote = await next(b, 'channel');
+      const got = [];
+      remote.on('message', (m) => got.push(m));
+      const closed = next(remote, 'close');
+      for (let i = 0; i < 50; i++) ch.send(i);
+      await ch.close();
+      await within(5000, closed, 'remote close');
+      expect(got, `round ${round}`).to.deep.equal([...Array(50).keys()]);
+      const err = await ch.send('late').then(() => null, (e) => e);
+      expect(err.code).to.equal('CLOSED');
+    }
     expect(a.state).to.equal('connected');
     await closeAll(a, b);
   });

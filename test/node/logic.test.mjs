@@ -39,6 +39,11 @@ test('the reassembler refuses short, unknown, overlong and inconsistent frames',
   assert.equal(code(r.push(frame(3, 2, 10, 50, new Uint8Array(10)).buffer)), 'BAD_MESSAGE');
 });
 
+test('a close frame carries the count of messages sent and is no message itself', () => {
+  const arrival = new Reassembler(10).push(frame(5, 42, 0, 0, new Uint8Array(0)).buffer);
+  assert.deepEqual(arrival, { id: 42, kind: 5, received: 0, total: 0 });
+});
+
 test('an empty message is one frame and arrives whole', () => {
   const [only] = frames(0, 1, new Uint8Array(0), 10);
   const arrival = new Reassembler(10).push(only);
