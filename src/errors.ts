@@ -8,6 +8,7 @@ export type PeerKitErrorCode =
   | 'BAD_MESSAGE'
   | 'NEGOTIATION_FAILED'
   | 'ICE_FAILED'
+  | 'TURN_UNAUTHORIZED'
   | 'CLOSED'
   | 'CHANNEL_CLOSED'
   | 'MESSAGE_TOO_LARGE'

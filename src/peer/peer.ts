@@ -6,6 +6,7 @@ import { PeerKitError } from '../errors.js';
 import { SIGNAL_VERSION, parseSignal } from '../signaling/signal.js';
 import type { Signal } from '../signaling/signal.js';
 import { IceRestarter } from './ice-restart.js';
+import { watchGathering } from './ice-servers.js';
 import { Negotiator } from './negotiator.js';
 import { derivePeerState } from './state.js';
 import type { PeerState } from './state.js';
@@ -120,6 +121,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private wasConnected = false;
   private ending: Promise<void> | undefined;
   private settle = { resolve: noop, reject: noop as (err: PeerKitError) => void };
+  private readonly unwatch: () => void;
   private lastStats: PeerStats | undefined;
 
   constructor(options: PeerOptions = {}) {
@@ -154,6 +156,12 @@ export class Peer extends EventEmitter<PeerEvents> {
         void this.close();
       },
     );
+    this.unwatch = watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => {
+      if (!fatal) return this.fail(err);
+      this.settle.reject(err);
+      this.fail(err);
+      void this.close();
+    });
     pc.onnegotiationneeded = () => {
       this.log('negotiation needed');
       void this.negotiator.negotiate();
@@ -397,6 +405,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     await Promise.all([...this.channels].map((channel) => channel.close()));
     this.emit('signal', { v: SIGNAL_VERSION, kind: 'bye' });
     const pc = this.pc;
+    this.unwatch();
     pc.onnegotiationneeded = pc.onicecandidate = pc.oniceconnectionstatechange = pc.onconnectionstatechange = null;
     pc.ondatachannel = pc.ontrack = null;
     pc.close();
