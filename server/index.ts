@@ -15,6 +15,8 @@ import { MemoryRoomStore } from './rooms.js';
 import { Session } from './session.js';
 
 export { createRoomToken, verifyRoomToken } from './tokens.js';
+export { turnCredentials } from './turn.js';
+export type { TurnOptions } from './turn.js';
 export type { RoomTokenClaims } from './tokens.js';
 export type { IceServersProvider, JoinContext, SignalingServerOptions } from './options.js';
 export type { LogEntry, LogLevel, Logger } from './log.js';
