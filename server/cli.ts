@@ -20,6 +20,8 @@ const USAGE = `Usage: peerkit-signal [options]
   --turn-secret S       coturn's static-auth-secret, to mint time-limited TURN credentials
                         (or set PEERKIT_TURN_SECRET)
   --turn-ttl N          seconds a TURN credential stays valid (default 86400)
+  --redis URL           share rooms with other instances through Redis,
+                        e.g. redis://127.0.0.1:6379 (or set PEERKIT_REDIS_URL)
   --quiet               no logs
   --help                this text
 `;
@@ -67,6 +69,7 @@ try {
       'turn-urls': { type: 'string' },
       'turn-secret': { type: 'string' },
       'turn-ttl': { type: 'string' },
+      redis: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -100,6 +103,8 @@ if ((turnSecret === undefined || turnSecret === '') !== (turnUrls === undefined)
 if (turnSecret !== undefined && turnSecret !== '' && turnUrls !== undefined) {
   options.turn = turnTtl === undefined ? { secret: turnSecret, urls: turnUrls } : { secret: turnSecret, urls: turnUrls, ttlSeconds: turnTtl };
 }
+const redis = args.redis ?? process.env.PEERKIT_REDIS_URL;
+if (redis !== undefined && redis !== '') options.redis = redis;
 if (args.quiet) options.logger = false;
 
 let server;

@@ -87,9 +87,16 @@ export interface SignalingServerOptions {
   logger?: Logger;
   /**
    * Where room state lives.
-   * @default a new in-memory store
+   * @default a new in-memory store, or a Redis one with `redis`
    */
   store?: RoomStore;
+  /**
+   * A Redis URL (`redis://[[user]:password@]host[:port][/db]`). Every server given the same one
+   * shares its rooms: members on different instances meet, and members of an instance that dies
+   * are reported gone within seconds. Ignored when `store` is given.
+   * @default undefined
+   */
+  redis?: string;
 }
 
 /** Options after defaults, as the server uses them. */
