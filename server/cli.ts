@@ -16,6 +16,12 @@ const USAGE = `Usage: peerkit-signal [options]
   --token-secret S      require HMAC-SHA256 room tokens signed with S
                         (or set PEERKIT_TOKEN_SECRET, which keeps it out of ps)
   --ice-servers JSON    ICE servers handed to clients, e.g. '[{"urls":"stun:stun.example:3478"}]'
+  --turn-urls a,b       TURN URLs to hand out with per-member credentials (needs --turn-secret)
+  --turn-secret S       coturn's static-auth-secret, to mint time-limited TURN credentials
+                        (or set PEERKIT_TURN_SECRET)
+  --turn-ttl N          seconds a TURN credential stays valid (default 86400)
+  --redis URL           share rooms with other instances through Redis,
+                        e.g. redis://127.0.0.1:6379 (or set PEERKIT_REDIS_URL)
   --quiet               no logs
   --help                this text
 `;
@@ -60,6 +66,10 @@ try {
       origins: { type: 'string' },
       'token-secret': { type: 'string' },
       'ice-servers': { type: 'string' },
+      'turn-urls': { type: 'string' },
+      'turn-secret': { type: 'string' },
+      'turn-ttl': { type: 'string' },
+      redis: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -84,6 +94,17 @@ if (args.origins !== undefined) options.origins = args.origins.split(',').map((o
 const secret = args['token-secret'] ?? process.env.PEERKIT_TOKEN_SECRET;
 if (secret !== undefined && secret !== '') options.tokenSecret = secret;
 if (args['ice-servers'] !== undefined) options.iceServers = iceServers(args['ice-servers']);
+const turnSecret = args['turn-secret'] ?? process.env.PEERKIT_TURN_SECRET;
+const turnUrls = args['turn-urls']?.split(',').map((u) => u.trim()).filter(Boolean);
+const turnTtl = integer('turn-ttl', args['turn-ttl']);
+if ((turnSecret === undefined || turnSecret === '') !== (turnUrls === undefined) || (turnTtl !== undefined && turnUrls === undefined)) {
+  fail('--turn-urls and --turn-secret go together (and --turn-ttl needs them)');
+}
+if (turnSecret !== undefined && turnSecret !== '' && turnUrls !== undefined) {
+  options.turn = turnTtl === undefined ? { secret: turnSecret, urls: turnUrls } : { secret: turnSecret, urls: turnUrls, ttlSeconds: turnTtl };
+}
+const redis = args.redis ?? process.env.PEERKIT_REDIS_URL;
+if (redis !== undefined && redis !== '') options.redis = redis;
 if (args.quiet) options.logger = false;
 
 let server;

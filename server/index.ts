@@ -11,15 +11,21 @@ import { createLog } from './log.js';
 import { Metrics } from './metrics.js';
 import type { SignalingServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
+import { RedisRoomStore } from './redis-store.js';
 import { MemoryRoomStore } from './rooms.js';
+import type { RoomStore } from './rooms.js';
 import { Session } from './session.js';
 
 export { createRoomToken, verifyRoomToken } from './tokens.js';
+export { turnCredentials } from './turn.js';
+export type { TurnOptions } from './turn.js';
 export type { RoomTokenClaims } from './tokens.js';
 export type { IceServersProvider, JoinContext, SignalingServerOptions } from './options.js';
 export type { LogEntry, LogLevel, Logger } from './log.js';
-export type { JoinOutcome, LocalMember, MemberInfo, RoomStore } from './rooms.js';
+export type { JoinOutcome, LocalMember, MemberInfo, RoomStore, StoreEvents } from './rooms.js';
 export { MemoryRoomStore } from './rooms.js';
+export { RedisRoomStore } from './redis-store.js';
+export type { RedisRoomStoreOptions } from './redis-store.js';
 export type { ErrorCode, IceServer } from './protocol.js';
 export { PROTOCOL_VERSION } from './protocol.js';
 
@@ -58,9 +64,10 @@ export interface SignalingServer {
  */
 export function createSignalingServer(options: SignalingServerOptions = {}): SignalingServer {
   const resolved = resolveOptions(options);
-  const store = options.store ?? new MemoryRoomStore();
   const metrics = new Metrics();
   const log = createLog(resolved.logger);
+  const store: RoomStore =
+    options.store ?? (options.redis === undefined ? new MemoryRoomStore() : new RedisRoomStore({ url: options.redis, log }));
   const sessions = new Set<Session>();
   let shuttingDown = false;
   let closing: Promise<void> | undefined;
@@ -105,7 +112,14 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
 
   return {
     httpServer,
-    listen(port, host = '127.0.0.1') {
+    async listen(port, host = '127.0.0.1') {
+      // Connected before listening, so no client is accepted that the store cannot serve.
+      await store.open?.({
+        reset: (reason) => {
+          log('warn', 'store-reset', { reason, connections: sessions.size });
+          for (const session of sessions) session.shutdown();
+        },
+      });
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, () => {
@@ -133,6 +147,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
         httpServer.closeAllConnections();
         await stopped;
         wss.close();
+        await store.close?.();
         log('info', 'closed');
       })();
       return closing;

@@ -2,7 +2,9 @@
 import type { IceServer } from './protocol.js';
 import type { Logger } from './log.js';
 import type { RoomStore } from './rooms.js';
+import type { TurnOptions } from './turn.js';
 import { stderrLogger } from './log.js';
+import { checkTurnOptions, turnCredentials } from './turn.js';
 
 /** Who is joining, for an {@link IceServersProvider}. */
 export interface JoinContext {
@@ -61,6 +63,13 @@ export interface SignalingServerOptions {
    */
   iceServers?: IceServer[] | IceServersProvider;
   /**
+   * A TURN server sharing a secret with this one (coturn's `use-auth-secret`). Each `joined` then
+   * carries, after the `iceServers`, a credential minted for that member: username
+   * `<expiry unix seconds>:<member id>`, password base64(HMAC-SHA1(secret, username)).
+   * @default undefined
+   */
+  turn?: TurnOptions;
+  /**
    * Interval between WebSocket pings. A client that has answered nothing (no pong, no frame)
    * since the previous ping is dropped.
    * @default 30000
@@ -78,9 +87,16 @@ export interface SignalingServerOptions {
   logger?: Logger;
   /**
    * Where room state lives.
-   * @default a new in-memory store
+   * @default a new in-memory store, or a Redis one with `redis`
    */
   store?: RoomStore;
+  /**
+   * A Redis URL (`redis://[[user]:password@]host[:port][/db]`). Every server given the same one
+   * shares its rooms: members on different instances meet, and members of an instance that dies
+   * are reported gone within seconds. Ignored when `store` is given.
+   * @default undefined
+   */
+  redis?: string;
 }
 
 /** Options after defaults, as the server uses them. */
@@ -113,6 +129,8 @@ export function resolveOptions(options: SignalingServerOptions): ResolvedOptions
     throw new TypeError('createSignalingServer: tokenSecret must not be empty');
   }
   const staticServers = Array.isArray(iceServers) ? structuredClone(iceServers) : [];
+  const given: IceServersProvider = typeof iceServers === 'function' ? iceServers : () => staticServers;
+  const turn = options.turn === undefined ? undefined : checkTurnOptions(options.turn);
   return {
     maxFrameBytes: Math.floor(positive('maxFrameBytes', options.maxFrameBytes, 64 * 1024)),
     maxMembers: Math.floor(positive('maxMembers', options.maxMembers, 16)),
@@ -120,7 +138,10 @@ export function resolveOptions(options: SignalingServerOptions): ResolvedOptions
     burst: positive('burst', options.burst, rate * 2),
     origins: origins !== undefined && origins.length > 0 ? new Set(origins) : undefined,
     tokenSecret,
-    iceServers: typeof iceServers === 'function' ? iceServers : () => staticServers,
+    iceServers:
+      turn === undefined
+        ? given
+        : async (context) => [...(await given(context)), turnCredentials(turn, context.id, Date.now() / 1000)],
     pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 30_000),
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs, 3_000),
     logger: options.logger ?? stderrLogger,

@@ -22,14 +22,31 @@ export interface MemberInfo {
 /** The result of {@link RoomStore.join}. */
 export type JoinOutcome = { ok: true; others: MemberInfo[] } | { ok: false; reason: 'ROOM_FULL' };
 
+/** What a store tells the server it belongs to. */
+export interface StoreEvents {
+  /**
+   * The store lost the state it shares with other instances (its connection dropped, or other
+   * instances took this one for dead). The server closes every connection with 1012 so that
+   * clients re-join and the rooms are rebuilt from the shared state.
+   */
+  reset(reason: string): void;
+}
+
 /** Where rooms live. Frames are passed pre-encoded so the store never needs the protocol. */
 export interface RoomStore {
+  /** Called once before the server listens; a shared store connects here. */
+  open?(events: StoreEvents): Promise<void>;
+  /** Called once after the server has closed its connections. */
+  close?(): Promise<void>;
   /**
    * Adds `member` to `room` unless it already holds `maxMembers`, then hands `announce` to
    * every other member. Resolves with the members present before the joiner.
    */
   join(room: string, member: LocalMember, maxMembers: number, announce: string): Promise<JoinOutcome>;
-  /** Removes member `id` from `room` and hands `announce` to the members left, if any. */
+  /**
+   * Removes member `id` from `room` and hands `announce` to the members left. Without `announce`
+   * the server is shutting down: members of this instance need not be told, those of others must.
+   */
   leave(room: string, id: string, announce: string | undefined): Promise<void>;
   /** Hands `frame` to member `to` of `room`; resolves false when there is no such member. */
   send(room: string, to: string, frame: string): Promise<boolean>;

@@ -169,8 +169,14 @@ export class Session {
     if (this.#closed) return;
     const hello = frame.hello;
     const announce = encodeFrame(hello === undefined ? { type: 'member-joined', id } : { type: 'member-joined', id, hello });
-    const member = { id, hello, deliver: (text: string) => this.#write(text) };
-    const outcome = await store.join(room, member, options.maxMembers, announce);
+    // A shared store may hand this member frames between adding it and resolving the join;
+    // they wait here, since nothing may reach a member before its `joined`.
+    let early: string[] | undefined = [];
+    const deliver = (text: string): void => {
+      if (early === undefined) this.#write(text);
+      else early.push(text);
+    };
+    const outcome = await store.join(room, { id, hello, deliver }, options.maxMembers, announce);
     if (!outcome.ok) {
       this.#refuse(new ProtocolError('ROOM_FULL', `the room holds at most ${options.maxMembers} members`, 'join'));
       return;
@@ -181,6 +187,8 @@ export class Session {
     const withHello = outcome.others.filter((m) => m.hello !== undefined);
     if (withHello.length > 0) joined.hellos = Object.fromEntries(withHello.map((m) => [m.id, m.hello]));
     this.send(joined);
+    for (const text of early) this.#write(text);
+    early = undefined;
     log('info', 'join', { remote: this.remote, id, room, sub, members: outcome.others.length + 1 });
   }
 

@@ -6,9 +6,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
-import { createRoomToken, createSignalingServer } from '../../dist/server/index.js';
-
-const HOST = '127.0.0.1';
+import { createRoomToken, createSignalingServer, turnCredentials } from '../../dist/server/index.js';
+import { HOST, connect, joinAs, sleep } from './signal-client.mjs';
 
 async function startServer(t, options = {}) {
   const server = createSignalingServer({ logger: false, ...options });
@@ -16,47 +15,6 @@ async function startServer(t, options = {}) {
   t.after(() => server.close());
   return { server, port, url: `ws://${HOST}:${port}` };
 }
-
-/** A raw protocol client that keeps every frame it receives until a test asks for it. */
-async function connect(t, url, wsOptions = {}) {
-  const ws = new WebSocket(url, wsOptions);
-  t.after(() => ws.terminate());
-  const frames = [];
-  const waiters = [];
-  ws.on('message', (data) => {
-    const frame = JSON.parse(data.toString());
-    const i = waiters.findIndex((w) => w.type === undefined || w.type === frame.type);
-    if (i === -1) frames.push(frame);
-    else waiters.splice(i, 1)[0].resolve(frame);
-  });
-  const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  await once(ws, 'open');
-  return {
-    ws,
-    closed,
-    frames,
-    send(frame) {
-      ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
-    },
-    next(type, timeoutMs = 2000) {
-      const i = frames.findIndex((f) => type === undefined || f.type === type);
-      if (i !== -1) return Promise.resolve(frames.splice(i, 1)[0]);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "${type}" frame within ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({ type, resolve: (f) => (clearTimeout(timer), resolve(f)) });
-      });
-    },
-  };
-}
-
-async function joinAs(t, url, room, extra = {}) {
-  const client = await connect(t, url);
-  client.send({ v: 1, type: 'join', room, ...extra });
-  const joined = await client.next('joined');
-  return Object.assign(client, { id: joined.id, joined });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('join answers with a server-assigned id, the members already present and the ICE servers', async (t) => {
   const iceServers = [{ urls: 'stun:stun.example.test:3478' }];
@@ -91,6 +49,56 @@ test('an iceServers function is called per member with its id and room', async (
   const alice = await joinAs(t, url, 'r1');
   assert.deepEqual(seen, [{ id: alice.id, room: 'r1' }]);
   assert.equal(alice.joined.iceServers[0].username, alice.id);
+});
+
+test('with turn configured, joined carries a coturn REST credential per member after the static servers', async (t) => {
+  const secret = 'coturn-shared-secret';
+  const iceServers = [{ urls: 'stun:stun.example.test:3478' }];
+  const urls = ['turn:turn.example.test:3478?transport=udp', 'turns:turn.example.test:5349'];
+  const { url } = await startServer(t, { iceServers, turn: { secret, urls, ttlSeconds: 600 } });
+  const before = Math.floor(Date.now() / 1000);
+  const alice = await joinAs(t, url, 'lobby');
+  const after = Math.floor(Date.now() / 1000);
+  const [stun, turn, ...rest] = alice.joined.iceServers;
+  assert.deepEqual(stun, iceServers[0]);
+  assert.deepEqual(rest, []);
+  assert.deepEqual(turn.urls, urls);
+  const [expiry, user] = turn.username.split(':');
+  assert.equal(user, alice.id, 'the TURN user is the member id');
+  assert.ok(Number(expiry) >= before + 600 && Number(expiry) <= after + 600, `expiry ${expiry} is now + 600 s`);
+  // Computed by hand, as coturn does: base64(HMAC-SHA1(static-auth-secret, username)).
+  assert.equal(turn.credential, createHmac('sha1', secret).update(turn.username).digest('base64'));
+  const bob = await joinAs(t, url, 'lobby');
+  assert.notEqual(bob.joined.iceServers[1].credential, turn.credential, 'each member gets its own');
+});
+
+test('turnCredentials matches a known vector and defaults to a day', () => {
+  const fixed = turnCredentials({ secret: 'north', urls: ['turn:127.0.0.1:3478'] }, 'alice', 1_700_000_000.7);
+  assert.deepEqual(fixed, {
+    urls: ['turn:127.0.0.1:3478'],
+    username: '1700086400:alice',
+    credential: createHmac('sha1', 'north').update('1700086400:alice').digest('base64'),
+  });
+  // From `printf '%s' 1700086400:alice | openssl dgst -sha1 -hmac north -binary | base64`.
+  assert.equal(fixed.credential, 'SXua5ne/+mDhiHTp0pQJzRO4ESg=');
+});
+
+test('a turn option with no secret, no URLs or a bad ttl is refused at once', () => {
+  const ok = { secret: 's', urls: ['turn:127.0.0.1:3478'] };
+  for (const turn of [{ ...ok, secret: '' }, { ...ok, urls: [] }, { ...ok, urls: ['stun:127.0.0.1'] }, { ...ok, ttlSeconds: 0 }]) {
+    assert.throws(() => createSignalingServer({ turn, logger: false }), TypeError, JSON.stringify(turn));
+  }
+});
+
+test('the turn credential is added to what an iceServers function returns', async (t) => {
+  const { url } = await startServer(t, {
+    iceServers: ({ room }) => [{ urls: `stun:${room}.example.test` }],
+    turn: { secret: 's', urls: ['turn:127.0.0.1:3478'] },
+  });
+  const alice = await joinAs(t, url, 'r1');
+  assert.deepEqual(alice.joined.iceServers.map((s) => s.urls), ['stun:r1.example.test', ['turn:127.0.0.1:3478']]);
+  const expiry = Number(alice.joined.iceServers[1].username.split(':')[0]);
+  assert.ok(Math.abs(expiry - (Date.now() / 1000 + 86_400)) < 5, 'a day by default');
 });
 
 test('a failing iceServers function answers the join with INTERNAL and the server carries on', async (t) => {
@@ -447,4 +455,38 @@ test('the peerkit-signal CLI refuses a bad flag with exit code 2 and the usage t
   assert.equal(code, 2);
   assert.match(stderr, /--rate must be a non-negative integer/);
   assert.match(stderr, /Usage: peerkit-signal/);
+});
+
+test('the peerkit-signal CLI hands out TURN credentials with --turn-secret and --turn-urls', { timeout: 10_000 }, async (t) => {
+  const cli = new URL('../../dist/server/cli.js', import.meta.url);
+  const args = ['--port', '0', '--turn-secret', 'cli-secret', '--turn-urls', 'turn:127.0.0.1:3478, turn:127.0.0.1:3479', '--turn-ttl', '60'];
+  const child = spawn(process.execPath, [cli.pathname, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  const listening = await new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      const line = stderr.split('\n').find((l) => l.includes('"listening"'));
+      if (line !== undefined) resolve(JSON.parse(line));
+    });
+    child.on('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+  });
+  const alice = await joinAs(t, `ws://${HOST}:${listening.port}`, 'lobby');
+  const [turn] = alice.joined.iceServers;
+  assert.deepEqual(turn.urls, ['turn:127.0.0.1:3478', 'turn:127.0.0.1:3479']);
+  assert.ok(Math.abs(Number(turn.username.split(':')[0]) - (Date.now() / 1000 + 60)) < 5);
+  assert.equal(turn.credential, createHmac('sha1', 'cli-secret').update(turn.username).digest('base64'));
+});
+
+test('the peerkit-signal CLI refuses --turn-urls without --turn-secret', { timeout: 10_000 }, async () => {
+  const cli = new URL('../../dist/server/cli.js', import.meta.url);
+  const child = spawn(process.execPath, [cli.pathname, '--turn-urls', 'turn:127.0.0.1:3478'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PEERKIT_TURN_SECRET: '' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 2);
+  assert.match(stderr, /--turn-urls and --turn-secret go together/);
 });

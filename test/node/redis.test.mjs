@@ -1,0 +1,255 @@
+// Several signaling servers sharing rooms through a real redis-server (Debian's), started here on
+// 127.0.0.1 at a free port with no persistence. Build first: npm run build.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { RespParser, encodeCommand, parseRedisUrl } from '../../dist/server/resp.js';
+import { createSignalingServer } from '../../dist/server/index.js';
+import { WebSocketTransport } from '../../dist/signaling/transports/websocket.js';
+import { redisMissing, startRedis } from '../../scripts/redis.mjs';
+import { HOST, connect, joinAs, sleep } from './signal-client.mjs';
+
+const missing = redisMissing();
+if (missing) console.log(`# skipping the Redis tests: ${missing}`);
+const withRedis = { skip: missing ?? false, timeout: 30_000 };
+
+let redis;
+before(async () => {
+  if (!missing) redis = await startRedis();
+});
+after(() => redis?.stop());
+
+async function startServer(t, options = {}) {
+  const server = createSignalingServer({ logger: false, redis: redis.url, ...options });
+  const { port } = await server.listen(0, HOST);
+  t.after(() => server.close());
+  return { server, port, url: `ws://${HOST}:${port}` };
+}
+
+/** A peerkit-signal CLI in its own process, so that it can be killed with SIGKILL. */
+async function startChild(t, args = []) {
+  const cli = new URL('../../dist/server/cli.js', import.meta.url);
+  const child = spawn(process.execPath, [cli.pathname, '--port', '0', '--redis', redis.url, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  const port = await new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      const line = stderr.split('\n').find((l) => l.includes('"listening"'));
+      if (line !== undefined) resolve(JSON.parse(line).port);
+    });
+    child.on('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+  });
+  return { child, url: `ws://${HOST}:${port}` };
+}
+
+let rooms = 0;
+const freshRoom = () => `room-${process.pid}-${++rooms}`;
+
+test('the RESP parser reads every reply type from input split at every byte', () => {
+  const wire = Buffer.from(
+    '+OK\r\n-ERR wrong\r\n:42\r\n$-1\r\n*-1\r\n$6\r\nh\u00e9\r\n!\r\n*2\r\n:1\r\n*4\r\n$1\r\na\r\n$0\r\n\r\n$2\r\nxy\r\n+z\r\n' +
+      '*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhi\nyo\r\n',
+  );
+  const expected = ['OK', 'ERR wrong', 42, null, null, 'h\u00e9\r\n!', [1, ['a', '', 'xy', 'z']], ['message', 'ch', 'hi\nyo']];
+  for (let size = 1; size <= wire.length; size++) {
+    const parser = new RespParser();
+    const values = [];
+    for (let i = 0; i < wire.length; i += size) values.push(...parser.push(wire.subarray(i, i + size)));
+    assert.equal(values[1] instanceof Error, true, 'error replies become RespError');
+    assert.deepEqual(values.map((v) => (v instanceof Error ? v.message : v)), expected, `split every ${size} bytes`);
+  }
+  assert.equal(encodeCommand(['SET', 'k', 'h\u00e9', 3]), '*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nh\u00e9\r\n$1\r\n3\r\n');
+});
+
+test('Redis URLs are read with their password and database, and anything else is refused', () => {
+  assert.deepEqual(parseRedisUrl('redis://127.0.0.1:6400'), { tls: false, host: '127.0.0.1', port: 6400 });
+  assert.deepEqual(parseRedisUrl('rediss://u:p%40ss@[::1]/2'), { tls: true, host: '::1', port: 6379, username: 'u', password: 'p@ss', db: 2 });
+  assert.deepEqual(parseRedisUrl('redis://:secret@localhost'), { tls: false, host: 'localhost', port: 6379, password: 'secret' });
+  for (const bad of ['http://127.0.0.1', 'not a url', 'redis://127.0.0.1/zero']) assert.throws(() => parseRedisUrl(bad), TypeError, bad);
+  assert.throws(() => createSignalingServer({ redis: 'http://127.0.0.1', logger: false }), TypeError);
+});
+
+test('listen() rejects with a clear error when Redis cannot be reached', withRedis, async () => {
+  const server = createSignalingServer({ logger: false, redis: 'redis://127.0.0.1:1' });
+  await assert.rejects(server.listen(0, HOST), /cannot connect to Redis at 127\.0\.0\.1:1/);
+});
+
+test('members on two instances meet with their hellos, relay signals both ways and see each other leave', withRedis, async (t) => {
+  const [one, two] = [await startServer(t), await startServer(t)];
+  const room = freshRoom();
+  const alice = await joinAs(t, one.url, room, { hello: { name: 'alice' } });
+  const bob = await joinAs(t, two.url, room, { hello: { name: 'bob' } });
+  assert.deepEqual(bob.joined.members, [alice.id]);
+  assert.deepEqual(bob.joined.hellos, { [alice.id]: { name: 'alice' } });
+  assert.deepEqual(await alice.next('member-joined'), { v: 1, type: 'member-joined', id: bob.id, hello: { name: 'bob' } });
+  const carol = await joinAs(t, one.url, room);
+  assert.deepEqual(carol.joined.members, [alice.id, bob.id], 'in joining order, across instances');
+  assert.equal((await bob.next('member-joined')).id, carol.id);
+  assert.equal((await alice.next('member-joined')).id, carol.id);
+
+  alice.send({ v: 1, type: 'signal', to: bob.id, payload: { sdp: 'offer' } });
+  assert.deepEqual(await bob.next('signal'), { v: 1, type: 'signal', from: alice.id, payload: { sdp: 'offer' } });
+  bob.send({ v: 1, type: 'signal', to: alice.id, from: carol.id, payload: 'answer' });
+  assert.deepEqual(await alice.next('signal'), { v: 1, type: 'signal', from: bob.id, payload: 'answer' }, 'from is stamped');
+  carol.send({ v: 1, type: 'signal', to: alice.id, payload: 'local' });
+  assert.equal((await alice.next('signal')).from, carol.id);
+
+  bob.send({ v: 1, type: 'leave' });
+  assert.deepEqual(await alice.next('member-left'), { v: 1, type: 'member-left', id: bob.id });
+  assert.equal((await carol.next('member-left')).id, bob.id);
+  alice.ws.close();
+  assert.equal((await carol.next('member-left')).id, alice.id);
+  await sleep(50);
+  assert.deepEqual([...alice.frames, ...bob.frames, ...carol.frames], [], 'no frame twice, none extra');
+});
+
+test('a joiner that signals at once is always announced first, on its own instance and on others', withRedis, async (t) => {
+  const [one, two] = [await startServer(t), await startServer(t)];
+  for (let i = 0; i < 20; i++) {
+    const room = freshRoom();
+    const here = await joinAs(t, one.url, room);
+    const there = await joinAs(t, two.url, room);
+    await here.next('member-joined');
+    const joiner = await connect(t, i % 2 ? one.url : two.url);
+    joiner.send({ v: 1, type: 'join', room });
+    const { id } = await joiner.next('joined');
+    joiner.send({ v: 1, type: 'signal', to: here.id, payload: i });
+    joiner.send({ v: 1, type: 'signal', to: there.id, payload: i });
+    for (const member of [here, there]) {
+      assert.equal((await member.next()).type, 'member-joined', `round ${i}`);
+      assert.deepEqual(await member.next(), { v: 1, type: 'signal', from: id, payload: i });
+    }
+  }
+});
+
+test('signals never cross rooms across instances: NO_SUCH_MEMBER', withRedis, async (t) => {
+  const [one, two] = [await startServer(t), await startServer(t)];
+  const alice = await joinAs(t, one.url, freshRoom());
+  const bob = await joinAs(t, two.url, freshRoom());
+  alice.send({ v: 1, type: 'signal', to: bob.id, payload: 'hi' });
+  const error = await alice.next('error');
+  assert.deepEqual([error.code, error.to], ['NO_SUCH_MEMBER', bob.id]);
+  await sleep(50);
+  assert.deepEqual(bob.frames, []);
+});
+
+test('the member cap holds across instances', withRedis, async (t) => {
+  const [one, two] = [await startServer(t, { maxMembers: 2 }), await startServer(t, { maxMembers: 2 })];
+  const room = freshRoom();
+  const alice = await joinAs(t, one.url, room);
+  await joinAs(t, two.url, room);
+  for (const url of [one.url, two.url]) {
+    const late = await connect(t, url);
+    late.send({ v: 1, type: 'join', room });
+    const error = await late.next('error');
+    assert.deepEqual([error.code, error.re], ['ROOM_FULL', 'join']);
+  }
+  const joins = await Promise.all(
+    Array.from({ length: 6 }, async (_, i) => {
+      const client = await connect(t, i % 2 ? one.url : two.url);
+      client.send({ v: 1, type: 'join', room: `${room}-race` });
+      return client.next();
+    }),
+  );
+  assert.equal(joins.filter((f) => f.type === 'joined').length, 2, 'six racing joins on two instances: two get in');
+  alice.send({ v: 1, type: 'leave' });
+  const again = await joinAs(t, two.url, room);
+  assert.equal(again.joined.members.length, 1);
+});
+
+test('when an instance is killed, its members are reported gone to the others within seconds', withRedis, async (t) => {
+  const survivor = await startServer(t);
+  const doomed = await startChild(t);
+  const room = freshRoom();
+  const alice = await joinAs(t, survivor.url, room);
+  const bob = await joinAs(t, doomed.url, room);
+  const carol = await joinAs(t, doomed.url, room);
+  await alice.next('member-joined');
+  await alice.next('member-joined');
+  const killedAt = Date.now();
+  doomed.child.kill('SIGKILL');
+  const gone = [(await alice.next('member-left', 10_000)).id, (await alice.next('member-left', 10_000)).id];
+  const seconds = (Date.now() - killedAt) / 1000;
+  console.log(`# members of a killed instance reported gone after ${seconds.toFixed(1)} s`);
+  assert.deepEqual(gone.sort(), [bob.id, carol.id].sort());
+  assert.ok(seconds < 6, `${seconds} s`);
+  const dave = await joinAs(t, survivor.url, room);
+  assert.deepEqual(dave.joined.members, [alice.id], 'the room holds only the living');
+});
+
+test('WebSocketTransport given both URLs fails over to the survivor and re-joins when its instance dies', withRedis, async (t) => {
+  const survivor = await startServer(t);
+  const doomed = await startChild(t);
+  const room = freshRoom();
+  const alice = await joinAs(t, survivor.url, room);
+  const transport = new WebSocketTransport([doomed.url, survivor.url], { WebSocket, minDelayMs: 20, maxDelayMs: 200 });
+  t.after(() => transport.close());
+  const first = await transport.join(room);
+  assert.deepEqual(first.members, [alice.id]);
+  assert.equal((await alice.next('member-joined')).id, first.selfId);
+
+  const rejoined = new Promise((resolve) => transport.once('joined', resolve));
+  doomed.child.kill('SIGKILL');
+  const second = await rejoined;
+  assert.notEqual(second.selfId, first.selfId, 'a new id after the re-join');
+  assert.deepEqual(second.members, [alice.id]);
+  assert.equal((await alice.next('member-joined', 5000)).id, second.selfId);
+  assert.equal((await alice.next('member-left', 10_000)).id, first.selfId, 'the old id is reported gone');
+
+  const got = new Promise((resolve) => transport.once('message', (from, payload) => resolve({ from, payload })));
+  alice.send({ v: 1, type: 'signal', to: second.selfId, payload: 'still there?' });
+  assert.deepEqual(await got, { from: alice.id, payload: 'still there?' });
+  transport.send(alice.id, 'yes');
+  assert.deepEqual(await alice.next('signal'), { v: 1, type: 'signal', from: second.selfId, payload: 'yes' });
+});
+
+test('an instance that loses Redis closes its connections with 1012 and serves again once Redis is back', withRedis, async (t) => {
+  const own = await startRedis();
+  t.after(() => own.stop());
+  const server = createSignalingServer({ logger: false, redis: own.url });
+  const { port } = await server.listen(0, HOST);
+  t.after(() => server.close());
+  const url = `ws://${HOST}:${port}`;
+  const alice = await joinAs(t, url, 'r');
+  await own.stop();
+  assert.equal((await alice.next('error')).code, 'SHUTTING_DOWN');
+  assert.equal((await alice.closed).code, 1012);
+  const back = await startRedis({ port: own.port });
+  t.after(() => back.stop());
+  let joined;
+  for (let i = 0; i < 50 && joined === undefined; i++) {
+    const client = await connect(t, url);
+    client.send({ v: 1, type: 'join', room: 'r' });
+    const frame = await client.next();
+    if (frame.type === 'joined') joined = frame;
+    else await sleep(100);
+  }
+  assert.ok(joined, 'joins succeed again');
+  assert.deepEqual(joined.members, []);
+});
+
+test('health and metrics count this instance only', withRedis, async (t) => {
+  const [one, two] = [await startServer(t), await startServer(t)];
+  const room = freshRoom();
+  await joinAs(t, one.url, room);
+  await joinAs(t, two.url, room);
+  await joinAs(t, two.url, room);
+  const health = async ({ port }) => (await fetch(`http://${HOST}:${port}/healthz`)).json();
+  assert.deepEqual(await health(one), { status: 'ok', connections: 1, rooms: 1, members: 1 });
+  assert.deepEqual(await health(two), { status: 'ok', connections: 2, rooms: 1, members: 2 });
+});
+
+test('close() of one instance reports its members gone to the other instance', withRedis, async (t) => {
+  const one = await startServer(t);
+  const two = await startServer(t);
+  const room = freshRoom();
+  const alice = await joinAs(t, one.url, room);
+  const bob = await joinAs(t, two.url, room);
+  await alice.next('member-joined');
+  await two.server.close();
+  assert.equal((await bob.closed).code, 1012);
+  assert.equal((await alice.next('member-left', 3000)).id, bob.id);
+});
