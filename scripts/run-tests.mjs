@@ -60,12 +60,13 @@ async function typeTests() {
   add('types', code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 }, code);
 }
 
-await typeTests();
-await nodeSuite('node', ['test/node/']);
-await browserSuite('chromium');
-await browserSuite('firefox');
 // Only the *.test.mjs files: node --test would take every script under a test/ folder for a test.
 const testFiles = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.mjs')).map((f) => join(dir, f)) : []);
+
+await typeTests();
+await nodeSuite('node', testFiles('test/node'));
+await browserSuite('chromium');
+await browserSuite('firefox');
 for (const [name, dir] of [['cross-engine', 'test/cross'], ['e2e', 'test/e2e']]) {
   const files = testFiles(dir);
   if (files.length > 0) await nodeSuite(name, files);
