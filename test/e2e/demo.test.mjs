@@ -283,6 +283,27 @@ describe('demo page', { timeout: TEST_MS * 6 }, () => {
     }
   });
 
+  test('a page served over plain http from a LAN address says it needs https, and can join without media', { timeout: TEST_MS }, async (t) => {
+    if (skip) return t.skip(skip);
+    // The namespace's veth address (scripts/netns.sh) is not loopback, so the page is insecure.
+    if (process.env.PEERKIT_NETNS !== 'inside') return t.skip('needs the private network namespace (bash scripts/netns.sh, as root)');
+    const lan = await startDemo({ port: 0, host: '198.18.7.1' });
+    const context = await browser.newContext();
+    try {
+      const page = await open(context, { room: 'e2e-insecure', name: 'Ada' }, lan.url);
+      assert.equal(await page.evaluate(() => isSecureContext), false);
+      await page.getByRole('button', { name: 'Join the call' }).click();
+      await page.getByRole('alert').waitFor();
+      assert.match(await page.getByRole('alert').innerText(), /can only be used on a secure page: open it over https:\/\/, or on http:\/\/localhost/);
+      assert.equal(await page.evaluate(() => document.body.dataset.error), 'INSECURE_CONTEXT');
+      await page.getByRole('button', { name: 'Join without camera and microphone' }).click();
+      await until(page, 'joining without media', () => document.body.dataset.joined === 'true');
+    } finally {
+      await context.close();
+      await lan.close();
+    }
+  });
+
   test('on a phone-width screen nothing scrolls sideways, and every control has a name', { timeout: TEST_MS }, async (t) => {
     if (skip) return t.skip(skip);
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
