@@ -48,6 +48,7 @@ export interface DeviceChangeOptions extends MediaOptions {
  * allowed.
  *
  * @returns a function that stops listening
+ * @throws PeerKitError `INSECURE_CONTEXT` or `UNSUPPORTED` when the browser has no media devices
  * @example
  * ```ts
  * const stop = onDeviceChange(({ videoinput }) => renderCameraPicker(videoinput));
@@ -127,7 +128,8 @@ export async function switchDevice(
   if (track.kind !== 'audio' && track.kind !== 'video') {
     throw new PeerKitError('BAD_ARGUMENT', `switchDevice() needs an audio or video track, not "${track.kind}".`);
   }
-  const { deviceId: _previous, ...kept } = options.constraints ?? track.getConstraints();
+  // The old device's ids would contradict the new one; size, frame rate and the rest carry over.
+  const { deviceId: _device, groupId: _group, ...kept } = options.constraints ?? track.getConstraints();
   const constraints: MediaStreamConstraints = { [track.kind]: { ...kept, deviceId: { exact: deviceId } } };
   const capture = async (): Promise<MediaStreamTrack> => {
     const stream = await getUserMedia(constraints, options);
