@@ -196,8 +196,6 @@ function enterCall() {
   });
 
   room.on('member', (peer, id, hello) => addMember(peer, id, hello));
-  // Members already in the room were announced while Room.join() was still running.
-  for (const [id, peer] of room.peers) addMember(peer, id, room.helloOf(id));
   room.on('stream', (stream, id) => void call.tiles.get(id)?.show(stream));
   room.on('leave', (id) => {
     const tile = call.tiles.get(id);
@@ -220,7 +218,6 @@ function enterCall() {
 }
 
 function addMember(peer, id, hello) {
-  if (call.tiles.has(id)) return;
   const name = nameOf(hello);
   const tile = new Tile({ id, name });
   call.tiles.set(id, tile);
@@ -230,8 +227,7 @@ function addMember(peer, id, hello) {
   peer.on('state', (state) => tile.setState(state));
   peer.on('channel', (channel) => channel.label === FILE_CHANNEL && receiveFile(channel, name, $('transfers')));
   // Tell the newcomer whether we are muted; everyone else heard it when it changed.
-  if (peer.state === 'connected') sendControl(mediaState(), id);
-  else peer.once('connect', () => sendControl(mediaState(), id));
+  peer.once('connect', () => sendControl(mediaState(), id));
   system(`${name} joined`);
 }
 
@@ -426,8 +422,5 @@ function endCall() {
 
 // A handle for poking at the call from the console (and for the e2e tests): demo.room.peers...
 window.demo = call;
-
-// Leaving on the way out tells the others at once instead of after a timeout.
-addEventListener('pagehide', () => void call.room?.leave());
 
 await setup();
