@@ -20,6 +20,8 @@ const call = {
   screen: undefined, // a screen track, while sharing
   display: undefined, // its own stream, when there is no camera track for it to replace
   self: undefined,
+  // By Peer, not by member id: a member keeps its Peer but gets a new id when the signaling
+  // connection re-joins, and everything about it arrives on its Peer anyway.
   tiles: new Map(),
   leaving: false,
 };
@@ -185,7 +187,7 @@ function enterCall() {
   $('lobby').hidden = true;
   $('call').hidden = false;
   document.body.dataset.joined = 'true';
-  call.self = new Tile({ id: 'self', name: call.name, self: true });
+  call.self = new Tile({ name: call.name, self: true });
   $('tiles').append(call.self.node);
   showSelf();
   showTransport(room.state);
@@ -195,19 +197,10 @@ function enterCall() {
     onError: (err) => showAlert({ key: 'devices', kind: 'info', title: 'Could not list devices.', message: ` ${err.message}` }),
   });
 
-  room.on('member', (peer, id, hello) => addMember(peer, id, hello));
-  room.on('stream', (stream, id) => void call.tiles.get(id)?.show(stream));
-  room.on('leave', (id) => {
-    const tile = call.tiles.get(id);
-    if (!tile) return;
-    tile.remove();
-    call.tiles.delete(id);
-    system(`${tile.name} left`);
-  });
-  room.on('data', (data, from) => control(data, from));
+  room.on('member', (peer, id, hello) => addMember(peer, hello));
   room.on('state', (state) => showTransport(state));
   room.on('error', (err, from) => {
-    const who = from ? call.tiles.get(from)?.name ?? 'a member' : 'the signaling server';
+    const who = from ? call.tiles.get(room.peers.get(from))?.name ?? 'a member' : 'the signaling server';
     showAlert({ key: `${err.code}:${from}`, kind: 'info', title: `Problem with ${who}:`, message: ` ${err.message} (${err.code})` });
   });
   room.on('close', () => {
@@ -217,17 +210,24 @@ function enterCall() {
   });
 }
 
-function addMember(peer, id, hello) {
+function addMember(peer, hello) {
   const name = nameOf(hello);
-  const tile = new Tile({ id, name });
-  call.tiles.set(id, tile);
+  const tile = new Tile({ name });
+  call.tiles.set(peer, tile);
   $('tiles').append(tile.node);
   tile.setState(peer.state);
   tile.chart.follow(peer);
   peer.on('state', (state) => tile.setState(state));
+  peer.on('stream', (stream) => void tile.show(stream));
+  peer.on('data', (data) => control(data, tile));
   peer.on('channel', (channel) => channel.label === FILE_CHANNEL && receiveFile(channel, name, $('transfers')));
   // Tell the newcomer whether we are muted; everyone else heard it when it changed.
-  peer.once('connect', () => sendControl(mediaState(), id));
+  peer.once('connect', () => sendControl(mediaState(), peer));
+  peer.once('close', () => {
+    tile.remove();
+    call.tiles.delete(peer);
+    system(`${name} left`);
+  });
   system(`${name} joined`);
 }
 
@@ -246,20 +246,17 @@ const mediaState = () => ({
   screen: Boolean(call.screen),
 });
 
-function sendControl(message, to) {
-  if (!call.room || call.room.state === 'closed') return;
-  try {
-    call.room.send(message, to).catch((err) => showAlert({ key: 'send', kind: 'info', title: 'A message did not go out:', message: ` ${err.message}` }));
-  } catch (err) {
-    // The member left between the event and this send.
-    if (err.code !== 'BAD_ARGUMENT') throw err;
-  }
+/** Sends a control message to everyone, or to one member's Peer. */
+function sendControl(message, peer) {
+  if (!call.room || call.room.state === 'closed' || peer?.state === 'closed') return;
+  (peer ? peer.send(message) : call.room.send(message)).catch((err) =>
+    showAlert({ key: 'send', kind: 'info', title: 'A message did not go out:', message: ` ${err.message}` }),
+  );
 }
 
 /** Small JSON messages on the room's default channel: chat and mute state. Others' input is checked. */
-function control(data, from) {
-  const tile = call.tiles.get(from);
-  if (!tile || typeof data !== 'object' || data === null || data.demo !== 1) return;
+function control(data, tile) {
+  if (typeof data !== 'object' || data === null || data.demo !== 1) return;
   if (data.type === 'chat' && typeof data.text === 'string') chat(tile.name, data.text.slice(0, 2000));
   if (data.type === 'media') tile.setMedia({ mic: data.mic === true, cam: data.cam === true, screen: data.screen === true });
 }
@@ -292,7 +289,7 @@ function wireControls() {
   };
   $('file-input').onchange = (event) => {
     for (const file of event.target.files) {
-      for (const [id, peer] of call.room.peers) void sendFile(peer, file, call.tiles.get(id)?.name ?? 'a member', $('transfers'));
+      for (const peer of call.room.peers.values()) void sendFile(peer, file, call.tiles.get(peer)?.name ?? 'a member', $('transfers'));
     }
     if (call.room.peers.size === 0) system('Nobody else is here yet to send files to.');
     event.target.value = '';

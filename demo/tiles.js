@@ -12,8 +12,7 @@ const STATE_WORDS = {
 
 /** A person's tile in #tiles. */
 export class Tile {
-  constructor({ id, name, self = false }) {
-    this.id = id;
+  constructor({ name, self = false }) {
     this.name = name;
     this.self = self;
     this.view = undefined;
@@ -25,7 +24,7 @@ export class Tile {
     this.sound = el('button', { type: 'button', class: 'sound', hidden: true, onclick: () => this.resume() }, `Play ${name}'s sound`);
     this.screen = el('div', { class: 'screen' }, this.video, this.avatar, this.sound);
     this.caption = el('div', { class: 'caption' }, el('span', { class: 'name' }, self ? `${name} (you)` : name), this.mic, this.cam, self ? undefined : this.conn);
-    this.node = el('li', { class: `tile${self ? ' self' : ''}`, dataset: { id, name } }, this.screen, this.caption);
+    this.node = el('li', { class: `tile${self ? ' self' : ''}`, dataset: { name } }, this.screen, this.caption);
     if (!self) {
       this.chart = new StatsChart(name);
       this.node.append(this.chart.node);

@@ -49,16 +49,18 @@ function staticServer(signalUrl) {
  * Starts the signaling server and the static server on `host`.
  *
  * @param {{ port?: number, host?: string, signaling?: import('../dist/server/index.js').SignalingServerOptions }} options
- * @returns {Promise<{ url: string, signalUrl: string, close(): Promise<void> }>}
+ * @returns {Promise<{ url: string, signalUrl: string, restartSignaling(): Promise<void>, close(): Promise<void> }>}
  */
 export async function startDemo({ port = 8080, host = '127.0.0.1', signaling = {} } = {}) {
   const { createSignalingServer } = await import(pathToFileURL(join(ROOT, 'dist/server/index.js')).href);
-  const signal = createSignalingServer({
-    // Loopback only: no STUN or TURN is needed, and none is contacted.
-    iceServers: [],
-    logger: (entry) => entry.level === 'error' && console.error(JSON.stringify(entry)),
-    ...signaling,
-  });
+  const create = () =>
+    createSignalingServer({
+      // Loopback only: no STUN or TURN is needed, and none is contacted.
+      iceServers: [],
+      logger: (entry) => entry.level === 'error' && console.error(JSON.stringify(entry)),
+      ...signaling,
+    });
+  let signal = create();
   const { port: signalPort } = await signal.listen(0, host);
   const signalUrl = `ws://${host}:${signalPort}`;
   const files = staticServer(signalUrl);
@@ -75,6 +77,12 @@ export async function startDemo({ port = 8080, host = '127.0.0.1', signaling = {
   return {
     url,
     signalUrl,
+    /** Stops the signaling server and starts a fresh one on the same port, as a deploy would. */
+    restartSignaling: async () => {
+      await signal.close();
+      signal = create();
+      await signal.listen(signalPort, host);
+    },
     close: async () => {
       files.closeAllConnections();
       await Promise.all([new Promise((resolve) => files.close(resolve)), signal.close()]);
