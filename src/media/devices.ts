@@ -141,7 +141,8 @@ export async function switchDevice(
   try {
     next = await capture();
   } catch (err) {
-    if (!(err instanceof PeerKitError) || err.code !== 'DEVICE_IN_USE' || track.readyState === 'ended') throw err;
+    const busy = err instanceof PeerKitError && err.code === 'DEVICE_IN_USE';
+    if (!busy || track.kind !== 'video' || track.readyState === 'ended') throw err;
     track.stop();
     next = await capture();
   }
