@@ -226,6 +226,26 @@ describe('media helpers', () => {
       await closeAll(a, b);
     });
 
+    it('switchDevice on a phone that cannot open two cameras stops the old one and tries again', async () => {
+      const [a, b] = pair();
+      const local = await getUserMedia({ video: true });
+      const [camera] = local.getVideoTracks();
+      a.addTrack(camera, local);
+      const real = navigator.mediaDevices;
+      // Such a phone: a second camera cannot start while the first is live.
+      const phone = {
+        getUserMedia: (constraints) =>
+          camera.readyState === 'live' ? Promise.reject(new DOMException('Could not start video source', 'NotReadableError')) : real.getUserMedia(constraints),
+      };
+      const { videoinput } = await listDevices();
+      const switched = await switchDevice(a, camera, videoinput[0].deviceId, { stream: local, mediaDevices: phone });
+      expect(camera.readyState).to.equal('ended');
+      expect(switched.readyState).to.equal('live');
+      expect(a.connection.getSenders().map((s) => s.track)).to.include(switched);
+      stopAll(local);
+      await closeAll(a, b);
+    });
+
     it('switchDevice stops the new track when the target refuses it', async () => {
       const local = await getUserMedia({ audio: true });
       const [mic] = local.getAudioTracks();
