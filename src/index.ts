@@ -20,3 +20,26 @@ export { MemoryHub, MemoryTransport } from './signaling/transports/memory.js';
 export type { MemoryHubOptions } from './signaling/transports/memory.js';
 export { Room } from './room/room.js';
 export type { RoomEvents, RoomOptions, RoomState } from './room/room.js';
+export {
+  attach,
+  getDisplayMedia,
+  getUserMedia,
+  isMuted,
+  listDevices,
+  mediaError,
+  mute,
+  onDeviceChange,
+  switchDevice,
+  unmute,
+} from './media/index.js';
+export type {
+  AttachOptions,
+  Attachment,
+  CaptureSource,
+  DeviceChangeOptions,
+  DeviceList,
+  MediaOptions,
+  PlayOutcome,
+  SwitchDeviceOptions,
+  TrackReplacer,
+} from './media/index.js';
