@@ -217,6 +217,7 @@ function addMember(peer, hello) {
   $('tiles').append(tile.node);
   tile.setState(peer.state);
   tile.chart.follow(peer);
+  void tile.verify(peer);
   peer.on('state', (state) => tile.setState(state));
   peer.on('stream', (stream) => void tile.show(stream));
   peer.on('data', (data) => control(data, tile));

@@ -21,9 +21,10 @@ export class Tile {
     this.mic = el('span', { class: 'badge mic' });
     this.cam = el('span', { class: 'badge cam' });
     this.conn = el('span', { class: 'conn' });
+    this.sas = el('span', { class: 'sas', title: 'Compare these digits with the other person: the same on both screens means no one is in between' });
     this.sound = el('button', { type: 'button', class: 'sound', hidden: true, onclick: () => this.resume() }, `Play ${name}'s sound`);
     this.screen = el('div', { class: 'screen' }, this.video, this.avatar, this.sound);
-    this.caption = el('div', { class: 'caption' }, el('span', { class: 'name' }, self ? `${name} (you)` : name), this.mic, this.cam, self ? undefined : this.conn);
+    this.caption = el('div', { class: 'caption' }, el('span', { class: 'name' }, self ? `${name} (you)` : name), this.mic, this.cam, self ? undefined : this.conn, self ? undefined : this.sas);
     this.node = el('li', { class: `tile${self ? ' self' : ''}`, dataset: { name } }, this.screen, this.caption);
     if (!self) {
       this.chart = new StatsChart(name);
@@ -60,6 +61,17 @@ export class Tile {
     this.avatar.hidden = cam;
     // A shared screen is shown whole; a face may be cropped to fill the tile.
     this.node.classList.toggle('screen-share', screen);
+  }
+
+  /** Shows the connection's short authentication string once it is known. */
+  async verify(peer) {
+    try {
+      const { sas } = await peer.getVerification();
+      this.sas.textContent = `code ${sas.slice(0, 3)} ${sas.slice(3)}`;
+      this.node.dataset.sas = sas;
+    } catch {
+      // The Peer closed before connecting: nothing to verify.
+    }
   }
 
   /** The connection state of the member's Peer. */

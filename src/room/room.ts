@@ -61,6 +61,11 @@ export interface RoomOptions extends Omit<PeerOptions, 'polite' | 'iceServers'> 
 export interface RoomEvents {
   /** A member was admitted: here is its Peer, before it connects, so listeners can be added. */
   member: [peer: Peer, id: string, hello: unknown];
+  /**
+   * A member came back under a new id after a signaling reconnect (its or this member's) and
+   * keeps its Peer: key any per-member state by Peer, or move it from `previousId` to `id`.
+   */
+  rejoin: [peer: Peer, id: string, previousId: string];
   /** A member's Peer closed and was removed: it left, vanished, or failed for good. */
   leave: [id: string];
   /** A message from a member's default channel. */
@@ -338,8 +343,10 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#members.delete(known.id);
       clearTimeout(known.graceTimer);
       delete known.graceTimer;
+      const previousId = known.id;
       known.id = id;
       this.#members.set(id, known);
+      if (known.peer !== undefined) this.emit('rejoin', known.peer, id, previousId);
       for (const payload of known.outbox.splice(0)) this.#transport.send(id, payload);
       for (const payload of early) this.#deliver(id, payload);
       return;

@@ -140,6 +140,7 @@ describe('Room over MemoryTransport', () => {
     const peerAtB = b.peers.get(a.selfId);
     const oldId = a.selfId;
     const boxB = inbox(b);
+    const renamed = next(b, 'rejoin');
     const states = [];
     a.on('state', (s) => states.push(s));
     transport.interrupt(300);
@@ -150,6 +151,7 @@ describe('Room over MemoryTransport', () => {
     expect(states).to.deep.equal(['reconnecting', 'joined']);
     await until('b knows a by its new id', () => b.peers.has(a.selfId) && !b.peers.has(oldId));
     expect(b.peers.get(a.selfId)).to.equal(peerAtB);
+    expect(await renamed).to.deep.equal([peerAtB, a.selfId, oldId]);
     expect(b.peers.size).to.equal(2);
     expect([...a.peers.values()].every((peer) => before.has(peer))).to.equal(true);
     expect(a.peers.size).to.equal(2);

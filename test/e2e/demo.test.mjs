@@ -181,11 +181,24 @@ async function hangsUp(leaver, stayer, leaverName) {
 }
 
 /** A whole call between two pages, checked from both sides. */
+/** Both tiles show the same six-digit verification code, derived from the two DTLS fingerprints. */
+async function sameCode(ada, grace) {
+  const code = async (page, name) => {
+    await until(page, `${name}'s verification code`, (s) => document.querySelector(s)?.dataset.sas, tile(name));
+    return page.$eval(tile(name), (node) => node.dataset.sas);
+  };
+  const [seenByAda, seenByGrace] = [await code(ada, 'Grace'), await code(grace, 'Ada')];
+  assert.match(seenByAda, /^\d{6}$/);
+  assert.equal(seenByAda, seenByGrace);
+  assert.match(await ada.locator(`${tile('Grace')} .sas`).innerText(), /^code \d{3} \d{3}$/);
+}
+
 async function call(ada, grace, label, extra = async () => {}) {
   await join(ada);
   await join(grace);
   await seesVideo(ada, 'Grace');
   await seesVideo(grace, 'Ada');
+  await sameCode(ada, grace);
   await chats(ada, grace, 'Ada', 'hello from Ada');
   await chats(grace, ada, 'Grace', 'hi Ada, Grace here');
   await sendsFile(ada, grace, `${label}-5MiB.bin`);

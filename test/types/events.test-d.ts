@@ -40,6 +40,7 @@ void Room.join('typed', { transport, hello: { name: 'Ada' }, admit: async (id: s
   room.on('data', (data: Message, from: string) => [data, from]);
   room.on('track', (track: MediaStreamTrack, streams: readonly MediaStream[], from: string) => [track, streams, from]);
   room.on('state', (state: RoomState) => state === 'reconnecting');
+  room.on('rejoin', (p: Peer, id: string, previousId: string) => [p, id, previousId]);
   room.on('error', (err: PeerKitError, from: string | undefined) => [err.code, from]);
   // @ts-expect-error: no such Room event
   room.on('members', () => undefined);
