@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/browsers.mjs';
-import { serve } from './serve.mjs';
+import { startStatic } from '../test/support/pages.mjs';
 import { measureSizes } from './size.mjs';
 
 if (!process.env.PEERKIT_NETNS) {
@@ -143,7 +143,7 @@ async function main() {
     console.log(size.line);
     results.push(size.pass);
   }
-  const { server, base } = await serve();
+  const { close, base } = await startStatic(['/dist/', '/bench/']);
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
@@ -166,7 +166,7 @@ async function main() {
     results.push(await bulk(page));
   } finally {
     await browser.close();
-    server.close();
+    await close();
   }
   const failed = results.filter((ok) => !ok).length;
   console.log(`bench: ${results.length - failed} of ${results.length} targets met in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -1,5 +1,6 @@
 // Shared wiring for the browser suites: two real Peers back to back in one page.
-import { Peer } from '../../dist/index.js';
+import { BroadcastChannelTransport, MemoryHub, MemoryTransport, Peer, WebSocketTransport } from '../../dist/index.js';
+import { SIGNAL_URL } from '/__peerkit/env.js';
 
 /** Two Peers whose signals go straight to each other, synchronously. */
 export function pair(optionsA = {}, optionsB = optionsA) {
@@ -104,3 +105,27 @@ export function watchRejections() {
     stop: () => window.removeEventListener('unhandledrejection', listener),
   };
 }
+
+/** Resolves once `test()` is true, checking every 20 ms; rejects after `ms`. */
+export const until = (what, test, ms = 15000) =>
+  within(
+    ms,
+    new Promise((resolve) => {
+      const check = () => (test() ? resolve() : setTimeout(check, 20));
+      check();
+    }),
+    what,
+  );
+
+/**
+ * Every transport, as a factory of factories: each call gives a maker of transports that can see
+ * each other (one MemoryHub; the same origin; the suite's signaling server).
+ */
+export const TRANSPORTS = {
+  memory: () => {
+    const hub = new MemoryHub();
+    return () => new MemoryTransport(hub);
+  },
+  broadcast: () => () => new BroadcastChannelTransport({ discoveryMs: 100 }),
+  websocket: () => () => new WebSocketTransport(SIGNAL_URL),
+};

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { MemoryHub, MemoryTransport, PeerKitError, Room, WebSocketTransport } from '../../dist/index.js';
 import { SIGNAL_URL } from '/__peerkit/env.js';
-import { canvasTrack, next, watchRejections, within } from './helpers.js';
+import { canvasTrack, next, until, watchRejections, within } from './helpers.js';
 
 const roomName = () => `room-${Math.random().toString(36).slice(2)}`;
 
@@ -31,16 +31,6 @@ function inbox(room) {
   room.on('data', (data, from) => got.push([data, from]));
   return got;
 }
-
-const until = (what, test, ms = 10000) =>
-  within(
-    ms,
-    new Promise((resolve) => {
-      const check = () => (test() ? resolve() : setTimeout(check, 20));
-      check();
-    }),
-    what,
-  );
 
 describe('Room over MemoryTransport', () => {
   let rooms = [];

@@ -1,23 +1,13 @@
 // One conformance suite, run against every transport: what Room relies on, checked the same way
 // for each. WebSocketTransport talks to the real signaling server the test runner starts.
 import { expect } from 'chai';
-import { BroadcastChannelTransport, MemoryHub, MemoryTransport, PeerKitError, WebSocketTransport } from '../../dist/index.js';
-import { SIGNAL_URL } from '/__peerkit/env.js';
-import { next, within } from './helpers.js';
-
-const kinds = {
-  memory: () => {
-    const hub = new MemoryHub();
-    return () => new MemoryTransport(hub);
-  },
-  broadcast: () => () => new BroadcastChannelTransport({ discoveryMs: 100 }),
-  websocket: () => () => new WebSocketTransport(SIGNAL_URL),
-};
+import { PeerKitError } from '../../dist/index.js';
+import { TRANSPORTS, next, within } from './helpers.js';
 
 let roomCounter = 0;
 const freshRoom = () => `conformance-${Date.now()}-${roomCounter++}-${Math.random().toString(36).slice(2)}`;
 
-for (const [kind, factory] of Object.entries(kinds)) {
+for (const [kind, factory] of Object.entries(TRANSPORTS)) {
   describe(`SignalingTransport conformance: ${kind}`, () => {
     let make;
     let open;

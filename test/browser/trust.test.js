@@ -2,20 +2,10 @@
 // authentication strings that expose a server sitting in the middle.
 import { expect } from 'chai';
 import { EventEmitter } from 'eventemitter3';
-import { BroadcastChannelTransport, MemoryHub, MemoryTransport, Peer, PeerKitError, Room, WebSocketTransport } from '../../dist/index.js';
-import { SIGNAL_URL } from '/__peerkit/env.js';
-import { next, watchRejections, within } from './helpers.js';
+import { MemoryHub, MemoryTransport, Peer, PeerKitError, Room } from '../../dist/index.js';
+import { TRANSPORTS, next, until, watchRejections, within } from './helpers.js';
 
 const roomName = () => `trust-${Math.random().toString(36).slice(2)}`;
-const until = (what, test, ms = 15000) =>
-  within(
-    ms,
-    new Promise((resolve) => {
-      const check = () => (test() ? resolve() : setTimeout(check, 20));
-      check();
-    }),
-    what,
-  );
 const connectedTo = (room, count) => room.peers.size === count && [...room.peers.values()].every((p) => p.state === 'connected');
 
 /**
@@ -55,15 +45,6 @@ class Middle extends EventEmitter {
   }
 }
 
-const transports = {
-  memory: () => {
-    const hub = new MemoryHub();
-    return () => new MemoryTransport(hub);
-  },
-  broadcast: () => () => new BroadcastChannelTransport({ discoveryMs: 100 }),
-  websocket: () => () => new WebSocketTransport(SIGNAL_URL),
-};
-
 describe('Encrypted signaling', () => {
   let rooms = [];
   afterEach(() => Promise.all(rooms.map((room) => room.leave())).then(() => (rooms = [])));
@@ -73,7 +54,7 @@ describe('Encrypted signaling', () => {
     return room;
   };
 
-  for (const [kind, factory] of Object.entries(transports)) {
+  for (const [kind, factory] of Object.entries(TRANSPORTS)) {
     it(`over ${kind}: members with the secret connect, and the transport sees no SDP, candidate or hello`, async () => {
       const make = factory();
       const name = roomName();

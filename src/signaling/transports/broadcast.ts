@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../../errors.js';
+import { assertDurations, assertSendable, joinRefusal } from './checks.js';
 import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
 
 /** Options for {@link BroadcastChannelTransport}. */
@@ -84,11 +85,7 @@ export class BroadcastChannelTransport extends EventEmitter<TransportEvents> imp
       timeoutMs: options.timeoutMs ?? 4000,
       prefix: options.prefix ?? 'peerkit/',
     };
-    for (const [name, value] of Object.entries(this.#options)) {
-      if (typeof value === 'number' && !(value >= 0 && value < Infinity)) {
-        throw new PeerKitError('BAD_ARGUMENT', `${name} must be a non-negative number, got ${value}`);
-      }
-    }
+    assertDurations(this.#options);
   }
 
   /** The current state. */
@@ -98,13 +95,8 @@ export class BroadcastChannelTransport extends EventEmitter<TransportEvents> imp
 
   /** Announces this member on the room's channel and collects the answers of those present. */
   join(room: string, options: JoinOptions = {}): Promise<JoinResult> {
-    if (this.#state !== 'idle') {
-      const code = this.#state === 'closed' ? 'CLOSED' : 'BAD_ARGUMENT';
-      return Promise.reject(new PeerKitError(code, 'join() can be called once per transport'));
-    }
-    if (typeof room !== 'string' || room.length === 0) {
-      return Promise.reject(new PeerKitError('BAD_ARGUMENT', 'room must be a non-empty string'));
-    }
+    const refused = joinRefusal(this.#state, room);
+    if (refused !== undefined) return Promise.reject(refused);
     this.#setState('connecting');
     this.#selfId = randomId();
     this.#hello = options.hello;
@@ -152,10 +144,7 @@ export class BroadcastChannelTransport extends EventEmitter<TransportEvents> imp
    * payload that cannot be cloned.
    */
   send(to: string, payload: unknown): void {
-    if (this.#state === 'closed') throw new PeerKitError('CLOSED', 'send() after close()');
-    if (typeof to !== 'string' || to.length === 0 || payload === undefined) {
-      throw new PeerKitError('BAD_ARGUMENT', 'send() needs a member id and a payload');
-    }
+    assertSendable(this.#state, to, payload);
     try {
       this.#post({ t: 'msg', from: this.#selfId, to, payload });
     } catch (cause) {

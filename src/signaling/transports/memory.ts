@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../../errors.js';
+import { assertSendable, joinRefusal } from './checks.js';
 import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
 
 /** Options for {@link MemoryHub}. */
@@ -114,13 +115,8 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Si
 
   /** Joins `room` of the hub; this member gets a fresh id. */
   join(room: string, options: JoinOptions = {}): Promise<JoinResult> {
-    if (this.#state !== 'idle') {
-      const code = this.#state === 'closed' ? 'CLOSED' : 'BAD_ARGUMENT';
-      return Promise.reject(new PeerKitError(code, 'join() can be called once per transport'));
-    }
-    if (typeof room !== 'string' || room.length === 0) {
-      return Promise.reject(new PeerKitError('BAD_ARGUMENT', 'room must be a non-empty string'));
-    }
+    const refused = joinRefusal(this.#state, room);
+    if (refused !== undefined) return Promise.reject(refused);
     let hello: unknown;
     try {
       hello = copy(options.hello);
@@ -148,10 +144,7 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Si
    * @throws PeerKitError `CLOSED` after `close()`, `BAD_ARGUMENT` for a payload JSON cannot carry.
    */
   send(to: string, payload: unknown): void {
-    if (this.#state === 'closed') throw new PeerKitError('CLOSED', 'send() after close()');
-    if (typeof to !== 'string' || to.length === 0 || payload === undefined) {
-      throw new PeerKitError('BAD_ARGUMENT', 'send() needs a member id and a JSON payload');
-    }
+    assertSendable(this.#state, to, payload);
     let carried: unknown;
     try {
       carried = copy(payload);

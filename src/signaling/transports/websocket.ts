@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../../errors.js';
+import { assertDurations, assertSendable, joinRefusal } from './checks.js';
 import type { PeerKitErrorCode } from '../../errors.js';
 import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
 
@@ -182,11 +183,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
     };
     if (options.token !== undefined) this.#options.token = options.token;
-    for (const [name, value] of Object.entries(this.#options)) {
-      if (typeof value === 'number' && !(value >= 0 && value < Infinity)) {
-        throw new PeerKitError('BAD_ARGUMENT', `${name} must be a non-negative number, got ${value}`);
-      }
-    }
+    assertDurations(this.#options);
   }
 
   /** The current state. */
@@ -200,13 +197,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
    * server could be reached; the transport is closed then.
    */
   join(room: string, options: JoinOptions = {}): Promise<JoinResult> {
-    if (this.#state !== 'idle') {
-      const code = this.#state === 'closed' ? 'CLOSED' : 'BAD_ARGUMENT';
-      return Promise.reject(new PeerKitError(code, 'join() can be called once per transport'));
-    }
-    if (!isString(room) || room.length === 0) {
-      return Promise.reject(new PeerKitError('BAD_ARGUMENT', 'room must be a non-empty string'));
-    }
+    const refused = joinRefusal(this.#state, room);
+    if (refused !== undefined) return Promise.reject(refused);
     this.#room = room;
     this.#hello = options.hello;
     this.#setState('connecting');
@@ -222,10 +214,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
    * @throws PeerKitError `CLOSED` after `close()`, `BAD_ARGUMENT` for a payload JSON cannot carry.
    */
   send(to: string, payload: unknown): void {
-    if (this.#state === 'closed') throw new PeerKitError('CLOSED', 'send() after close()');
-    if (!isString(to) || to.length === 0 || payload === undefined) {
-      throw new PeerKitError('BAD_ARGUMENT', 'send() needs a member id and a JSON payload');
-    }
+    assertSendable(this.#state, to, payload);
     let text: string;
     try {
       text = JSON.stringify({ v: PROTOCOL_VERSION, type: 'signal', to, payload });
