@@ -54,3 +54,16 @@ void Room.join('typed', { transport, hello: { name: 'Ada' }, admit: async (id: s
   // @ts-expect-error: transport events are typed too
   transport.on('member-join', () => undefined);
 });
+
+import { attach, getUserMedia, listDevices, mute } from '../../dist/index.js';
+import type { Attachment, DeviceList, Verification } from '../../dist/index.js';
+
+void getUserMedia({ video: true }).then((stream: MediaStream) => {
+  const view: Attachment = attach(document.createElement('video'), stream, { local: true });
+  void view.playing;
+  mute(stream.getTracks()[0]!);
+});
+void listDevices().then((devices: DeviceList) => devices.videoinput.map((d) => d.deviceId));
+void peer.getVerification().then((v: Verification) => v.sas.length === 6);
+// @ts-expect-error: attach needs an element and a stream
+attach(new MediaStream());
