@@ -3,10 +3,10 @@ import { PeerKitError } from '../errors.js';
 import type { Message, Sendable } from '../data/framing.js';
 import { Peer } from '../peer/peer.js';
 import type { PeerOptions } from '../peer/peer.js';
-import type { Signal } from '../signaling/signal.js';
 import type { JoinResult, SignalingTransport } from '../signaling/transport.js';
 import { Envelopes, refusalError } from './envelope.js';
 import type { Presence } from './envelope.js';
+import { Member } from './member.js';
 
 /** Where a Room is in its life; it follows its transport. */
 export type RoomState = 'joined' | 'reconnecting' | 'closed';
@@ -86,32 +86,9 @@ function randomKey(): string {
   return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Signals kept for a member in its rejoin grace: an ICE restart's worth, with room to spare. */
-const MAX_OUTBOX = 256;
 /** Signals kept from senders not (yet) known, and how many such senders. */
 const MAX_STRANGER_SIGNALS = 64;
 const MAX_STRANGERS = 64;
-
-interface Member {
-  /** Current member id; changes when the member re-joins after a reconnect. */
-  id: string;
-  readonly key: string;
-  hello: unknown;
-  /** Absent while `admit` is deciding. */
-  peer?: Peer;
-  /** Signals that arrived while `admit` was deciding. */
-  inbox: unknown[];
-  /** Wrapped signals for it while it is off the transport in its rejoin grace, sent when it is back. */
-  outbox: unknown[];
-  refused: boolean;
-  graceTimer?: ReturnType<typeof setTimeout>;
-  /** Wrapping and opening are asynchronous when sealed; these keep both in order. */
-  sending: Promise<void>;
-  receiving: Promise<void>;
-  sent: number;
-  /** The number of the last signal opened from it, so a replayed one is refused. */
-  received: number;
-}
 
 /**
  * A mesh of Peers over one {@link SignalingTransport}: one Peer per remote member, with a
@@ -341,28 +318,15 @@ export class Room extends EventEmitter<RoomEvents> {
     const known = [...this.#members.values()].find((member) => member.key === presence.key);
     if (known !== undefined) {
       this.#members.delete(known.id);
-      clearTimeout(known.graceTimer);
-      delete known.graceTimer;
       const previousId = known.id;
-      known.id = id;
+      const held = known.returned(id);
       this.#members.set(id, known);
       if (known.peer !== undefined) this.emit('rejoin', known.peer, id, previousId);
-      for (const payload of known.outbox.splice(0)) this.#transport.send(id, payload);
+      for (const payload of held) this.#transport.send(id, payload);
       for (const payload of early) this.#deliver(id, payload);
       return;
     }
-    const member: Member = {
-      id,
-      key: presence.key,
-      hello: undefined,
-      inbox: early,
-      outbox: [],
-      refused: false,
-      sending: Promise.resolve(),
-      receiving: Promise.resolve(),
-      sent: 0,
-      received: 0,
-    };
+    const member = new Member(id, presence.key, early, this.#envelopes);
     this.#members.set(id, member);
     void this.#admit(member, presence);
   }
@@ -385,25 +349,25 @@ export class Room extends EventEmitter<RoomEvents> {
       }
     }
     if (this.#members.get(member.id) !== member || this.#leaving) return;
-    if (!admitted) {
-      member.refused = true;
-      member.inbox = [];
-      return;
-    }
+    if (!admitted) return member.refuse();
     const peer = this.#connect(member);
-    member.peer = peer;
     this.emit('member', peer, member.id, member.hello);
-    for (const payload of member.inbox.splice(0)) this.#receive(member, payload);
+    member.admitted(peer, (error) => this.emit('error', error, member.id));
   }
 
   #connect(member: Member): Peer {
     const { transport: _t, stream: _s, hello: _h, admit: _a, rejoinGraceMs: _g, iceServers: _i, secret: _k, kdfIterations: _n, ...peerOptions } = this.#options;
     // Both sides compare the same two session keys, so exactly one of each pair is polite.
     const peer = new Peer({ ...peerOptions, iceServers: this.#iceServers, polite: this.#key > member.key });
-    peer.on('signal', (signal) => this.#transmit(member, signal));
+    peer.on('signal', (signal) =>
+      member.transmit(signal, (id, payload) => {
+        // A member that left, or a transport that closed, takes nothing more.
+        if (this.#members.get(id) === member && this.#transport.state !== 'closed') this.#transport.send(id, payload);
+      }),
+    );
     // Off the transport, nothing can restart ICE with it: a link that degrades is gone for good.
     peer.on('state', (state) => {
-      if (member.graceTimer !== undefined && state !== 'connected') void peer.close();
+      if (member.away && state !== 'connected') void peer.close();
     });
     peer.on('data', (data) => this.emit('data', data, member.id));
     peer.on('track', (track, streams) => this.emit('track', track, streams, member.id));
@@ -412,16 +376,6 @@ export class Room extends EventEmitter<RoomEvents> {
     peer.on('close', () => this.#remove(member));
     for (const { track, stream } of this.#local) peer.addTrack(track, stream);
     return peer;
-  }
-
-  #transmit(member: Member, signal: Signal): void {
-    const n = ++member.sent;
-    member.sending = member.sending.then(async () => {
-      const payload = await this.#envelopes.wrap(member.key, n, signal);
-      if (this.#members.get(member.id) !== member || this.#transport.state === 'closed') return;
-      if (member.graceTimer === undefined) this.#transport.send(member.id, payload);
-      else if (member.outbox.length < MAX_OUTBOX) member.outbox.push(payload);
-    });
   }
 
   #deliver(from: string, payload: unknown): void {
@@ -434,30 +388,14 @@ export class Room extends EventEmitter<RoomEvents> {
       }
       return;
     }
-    if (member.refused) return;
-    if (member.peer === undefined) member.inbox.push(payload);
-    else this.#receive(member, payload);
-  }
-
-  #receive(member: Member, payload: unknown): void {
-    member.receiving = member.receiving.then(async () => {
-      const opened = await this.#envelopes.open(member.key, payload);
-      if (opened instanceof PeerKitError) return void this.emit('error', opened, member.id);
-      if (this.#envelopes.sealed) {
-        if (opened.n <= member.received) {
-          return void this.emit('error', new PeerKitError('UNAUTHORIZED', 'a signal was replayed; it is dropped'), member.id);
-        }
-        member.received = opened.n;
-      }
-      member.peer?.signal(opened.signal as Signal);
-    });
+    member.receive(payload, (error) => this.emit('error', error, member.id));
   }
 
   /** A member left the transport. A Peer still connected gets a grace period to come back. */
   #depart(id: string): void {
     this.#strangers.delete(id);
     const member = this.#members.get(id);
-    if (member === undefined || member.graceTimer !== undefined) return;
+    if (member === undefined || member.away) return;
     const state = member.peer?.state;
     if (state === 'connected' || state === 'reconnecting') {
       member.graceTimer = setTimeout(() => void member.peer?.close(), this.#options.rejoinGraceMs ?? 15_000);

@@ -1,0 +1,92 @@
+import { PeerKitError } from '../errors.js';
+import type { Peer } from '../peer/peer.js';
+import type { Signal } from '../signaling/signal.js';
+import type { Envelopes } from './envelope.js';
+
+/** Wrapped signals kept for a member in its rejoin grace: an ICE restart's worth, with room to spare. */
+const MAX_OUTBOX = 256;
+
+/**
+ * One remote member as a Room sees it: its ids over time, its Peer once admitted, and its
+ * signals in both directions, wrapped and opened strictly in order (sealing is asynchronous).
+ */
+export class Member {
+  /** Absent while `admit` is deciding. */
+  peer: Peer | undefined;
+  hello: unknown;
+  refused = false;
+  graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Signals that arrived while `admit` was deciding. */
+  private inbox: unknown[];
+  /** Wrapped signals for it while it is off the transport in its rejoin grace, sent when it is back. */
+  private outbox: unknown[] = [];
+  private sending = Promise.resolve();
+  private receiving = Promise.resolve();
+  private sent = 0;
+  /** The number of the last signal opened from it, so a replayed one is refused. */
+  private received = 0;
+
+  constructor(
+    /** Current member id; changes when the member re-joins after a reconnect. */
+    public id: string,
+    /** The session key, the same across reconnects. */
+    readonly key: string,
+    early: unknown[],
+    private readonly envelopes: Envelopes,
+  ) {
+    this.inbox = early;
+  }
+
+  /** Whether it is off the transport, waiting to come back. */
+  get away(): boolean {
+    return this.graceTimer !== undefined;
+  }
+
+  /** It is back (under `id`): ends the grace and returns what was held for it. */
+  returned(id: string): unknown[] {
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.id = id;
+    return this.outbox.splice(0);
+  }
+
+  /**
+   * Wraps a signal of our Peer for it, then hands it to `send` in order, or holds it while the
+   * member is away.
+   */
+  transmit(signal: Signal, send: (id: string, payload: unknown) => void): void {
+    const n = ++this.sent;
+    this.sending = this.sending.then(async () => {
+      const payload = await this.envelopes.wrap(this.key, n, signal);
+      if (!this.away) send(this.id, payload);
+      else if (this.outbox.length < MAX_OUTBOX) this.outbox.push(payload);
+    });
+  }
+
+  /** Takes a payload from it: held until admitted, dropped if refused, else opened and applied in order. */
+  receive(payload: unknown, reject: (error: PeerKitError) => void): void {
+    if (this.refused) return;
+    if (this.peer === undefined) return void this.inbox.push(payload);
+    this.receiving = this.receiving.then(async () => {
+      const opened = await this.envelopes.open(this.key, payload);
+      if (opened instanceof PeerKitError) return reject(opened);
+      if (this.envelopes.sealed) {
+        if (opened.n <= this.received) return reject(new PeerKitError('UNAUTHORIZED', 'a signal was replayed; it is dropped'));
+        this.received = opened.n;
+      }
+      this.peer?.signal(opened.signal as Signal);
+    });
+  }
+
+  /** Admitted with `peer`: the signals that waited are applied now. */
+  admitted(peer: Peer, reject: (error: PeerKitError) => void): void {
+    this.peer = peer;
+    for (const payload of this.inbox.splice(0)) this.receive(payload, reject);
+  }
+
+  /** Refused: nothing from it is ever applied. */
+  refuse(): void {
+    this.refused = true;
+    this.inbox = [];
+  }
+}
