@@ -27,6 +27,8 @@ import { RedisConnection, parseRedisUrl } from './resp.js';
 import type { JoinOutcome, LocalMember, MemberInfo, RoomStore, StoreEvents } from './rooms.js';
 
 const PREFIX = 'peerkit:';
+/** Heartbeats an instance may miss before it is taken for dead. */
+const TTL_BEATS = 10;
 const SEQ = `${PREFIX}seq`;
 const INSTANCES = `${PREFIX}instances`;
 const roomKey = (room: string): string => `${PREFIX}room:${room}`;
@@ -102,8 +104,9 @@ export interface RedisRoomStoreOptions {
   url: string;
   /**
    * How often this instance renews its heartbeat and sweeps dead instances. Members of a killed
-   * instance are announced gone at the next sweep, so within one of these; a hung instance is
-   * taken for dead after three missed heartbeats.
+   * instance are announced gone at the next sweep, so within one of these. A hung instance is
+   * taken for dead after ten missed heartbeats: a busy one must not be, since it would lose
+   * every connection.
    * @default 1000
    */
   heartbeatMs?: number;
@@ -208,7 +211,7 @@ export class RedisRoomStore implements RoomStore {
     try {
       // Subscribed first: a sweeper takes an instance nobody listens for as dead.
       await subscriber.command(['SUBSCRIBE', instanceChannel(instance)]);
-      await command.command(['SET', aliveKey(instance), '1', 'PX', this.#heartbeatMs * 3]);
+      await command.command(['SET', aliveKey(instance), '1', 'PX', this.#heartbeatMs * TTL_BEATS]);
       await command.command(['SADD', INSTANCES, instance]);
     } catch (error) {
       this.#disconnect();
@@ -223,7 +226,7 @@ export class RedisRoomStore implements RoomStore {
     const command = this.#command;
     if (command === undefined) return;
     try {
-      const renewed = await command.command(['EVAL', BEAT, 2, INSTANCES, aliveKey(this.#instance), this.#instance, this.#heartbeatMs * 3]);
+      const renewed = await command.command(['EVAL', BEAT, 2, INSTANCES, aliveKey(this.#instance), this.#instance, this.#heartbeatMs * TTL_BEATS]);
       if (renewed === 0) {
         this.#lost('this instance missed its heartbeats and was swept');
         return;
@@ -356,9 +359,11 @@ export class RedisRoomStore implements RoomStore {
     if (instance === undefined) return false;
     // Not awaited: the reply only says how many subscribers got it, and waiting would hold up
     // the sender's next frame for a round trip.
-    this.#connection()
-      .command(['PUBLISH', instanceChannel(instance), `${to}\n${frame}`])
-      .catch((error: unknown) => this.#log('warn', 'relay-failed', { message: String(error) }));
+    const command = this.#connection();
+    command.command(['PUBLISH', instanceChannel(instance), `${to}\n${frame}`]).catch((error: unknown) => {
+      // After a lost connection every pending relay fails; the loss itself is logged once.
+      if (command === this.#command) this.#log('warn', 'relay-failed', { message: String(error) });
+    });
     return true;
   }
 
