@@ -348,7 +348,7 @@ export class RedisRoomStore implements RoomStore {
     await this.#connection().command(['EVAL', LEAVE, keys.length, ...keys, id, this.#instance, roomChannel(room), room]);
   }
 
-  async send(room: string, to: string, frame: string): Promise<boolean> {
+  send(room: string, to: string, frame: string): boolean {
     const entry = this.#rooms.get(room);
     const local = entry?.locals.get(to);
     if (local !== undefined) {

@@ -48,8 +48,11 @@ export interface RoomStore {
    * the server is shutting down: members of this instance need not be told, those of others must.
    */
   leave(room: string, id: string, announce: string | undefined): Promise<void>;
-  /** Hands `frame` to member `to` of `room`; resolves false when there is no such member. */
-  send(room: string, to: string, frame: string): Promise<boolean>;
+  /**
+   * Hands `frame` to member `to` of `room`; false when there is no such member. A store that can
+   * tell at once returns the boolean itself: the relay path then costs no promise per signal.
+   */
+  send(room: string, to: string, frame: string): boolean | Promise<boolean>;
   /** Counts of rooms and members held by this instance, for metrics and health checks. */
   stats(): { rooms: number; members: number };
 }
@@ -88,7 +91,7 @@ export class MemoryRoomStore implements RoomStore {
     for (const other of members.values()) other.deliver(announce);
   }
 
-  async send(room: string, to: string, frame: string): Promise<boolean> {
+  send(room: string, to: string, frame: string): boolean {
     const member = this.#rooms.get(room)?.get(to);
     if (member === undefined) return false;
     member.deliver(frame);
