@@ -3,15 +3,13 @@
 // know both URLs; the room must re-form through the survivor with the same Peers while the data
 // channels keep flowing. Run inside the namespace: bash scripts/netns.sh node --test test/e2e/scale.test.mjs
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CHROMIUM_PATH } from '../../scripts/browsers.mjs';
 import { redisMissing, startRedis } from '../../scripts/redis.mjs';
 import { launchChromium, missing, side, startStatic, within } from '../support/pages.mjs';
+import { startSignalCli } from '../support/signal-cli.mjs';
 
 const STEP_MS = 20000;
-const CLI = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
 
 let skipReason;
 let redis;
@@ -21,22 +19,9 @@ const cleanup = [];
 
 /** A peerkit-signal process on a free port, sharing rooms through Redis. */
 async function instance() {
-  const child = spawn(process.execPath, [CLI, '--port', '0', '--redis', redis.url], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { child, listening } = startSignalCli(['--port', '0', '--redis', redis.url]);
   cleanup.push(() => child.kill('SIGKILL'));
-  let stderr = '';
-  const port = await within(
-    10000,
-    new Promise((resolve, reject) => {
-      child.stderr.on('data', (chunk) => {
-        stderr += chunk;
-        const line = stderr.split('\n').find((l) => l.includes('"listening"'));
-        if (line !== undefined) resolve(JSON.parse(line).port);
-      });
-      child.once('exit', (code) => reject(new Error(`peerkit-signal exited with ${code}: ${stderr}`)));
-    }),
-    'starting peerkit-signal',
-  );
-  return { child, url: `ws://127.0.0.1:${port}` };
+  return { child, url: `ws://127.0.0.1:${(await within(10000, listening, 'starting peerkit-signal')).port}` };
 }
 
 before(async () => {

@@ -1,7 +1,6 @@
 // Several signaling servers sharing rooms through a real redis-server (Debian's), started here on
 // 127.0.0.1 at a free port with no persistence. Build first: npm run build.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
@@ -9,6 +8,7 @@ import { RespParser, encodeCommand, parseRedisUrl } from '../../dist/server/resp
 import { createSignalingServer } from '../../dist/server/index.js';
 import { WebSocketTransport } from '../../dist/signaling/transports/websocket.js';
 import { redisMissing, startRedis } from '../../scripts/redis.mjs';
+import { startSignalCli } from '../support/signal-cli.mjs';
 import { HOST, connect, joinAs, sleep } from './signal-client.mjs';
 
 const missing = redisMissing();
@@ -30,19 +30,9 @@ async function startServer(t, options = {}) {
 
 /** A peerkit-signal CLI in its own process, so that it can be killed with SIGKILL. */
 async function startChild(t, args = []) {
-  const cli = new URL('../../dist/server/cli.js', import.meta.url);
-  const child = spawn(process.execPath, [cli.pathname, '--port', '0', '--redis', redis.url, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { child, listening } = startSignalCli(['--port', '0', '--redis', redis.url, ...args]);
   t.after(() => child.kill('SIGKILL'));
-  let stderr = '';
-  const port = await new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      const line = stderr.split('\n').find((l) => l.includes('"listening"'));
-      if (line !== undefined) resolve(JSON.parse(line).port);
-    });
-    child.on('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
-  });
-  return { child, url: `ws://${HOST}:${port}` };
+  return { child, url: `ws://${HOST}:${(await listening).port}` };
 }
 
 let rooms = 0;

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
 import { createRoomToken, createSignalingServer, turnCredentials } from '../../dist/server/index.js';
+import { startSignalCli } from '../support/signal-cli.mjs';
 import { HOST, connect, joinAs, sleep } from './signal-client.mjs';
 
 async function startServer(t, options = {}) {
@@ -426,18 +427,9 @@ test('the logger receives one structured entry per event and never a payload', a
 });
 
 test('the peerkit-signal CLI listens on 127.0.0.1, logs JSON lines and exits 0 on SIGTERM', { timeout: 10_000 }, async (t) => {
-  const cli = new URL('../../dist/server/cli.js', import.meta.url);
-  const child = spawn(process.execPath, [cli.pathname, '--port', '0', '--max-members', '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { child, listening: started } = startSignalCli(['--port', '0', '--max-members', '3']);
   t.after(() => child.kill('SIGKILL'));
-  let stderr = '';
-  const listening = await new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      const line = stderr.split('\n').find((l) => l.includes('"listening"'));
-      if (line !== undefined) resolve(JSON.parse(line));
-    });
-    child.on('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
-  });
+  const listening = await started;
   assert.equal(listening.host, '127.0.0.1');
   const res = await fetch(`http://${HOST}:${listening.port}/healthz`);
   assert.equal((await res.json()).status, 'ok');
@@ -458,19 +450,10 @@ test('the peerkit-signal CLI refuses a bad flag with exit code 2 and the usage t
 });
 
 test('the peerkit-signal CLI hands out TURN credentials with --turn-secret and --turn-urls', { timeout: 10_000 }, async (t) => {
-  const cli = new URL('../../dist/server/cli.js', import.meta.url);
   const args = ['--port', '0', '--turn-secret', 'cli-secret', '--turn-urls', 'turn:127.0.0.1:3478, turn:127.0.0.1:3479', '--turn-ttl', '60'];
-  const child = spawn(process.execPath, [cli.pathname, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { child, listening: started } = startSignalCli(args);
   t.after(() => child.kill('SIGKILL'));
-  let stderr = '';
-  const listening = await new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      const line = stderr.split('\n').find((l) => l.includes('"listening"'));
-      if (line !== undefined) resolve(JSON.parse(line));
-    });
-    child.on('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
-  });
+  const listening = await started;
   const alice = await joinAs(t, `ws://${HOST}:${listening.port}`, 'lobby');
   const [turn] = alice.joined.iceServers;
   assert.deepEqual(turn.urls, ['turn:127.0.0.1:3478', 'turn:127.0.0.1:3479']);

@@ -1,0 +1,24 @@
+// Starts the peerkit-signal CLI in its own process, as a user would with npx, so a test can read
+// its JSON log lines or kill it with SIGKILL.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
+
+/**
+ * Resolves once the CLI logs that it listens: its child process and that `listening` entry
+ * (host, port). Rejects with its stderr if it exits first.
+ */
+export function startSignalCli(args, options = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+  let stderr = '';
+  const listening = new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      const line = stderr.split('\n').find((l) => l.includes('"listening"'));
+      if (line !== undefined) resolve(JSON.parse(line));
+    });
+    child.once('exit', (code) => reject(new Error(`peerkit-signal exited with ${code}: ${stderr}`)));
+  });
+  return { child, listening };
+}
