@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import {closeAll, expectDelivery, next, pair, sha256, within } from './helpers.js';
+import { closeAll, expectDelivery, next, opened, pair, sha256, within } from './helpers.js';
 
 describe('Channel', () => {
   it('a 64 MiB binary message arrives byte-identical (SHA-256), with progress on both sides', async () => {
@@ -70,7 +70,7 @@ describe('Channel', () => {
     await a.connected;
     const lossy = a.channel('lossy', { ordered: false, maxRetransmits: 0 });
     const remote = await next(b, 'channel');
-    await next(lossy, 'open');
+    await opened(lossy);
     const got = next(remote, 'message');
     await lossy.send('one datagram');
     expect(await within(5000, got, 'receiving')).to.equal('one datagram');

@@ -30,6 +30,9 @@ export function latePair(delayMs = 5, optionsA = {}, optionsB = optionsA) {
 /** Resolves with the arguments of the next `event` on `emitter`. */
 export const next = (emitter, event) => new Promise((resolve) => emitter.once(event, (...args) => resolve(args.length > 1 ? args : args[0])));
 
+/** Resolves once `channel` is open: at once if it already is, since its `open` event came and went. */
+export const opened = (channel) => (channel.state === 'open' ? Promise.resolve() : within(10000, next(channel, 'open'), `channel ${channel.label} opening`));
+
 /** Rejects if `promise` takes longer than `ms`. */
 export function within(ms, promise, what = 'operation') {
   let timer;

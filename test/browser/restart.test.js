@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import {closeAll, expectDelivery, latePair, next, pair, within } from './helpers.js';
+import { closeAll, expectDelivery, latePair, next, opened, pair, within } from './helpers.js';
 
 describe('ICE restart', () => {
   it('restartIce() changes the ICE credentials, keeps the channels open and data flowing', async () => {
@@ -7,7 +7,7 @@ describe('ICE restart', () => {
     await a.connected;
     const files = a.channel('files');
     const remote = await next(b, 'channel');
-    await next(files, 'open').catch(() => undefined);
+    await opened(files);
     const ufrag = (pc) => /a=ice-ufrag:(\S+)/.exec(pc.localDescription.sdp)[1];
     const before = ufrag(a.connection);
     const received = [];
