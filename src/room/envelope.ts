@@ -24,6 +24,9 @@ export interface Presence {
 /** Why a member's hello could not be opened. */
 export type HelloRefusal = 'wrong-secret' | 'needs-secret' | 'not-sealed';
 
+/** A member's hello, opened, or why it could not be. */
+export type OpenedHello = { hello: unknown } | { refusal: HelloRefusal };
+
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The envelopes of one Room; create with {@link Envelopes.create}. */
@@ -59,7 +62,7 @@ export class Envelopes {
   }
 
   /** Opens a member's hello: the value, or why it cannot be trusted. */
-  async openHello(presence: Presence): Promise<{ hello: unknown } | { refusal: HelloRefusal }> {
+  async openHello(presence: Presence): Promise<OpenedHello> {
     const { raw, key } = presence;
     const sealedHello = isRecord(raw) && raw.pk === VERSION ? raw.e : undefined;
     if (this.key === undefined) {

@@ -5,7 +5,7 @@ import { Peer } from '../peer/peer.js';
 import type { PeerOptions } from '../peer/peer.js';
 import type { JoinResult, SignalingTransport } from '../signaling/transport.js';
 import { Envelopes, refusalError } from './envelope.js';
-import type { Presence } from './envelope.js';
+import type { OpenedHello, Presence } from './envelope.js';
 import { Member } from './member.js';
 
 /** Where a Room is in its life; it follows its transport. */
@@ -251,10 +251,11 @@ export class Room extends EventEmitter<RoomEvents> {
     transport.on('error', this.#onTransportError, this);
     globalThis.addEventListener?.('pagehide', this.#onPageHide);
     let result: JoinResult;
+    let opened: OpenedHello[] | undefined;
     try {
       this.#envelopes = await Envelopes.create(this.name, this.#key, this.#options.secret, this.#options.kdfIterations);
       result = await transport.join(this.name, { hello: await this.#envelopes.presence(this.#options.hello) });
-      await this.#checkSecret(result);
+      opened = await this.#checkSecret(result);
     } catch (error) {
       this.#state = 'closed';
       this.#unlisten();
@@ -264,16 +265,19 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#joined = true;
     this.#selfId = result.selfId;
     this.#iceServers = this.#options.iceServers ?? result.iceServers ?? [];
-    for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
+    result.members.forEach((id, i) => this.#arrive(id, result.hellos?.[id], opened?.[i]));
   }
 
-  /** With a secret, a room where no member present can be read means the secret is wrong. */
-  async #checkSecret(result: JoinResult): Promise<void> {
-    if (!this.#envelopes.sealed || result.members.length === 0) return;
+  /**
+   * With a secret, a room where no member present can be read means the secret is wrong.
+   * @returns the hellos opened, in the order of `result.members`, so they are not opened twice
+   */
+  async #checkSecret(result: JoinResult): Promise<OpenedHello[] | undefined> {
+    if (!this.#envelopes.sealed || result.members.length === 0) return undefined;
     const opened = await Promise.all(
       result.members.map((id) => this.#envelopes.openHello(this.#envelopes.read(id, result.hellos?.[id]))),
     );
-    if (opened.some((outcome) => 'hello' in outcome)) return;
+    if (opened.some((outcome) => 'hello' in outcome)) return opened;
     throw new PeerKitError('UNAUTHORIZED', `none of the ${result.members.length} members of room ${this.name} could be read with this secret; it is not the room's`);
   }
 
@@ -308,7 +312,7 @@ export class Room extends EventEmitter<RoomEvents> {
     for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
   }
 
-  #arrive(id: string, raw: unknown): void {
+  #arrive(id: string, raw: unknown, opened?: OpenedHello): void {
     if (this.#leaving || this.#members.has(id)) return;
     const presence = this.#envelopes.read(id, raw);
     const early = this.#strangers.get(id) ?? [];
@@ -328,14 +332,14 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     const member = new Member(id, presence.key, early, this.#envelopes);
     this.#members.set(id, member);
-    void this.#admit(member, presence);
+    void this.#admit(member, presence, opened);
   }
 
-  async #admit(member: Member, presence: Presence): Promise<void> {
+  async #admit(member: Member, presence: Presence, known: OpenedHello | undefined): Promise<void> {
     // A task later, so that `member` events for those present at joining reach listeners added
     // right after `await Room.join()`; their signals wait in the inbox meanwhile.
     await new Promise((resolve) => setTimeout(resolve, 0));
-    const opened = await this.#envelopes.openHello(presence);
+    const opened = known ?? (await this.#envelopes.openHello(presence));
     let admitted = 'hello' in opened;
     if ('hello' in opened) member.hello = opened.hello;
     else if (this.#members.get(member.id) === member && !this.#leaving) this.emit('error', refusalError(member.id, opened.refusal), member.id);
