@@ -103,13 +103,15 @@ export class BroadcastChannelTransport extends EventEmitter<TransportEvents> imp
     const channel = new BroadcastChannel(this.#options.prefix + room);
     this.#channel = channel;
     const hellos: Record<string, unknown> = {};
-    // Until join() resolves, arrivals go into the result; messages wait for the caller to listen.
+    // While discovering, arrivals go into the result and the rest waits; from join()'s
+    // resolution until the caller's continuation has run, everything waits, in order.
     let early: Wire[] | undefined = [];
+    let discovering = true;
     channel.onmessage = (event: MessageEvent) => {
       const wire = parseWire(event.data);
       if (wire === undefined || wire.from === this.#selfId || ('to' in wire && wire.to !== undefined && wire.to !== this.#selfId)) return;
       if (early === undefined) this.#receive(wire);
-      else if ((wire.t === 'hi' || wire.t === 'here') && !this.#lastHeard.has(wire.from)) {
+      else if (discovering && (wire.t === 'hi' || wire.t === 'here') && !this.#lastHeard.has(wire.from)) {
         this.#lastHeard.set(wire.from, Date.now());
         if (wire.hello !== undefined) hellos[wire.from] = wire.hello;
         if (wire.t === 'hi') this.#post({ t: 'here', from: this.#selfId, to: wire.from, hello: this.#hello });
@@ -126,14 +128,16 @@ export class BroadcastChannelTransport extends EventEmitter<TransportEvents> imp
     return new Promise((resolve, reject) => {
       setTimeout(() => {
         if (this.#state === 'closed') return reject(new PeerKitError('CLOSED', 'the transport was closed before joining'));
-        const waiting = early ?? [];
-        early = undefined;
+        discovering = false;
         this.#setState('joined');
         const result: JoinResult = { selfId: this.#selfId, members: [...this.#lastHeard.keys()], hellos };
         resolve(result);
         this.emit('joined', result);
-        // After the caller's continuation has run, so its listeners see them.
-        setTimeout(() => waiting.forEach((wire) => this.#receive(wire)), 0);
+        setTimeout(() => {
+          const waiting = early ?? [];
+          early = undefined;
+          if (this.#state === 'joined') for (const wire of waiting) this.#receive(wire);
+        }, 0);
       }, this.#options.discoveryMs);
     });
   }
