@@ -18,7 +18,7 @@ export class Member {
   graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Signals that arrived while `admit` was deciding. */
   private inbox: unknown[];
-  /** Wrapped signals for it while it is off the transport in its rejoin grace, sent when it is back. */
+  /** Wrapped signals that could not go yet (it was away, or our transport was down), oldest first. */
   private outbox: unknown[] = [];
   private sending = Promise.resolve();
   private receiving = Promise.resolve();
@@ -42,25 +42,33 @@ export class Member {
     return this.graceTimer !== undefined;
   }
 
-  /** It is back (under `id`): ends the grace and returns what was held for it. */
-  returned(id: string): unknown[] {
+  /** It is back (under `id`): ends the grace. */
+  returned(id: string): void {
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     this.id = id;
-    return this.outbox.splice(0);
   }
 
   /**
-   * Wraps a signal of our Peer for it, then hands it to `send` in order, or holds it while the
-   * member is away.
+   * Wraps a signal of our Peer for it, then hands it to `send` in order. `send` returns false
+   * when the signal cannot go now (the member is away, or our transport is reconnecting): it is
+   * held, after anything held before, until {@link flush}.
    */
-  transmit(signal: Signal, send: (id: string, payload: unknown) => void): void {
+  transmit(signal: Signal, send: (id: string, payload: unknown) => boolean): void {
     const n = ++this.sent;
     this.sending = this.sending.then(async () => {
       const payload = await this.envelopes.wrap(this.key, n, signal);
-      if (!this.away) send(this.id, payload);
-      else if (this.outbox.length < MAX_OUTBOX) this.outbox.push(payload);
+      if (this.outbox.length > 0 || !send(this.id, payload)) this.hold(payload);
     });
+  }
+
+  /** Sends what was held, in order, for as long as `send` takes it. */
+  flush(send: (id: string, payload: unknown) => boolean): void {
+    while (this.outbox.length > 0 && send(this.id, this.outbox[0])) this.outbox.shift();
+  }
+
+  private hold(payload: unknown): void {
+    if (this.outbox.length < MAX_OUTBOX) this.outbox.push(payload);
   }
 
   /** Takes a payload from it: held until admitted, dropped if refused, else opened and applied in order. */

@@ -310,6 +310,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const present = new Set(result.members);
     for (const member of [...this.#members.values()]) if (!present.has(member.id)) this.#depart(member.id);
     for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
+    for (const member of this.#members.values()) if (!member.away) member.flush(this.#sendTo(member));
   }
 
   #arrive(id: string, raw: unknown, opened?: OpenedHello): void {
@@ -323,10 +324,10 @@ export class Room extends EventEmitter<RoomEvents> {
     if (known !== undefined) {
       this.#members.delete(known.id);
       const previousId = known.id;
-      const held = known.returned(id);
+      known.returned(id);
       this.#members.set(id, known);
       if (known.peer !== undefined) this.emit('rejoin', known.peer, id, previousId);
-      for (const payload of held) this.#transport.send(id, payload);
+      known.flush(this.#sendTo(known));
       for (const payload of early) this.#deliver(id, payload);
       return;
     }
@@ -363,12 +364,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const { transport: _t, stream: _s, hello: _h, admit: _a, rejoinGraceMs: _g, iceServers: _i, secret: _k, kdfIterations: _n, ...peerOptions } = this.#options;
     // Both sides compare the same two session keys, so exactly one of each pair is polite.
     const peer = new Peer({ ...peerOptions, iceServers: this.#iceServers, polite: this.#key > member.key });
-    peer.on('signal', (signal) =>
-      member.transmit(signal, (id, payload) => {
-        // A member that left, or a transport that closed, takes nothing more.
-        if (this.#members.get(id) === member && this.#transport.state !== 'closed') this.#transport.send(id, payload);
-      }),
-    );
+    peer.on('signal', (signal) => member.transmit(signal, this.#sendTo(member)));
     // Off the transport, nothing can restart ICE with it: a link that degrades is gone for good.
     peer.on('state', (state) => {
       if (member.away && state !== 'connected') void peer.close();
@@ -380,6 +376,21 @@ export class Room extends EventEmitter<RoomEvents> {
     peer.on('close', () => this.#remove(member));
     for (const { track, stream } of this.#local) peer.addTrack(track, stream);
     return peer;
+  }
+
+  /**
+   * How signals reach `member`: held while it is away or while our transport is not joined (the
+   * transport's own queue would address them to ids that a re-join makes stale), dropped once it
+   * left or the transport closed.
+   */
+  #sendTo(member: Member): (id: string, payload: unknown) => boolean {
+    return (id, payload) => {
+      const state = this.#transport.state;
+      if (this.#members.get(id) !== member || state === 'closed') return true;
+      if (member.away || state !== 'joined') return false;
+      this.#transport.send(id, payload);
+      return true;
+    };
   }
 
   #deliver(from: string, payload: unknown): void {
