@@ -44,12 +44,13 @@ export class MemoryHub {
     const members = this.#rooms.get(room) ?? new Map<string, Member>();
     this.#rooms.set(room, members);
     const id = `m${this.#nextId++}`;
-    const result: JoinResult = { selfId: id, members: [...members.keys()], hellos: {} };
+    const hellos: Record<string, unknown> = {};
     for (const other of members.values()) {
-      if (other.hello !== undefined) (result.hellos ?? {})[other.id] = copy(other.hello);
+      if (other.hello !== undefined) hellos[other.id] = copy(other.hello);
       const announced = copy(hello);
       other.receive(() => other.transport.emit('member-joined', id, announced));
     }
+    const result: JoinResult = { selfId: id, members: [...members.keys()], hellos };
     members.set(id, { id, hello, transport, receive });
     return result;
   }
