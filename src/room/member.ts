@@ -1,4 +1,5 @@
 import { PeerKitError } from '../errors.js';
+import type { Sendable } from '../data/framing.js';
 import type { Peer } from '../peer/peer.js';
 import type { Signal } from '../signaling/signal.js';
 import type { Envelopes } from './envelope.js';
@@ -18,6 +19,8 @@ export class Member {
   graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Signals that arrived while `admit` was deciding. */
   private inbox: unknown[];
+  /** Room messages for it sent while `admit` was deciding, with what settles each `send()`. */
+  private waiting: { data: Sendable; settle: (sent: Promise<void>) => void }[] = [];
   /** Wrapped signals that could not go yet (it was away, or our transport was down), oldest first. */
   private outbox: unknown[] = [];
   private sending = Promise.resolve();
@@ -86,15 +89,27 @@ export class Member {
     });
   }
 
-  /** Admitted with `peer`: the signals that waited are applied now. */
+  /**
+   * Sends on its Peer; before it is admitted, the message waits and goes first once it is. A
+   * member refused, or gone before a decision, is no one to send to: the promise resolves.
+   */
+  send(data: Sendable): Promise<void> {
+    if (this.peer !== undefined) return this.peer.send(data);
+    if (this.refused) return Promise.resolve();
+    return new Promise((settle) => this.waiting.push({ data, settle }));
+  }
+
+  /** Admitted with `peer`: the signals and messages that waited go to it now, in order. */
   admitted(peer: Peer, reject: (error: PeerKitError) => void): void {
     this.peer = peer;
     for (const payload of this.inbox.splice(0)) this.receive(payload, reject);
+    for (const { data, settle } of this.waiting.splice(0)) settle(peer.send(data));
   }
 
-  /** Refused: nothing from it is ever applied. */
+  /** Refused: nothing from it is ever applied, and nothing is sent to it. */
   refuse(): void {
     this.refused = true;
     this.inbox = [];
+    for (const { settle } of this.waiting.splice(0)) settle(Promise.resolve());
   }
 }

@@ -184,8 +184,9 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /**
-   * Sends to every member, or to member `to` only, on the default channel. Messages to a member
-   * still connecting wait for its channel to open.
+   * Sends to every member present, or to member `to` only, on the default channel. Messages to
+   * a member still being admitted or connecting wait for its admission and its channel, so a
+   * `send()` right after `join()` reaches everyone already there; a member refused gets nothing.
    *
    * @returns resolves when the message is handed to every channel; rejects with the first failure
    * @throws PeerKitError `CLOSED` after `leave()`, `BAD_ARGUMENT` for an unknown member
@@ -193,11 +194,11 @@ export class Room extends EventEmitter<RoomEvents> {
   send(data: Sendable, to?: string): Promise<void> {
     this.#assertOpen('send()');
     if (to === undefined) {
-      return Promise.all([...this.peers.values()].map((peer) => peer.send(data))).then(() => undefined);
+      return Promise.all([...this.#members.values()].map((member) => member.send(data))).then(() => undefined);
     }
-    const peer = this.#members.get(to)?.peer;
-    if (peer === undefined) throw new PeerKitError('BAD_ARGUMENT', `no member ${String(to)} in room ${this.name}`);
-    return peer.send(data);
+    const member = this.#members.get(to);
+    if (member === undefined || member.refused) throw new PeerKitError('BAD_ARGUMENT', `no member ${String(to)} in room ${this.name}`);
+    return member.send(data);
   }
 
   /** Sends every track of `stream` to every member, present and future. */
@@ -353,8 +354,7 @@ export class Room extends EventEmitter<RoomEvents> {
         this.emit('error', new PeerKitError('BAD_ARGUMENT', 'options.admit threw; the member is refused', { cause }), member.id);
       }
     }
-    if (this.#members.get(member.id) !== member || this.#leaving) return;
-    if (!admitted) return member.refuse();
+    if (!admitted || this.#members.get(member.id) !== member || this.#leaving) return member.refuse();
     const peer = this.#connect(member);
     this.emit('member', peer, member.id, member.hello);
     member.admitted(peer, (error) => this.emit('error', error, member.id));
@@ -440,6 +440,8 @@ export class Room extends EventEmitter<RoomEvents> {
   async #release(): Promise<void> {
     this.#setState('closed');
     const members = [...this.#members.values()];
+    // Messages waiting on an `admit` still deciding have no one to go to now.
+    for (const member of members) if (member.peer === undefined) member.refuse();
     await Promise.all(members.map((member) => member.peer?.close()));
     for (const member of members) clearTimeout(member.graceTimer);
     this.#members.clear();

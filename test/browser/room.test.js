@@ -70,6 +70,27 @@ describe('Room over MemoryTransport', () => {
     expect(boxes[3]).to.deep.equal([[{ to: 'all' }, ids[0]]]);
   });
 
+  it('room.send() right after join() reaches the members already there, in order, while admit decides; a refused one gets nothing', async () => {
+    const hub = new MemoryHub({ latencyMs: 2 });
+    const name = roomName();
+    const a = await join(hub, name);
+    const b = await join(hub, name);
+    const [boxA, boxB] = [inbox(a), inbox(b)];
+    const c = await join(hub, name, { admit: (id) => new Promise((resolve) => setTimeout(() => resolve(id !== b.selfId), 100)) });
+    expect(c.peers.size).to.equal(0);
+    const sent = [c.send('first'), c.send('second', a.selfId), c.send('third')];
+    await within(10000, Promise.all(sent), 'the sends');
+    await until('deliveries to a', () => boxA.length === 3);
+    expect(boxA).to.deep.equal([
+      ['first', c.selfId],
+      ['second', c.selfId],
+      ['third', c.selfId],
+    ]);
+    expect(() => c.send('to the refused', b.selfId)).to.throw(PeerKitError).with.property('code', 'BAD_ARGUMENT');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(boxB).to.deep.equal([]);
+  });
+
   it('a member that leaves is removed from every room within seconds, and leave() releases its Peers', async () => {
     const hub = new MemoryHub();
     const name = roomName();
