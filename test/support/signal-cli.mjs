@@ -7,10 +7,12 @@ const CLI = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
 
 /**
  * Resolves once the CLI logs that it listens: its child process and that `listening` entry
- * (host, port). Rejects with its stderr if it exits first.
+ * (host, port). Rejects with its stderr if it exits first. `bin` runs another copy as a program
+ * (an installed `node_modules/.bin/peerkit-signal`) instead of this repository's build.
  */
-export function startSignalCli(args, options = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+export function startSignalCli(args, { bin, ...options } = {}) {
+  const [command, first] = bin === undefined ? [process.execPath, [CLI]] : [bin, []];
+  const child = spawn(command, [...first, ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...options });
   let stderr = '';
   const listening = new Promise((resolve, reject) => {
     child.stderr.on('data', (chunk) => {

@@ -1,0 +1,288 @@
+// peerkit as a new user meets it: the package `npm pack` makes, installed with npm into an empty
+// project, type-checked by that project's own tsconfig, bundled by esbuild, and the README's two
+// examples run as written in Chromium and in Firefox, against each other. Needs the build (dist/)
+// and npm's cache of the dependencies (`npm install` fills it): the install runs offline.
+// Run inside the private network namespace: bash scripts/netns.sh node --test test/user/new-user.test.mjs
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { after, before, test } from 'node:test';
+import * as esbuild from 'esbuild';
+import { CHROMIUM_PATH, FIREFOX_PATH } from '../../scripts/browsers.mjs';
+import { launchChromium, launchFirefox, missing, startStatic, within } from '../support/pages.mjs';
+import { startSignalCli } from '../support/signal-cli.mjs';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
+const STEP_MS = 30000;
+const TEST_MS = 120000;
+
+/** The fenced block of `lang` that follows the first line containing `marker`. */
+function readmeBlock(marker, lang) {
+  const from = README.indexOf(marker);
+  assert.ok(from >= 0, `README has no "${marker}"`);
+  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(README.slice(from));
+  assert.ok(match, `README has no ${lang} block after "${marker}"`);
+  return match[1];
+}
+
+// The Use example names a track and a stream the reader already has; a painted canvas supplies
+// them without a camera or a permission in either engine.
+const USE_PRELUDE = `
+const canvas = Object.assign(document.createElement('canvas'), { width: 160, height: 120 });
+const paint = canvas.getContext('2d');
+let hue = 0;
+setInterval(() => {
+  if (paint === null) return;
+  paint.fillStyle = \`hsl(\${(hue += 9) % 360} 70% 50%)\`;
+  paint.fillRect(0, 0, 160, 120);
+}, 50);
+const stream = canvas.captureStream(15);
+const [track] = stream.getVideoTracks();
+const [otherTrack] = canvas.captureStream(15).getVideoTracks();
+if (track === undefined || otherTrack === undefined) throw new Error('canvas.captureStream() gave no video track');
+`;
+const DONE = 'readme example: done';
+
+const CALL_CDN = 'https://unpkg.com/peerkit/dist/peerkit.min.js';
+const CALL_SERVER = 'ws://127.0.0.1:8787';
+
+/**
+ * The lock file a user's project would have after installing the packed file. The install runs
+ * offline (nothing leaves the namespace), and npm's cache holds the tarballs our own install
+ * fetched, by integrity, but not the registry's metadata: so the lock names the versions our
+ * lock resolved, and `npm ci` takes them from the cache.
+ */
+function userLock(pack, dependencies) {
+  const ours = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')).packages;
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const packages = {
+    '': { name: 'new-user', dependencies },
+    'node_modules/peerkit': { version: pack.version, resolved: dependencies.peerkit, integrity: pack.integrity, dependencies: manifest.dependencies, bin: manifest.bin },
+  };
+  const queue = Object.keys(manifest.dependencies);
+  while (queue.length > 0) {
+    const key = `node_modules/${queue.shift()}`;
+    if (key in packages) continue;
+    const { version, resolved, integrity, dependencies: needs } = ours[key];
+    packages[key] = { version, resolved, integrity, dependencies: needs };
+    queue.push(...Object.keys(needs ?? {}));
+  }
+  return { name: 'new-user', lockfileVersion: 3, requires: true, packages };
+}
+
+let project;
+let packed;
+let skipReason;
+const cleanup = [];
+
+before(async () => {
+  project = mkdtempSync(join(tmpdir(), 'peerkit-user-'));
+  cleanup.push(() => rmSync(project, { recursive: true, force: true }));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project, ROOT], { cwd: ROOT });
+  [packed] = JSON.parse(stdout);
+  const dependencies = { peerkit: `file:${packed.filename}` };
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'new-user', private: true, type: 'module', dependencies }));
+  writeFileSync(join(project, 'package-lock.json'), JSON.stringify(userLock(packed, dependencies)));
+  await run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: project });
+  writeFileSync(join(project, 'use.ts'), `${USE_PRELUDE}\n${readmeBlock('## Use', 'ts')}\nconsole.log('${DONE}');\nexport {};\n`);
+  mkdirSync(join(project, 'www'));
+  skipReason = (await missing(CHROMIUM_PATH)) ?? (await missing(FIREFOX_PATH));
+});
+
+after(async () => {
+  for (const close of cleanup.reverse()) await within(15000, Promise.resolve().then(close), 'cleanup').catch(() => {});
+});
+
+test('the npm package holds the build with its types, the README and the LICENSE, and no sources or tests', () => {
+  const paths = new Set(packed.files.map((f) => f.path));
+  for (const name of ['package.json', 'README.md', 'LICENSE']) assert.ok(paths.has(name), `${name} is in the package`);
+  const manifest = JSON.parse(readFileSync(join(project, 'node_modules/peerkit/package.json'), 'utf8'));
+  const targets = [manifest.main, manifest.types, manifest.unpkg, manifest.jsdelivr, ...Object.values(manifest.bin)];
+  for (const entry of Object.values(manifest.exports)) targets.push(...(typeof entry === 'string' ? [entry] : Object.values(entry)));
+  for (const target of targets) assert.ok(paths.has(target.replace(/^\.\//, '')), `${target} is in the package`);
+  const strays = [...paths].filter((p) => /^(src|server|test|bench|demo|scripts|docs)\//.test(p) || p.endsWith('.tsbuildinfo'));
+  assert.deepEqual(strays, []);
+  // A bundler that follows source maps must find the code they point at inside the package.
+  for (const map of [...paths].filter((p) => p.endsWith('.js.map'))) {
+    const { sources, sourcesContent } = JSON.parse(readFileSync(join(project, 'node_modules/peerkit', map), 'utf8'));
+    assert.equal(sourcesContent?.length, sources.length, `${map} carries its sources`);
+  }
+});
+
+test('in Node, the installed package imports with no DOM, and its server starts from `peerkit/server`', async () => {
+  const script = `
+    const kit = await import('peerkit');
+    const { createSignalingServer } = await import('peerkit/server');
+    const server = createSignalingServer({ logger: false });
+    const { port } = await server.listen(0);
+    await server.close();
+    console.log(JSON.stringify({ exports: Object.keys(kit).length, port }));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project });
+  const { exports, port } = JSON.parse(stdout);
+  assert.ok(exports > 10, `${exports} exports`);
+  assert.ok(port > 0);
+});
+
+test("the README's Use example type-checks in a strict project, under bundler and under nodenext resolution", async () => {
+  const base = {
+    target: 'es2022',
+    lib: ['es2022', 'dom', 'dom.iterable'],
+    types: [],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+  };
+  for (const [module, moduleResolution] of [['esnext', 'bundler'], ['nodenext', 'nodenext']]) {
+    const config = `tsconfig.${moduleResolution}.json`;
+    writeFileSync(join(project, config), JSON.stringify({ compilerOptions: { ...base, module, moduleResolution }, files: ['use.ts'] }));
+    const checked = await run(process.execPath, [TSC, '-p', config], { cwd: project }).then(
+      () => '',
+      (err) => err.stdout + err.stderr,
+    );
+    assert.equal(checked, '', `tsc -p ${config}`);
+  }
+});
+
+/** esbuild as a bundler user runs it, from the project's folder: resolution goes through its node_modules. */
+async function bundle(entry, outfile) {
+  const result = await esbuild.build({
+    absWorkingDir: project,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  const bytes = gzipSync(readFileSync(join(project, outfile))).length;
+  return { inputs, bytes };
+}
+
+/** Opens `path` in a page and collects its console lines, the warnings and errors among them, and uncaught errors. */
+async function open(page, base, path) {
+  const lines = [];
+  const warnings = [];
+  const errors = [];
+  page.on('console', (msg) => {
+    lines.push(msg.text());
+    if (/^(warn|error)/.test(msg.type())) warnings.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(String(err.message ?? err)));
+  await page.goto(`${base}/${path}`, { timeout: STEP_MS });
+  return { page, lines, warnings, errors };
+}
+
+/** Waits until `check()` returns a truthy value, polling; rejects after `ms` saying `what`. */
+async function until(check, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test("esbuild bundles the README's Use example from the installed package, and it runs in Chromium and in Firefox", { timeout: TEST_MS }, async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const { inputs, bytes } = await bundle('use.ts', 'www/use.js');
+  t.diagnostic(`the Use example bundles to ${bytes} B min+gzip`);
+  assert.deepEqual(inputs.filter((p) => /webrtc-adapter|\/sdp\//.test(p)), [], 'the core leaves webrtc-adapter out');
+  writeFileSync(join(project, 'www/use.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>Use</title><script type="module" src="use.js"></script>');
+  const files = await startStatic(['/www/'], project);
+  t.after(files.close);
+
+  for (const [engine, launch] of [['chromium', launchChromium], ['firefox', launchFirefox]]) {
+    const browser = await launch();
+    try {
+      const { lines, warnings, errors } = await open(await browser.newPage(), files.base, 'www/use.html');
+      await until(() => lines.includes(DONE) || errors.length > 0, STEP_MS, `${engine}: the example finishing`);
+      assert.deepEqual(errors, [], `${engine}: uncaught errors`);
+      assert.ok(lines.includes('hello'), `${engine}: b logged 'hello'; it logged ${JSON.stringify(lines.slice(0, 5))}`);
+      assert.ok(lines.includes(`${64 * 2 ** 20} / ${64 * 2 ** 20}`), `${engine}: progress reached 64 MiB`);
+      await until(() => lines.some((l) => l.startsWith('files ')), STEP_MS, `${engine}: b logging the file`);
+      assert.deepEqual(warnings, [], `${engine}: nothing was logged as a warning or an error`);
+    } finally {
+      await browser.close();
+    }
+  }
+});
+
+test("the README's ten-line call works from the CDN file and from an npm bundle, four members in two engines", { timeout: TEST_MS * 2 }, async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const example = readmeBlock('A call in ten lines', 'html');
+  assert.ok(example.includes(CALL_CDN) && example.includes(CALL_SERVER), 'the example loads the CDN file and names the server');
+  const module = /<script type="module">([\s\S]*?)<\/script>/.exec(example)[1];
+  const destructure = /const (\{[^}]+\}) = PeerKit;/;
+  assert.match(module, destructure);
+
+  const { child, listening } = startSignalCli(['--port', '0'], { bin: join(project, 'node_modules/.bin/peerkit-signal') });
+  t.after(() => child.kill());
+  const { port } = await within(STEP_MS, listening, 'npx peerkit-signal listening');
+  const server = `ws://127.0.0.1:${port}`;
+
+  // The CDN page is the example with the unpkg URL pointing at the installed copy of that file.
+  writeFileSync(join(project, 'www/cdn.html'), example.replace(CALL_CDN, '/node_modules/peerkit/dist/peerkit.min.js').replace(CALL_SERVER, server));
+  // The npm page is the same script importing from 'peerkit', bundled.
+  writeFileSync(join(project, 'call.js'), module.replace(destructure, "import $1 from 'peerkit';").replace(CALL_SERVER, server));
+  await bundle('call.js', 'www/call.js');
+  const markup = example.replace(/<script[\s\S]*?<\/script>/g, '').trim();
+  writeFileSync(join(project, 'www/npm.html'), `${markup}\n<script type="module" src="call.js"></script>\n`);
+
+  const files = await startStatic(['/www/', '/node_modules/peerkit/dist/'], project);
+  t.after(files.close);
+  const chrome = await launchChromium();
+  t.after(() => chrome.close());
+  const fox = await launchFirefox();
+  t.after(() => fox.close());
+
+  const pages = [];
+  const remoteVideos = (member) =>
+    member.page.evaluate(() => [...document.querySelectorAll('video[id]:not(#me)')].filter((v) => v.videoWidth > 0).map((v) => v.id).sort());
+  for (const [name, newPage, path] of [
+    ['chromium cdn', async () => (await chrome.newContext()).newPage(), 'www/cdn.html'],
+    ['firefox npm', () => fox.newPage(), 'www/npm.html'],
+    ['chromium npm', async () => (await chrome.newContext()).newPage(), 'www/npm.html'],
+    ['firefox cdn', () => fox.newPage(), 'www/cdn.html'],
+  ]) {
+    const member = { name, ...(await open(await newPage(), files.base, path)) };
+    pages.push(member);
+    // Each arrival is seen by everyone before the next, so every page was in the room when the later ones joined.
+    for (const other of pages) {
+      await other.page.bringToFront();
+      await until(async () => (await remoteVideos(other)).length === pages.length - 1 || other.errors.length > 0, STEP_MS, `${other.name} showing ${pages.length - 1} remote videos`);
+      assert.deepEqual(other.errors, [], `${other.name}: uncaught errors`);
+    }
+  }
+
+  const seen = await Promise.all(pages.map(remoteVideos));
+  const everyone = new Set(seen.flat());
+  assert.equal(everyone.size, 4, 'four members, each shown by the three others');
+  const ids = seen.map((videos) => [...everyone].find((id) => !videos.includes(id)));
+  // room.send('hello') right after joining reaches the members already there: each later page
+  // greets each earlier one once, whatever the engine or the build.
+  for (const [i, member] of pages.entries()) {
+    const expected = ids.slice(i + 1).map((id) => `${id} says hello`).sort();
+    await until(() => member.lines.filter((l) => l.endsWith(' says hello')).length >= expected.length, STEP_MS, `${member.name} hearing ${expected.length} hellos (its console: ${JSON.stringify(member.lines)})`);
+    assert.deepEqual(member.lines.filter((l) => l.endsWith(' says hello')).sort(), expected, member.name);
+  }
+
+  await pages[3].page.close();
+  for (const member of pages.slice(0, 3)) {
+    await member.page.bringToFront();
+    await until(async () => !(await remoteVideos(member)).includes(ids[3]), STEP_MS, `${member.name} removing the video of the page that closed`);
+    assert.deepEqual(member.errors, [], `${member.name}: uncaught errors`);
+  }
+});
