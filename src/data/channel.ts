@@ -98,6 +98,8 @@ export function chunkBytes(maxMessageSize: number | null | undefined): number {
 
 const noop = (): void => {};
 
+const PING = frame(Kind.Ping, 0, 0, 0, new Uint8Array(0));
+
 /**
  * One RTCDataChannel: messages of any size and type arrive whole, in order (on an ordered
  * channel), exactly once (on a reliable one), and `send()` never floods memory. Get one from
@@ -130,6 +132,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     private readonly dc: RTCDataChannel,
     options: ResolvedChannelOptions,
     private readonly maxMessageSize: () => number | null | undefined,
+    /** Told of every arrival, pings included: the Peer's evidence that the remote is there. */
+    heard: () => void = noop,
   ) {
     super();
     this.label = dc.label;
@@ -142,7 +146,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
       void this.pump();
     };
     dc.onbufferedamountlow = () => this.wake();
-    dc.onmessage = (event: MessageEvent<unknown>) => this.receive(event.data);
+    dc.onmessage = (event: MessageEvent<unknown>) => {
+      heard();
+      this.receive(event.data);
+    };
     dc.onerror = (event) => this.failed(event);
     dc.onclose = () => this.closed();
     if (dc.readyState === 'open') queueMicrotask(() => dc.onopen?.(new Event('open')));
@@ -273,6 +280,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
   }
 
+  /** @internal Tells the remote this side is alive; not a message, and it skips the queue. */
+  ping(): void {
+    if (this.dc.readyState !== 'open' || this.options.raw) return;
+    try {
+      this.dc.send(PING);
+    } catch {
+      // Closing under our feet: the close itself is reported.
+    }
+  }
+
   private receive(data: unknown): void {
     if (this.options.raw) return void this.emit('message', data as string | ArrayBuffer);
     if (!(data instanceof ArrayBuffer)) {
@@ -280,6 +297,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     const arrival = this.reassembler.push(data);
     if (arrival instanceof PeerKitError) return void this.emit('error', arrival);
+    if (arrival.kind === Kind.Ping) return;
     if (arrival.kind === Kind.Close) {
       this.remoteSent = arrival.id;
       return this.closeWhenComplete();

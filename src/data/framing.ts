@@ -24,6 +24,8 @@ export const enum Kind {
    * stream, and Chromium then drops messages that arrived but were not yet dispatched.
    */
   Close = 5,
+  /** Not a message: the sender is alive. Sent on the default channel every second (see Liveness). */
+  Ping = 6,
 }
 
 /** A value that parses from, and serialises to, JSON. */
@@ -105,7 +107,8 @@ export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
     case Kind.Blob:
       return new Blob([bytes as Uint8Array<ArrayBuffer>]);
     case Kind.Close:
-      return new PeerKitError('BAD_MESSAGE', 'A close frame is not a message.');
+    case Kind.Ping:
+      return new PeerKitError('BAD_MESSAGE', 'A control frame is not a message.');
   }
 }
 
@@ -144,8 +147,8 @@ export class Reassembler {
     const offset = view.getUint32(5);
     const total = view.getUint32(9);
     const chunk = new Uint8Array(data, HEADER_BYTES);
-    if (kind > Kind.Close) return new PeerKitError('BAD_MESSAGE', `Frame kind ${kind} is unknown.`);
-    if (kind === Kind.Close) return { id, kind, received: 0, total: 0 };
+    if (kind > Kind.Ping) return new PeerKitError('BAD_MESSAGE', `Frame kind ${kind} is unknown.`);
+    if (kind === Kind.Close || kind === Kind.Ping) return { id, kind, received: 0, total: 0 };
     if (total > this.maxBytes) {
       return new PeerKitError('MESSAGE_TOO_LARGE', `A ${total}-byte message is larger than the ${this.maxBytes} bytes this channel accepts.`);
     }

@@ -7,6 +7,7 @@ import { SIGNAL_VERSION, parseSignal } from '../signaling/signal.js';
 import type { Signal } from '../signaling/signal.js';
 import { IceRestarter } from './ice-restart.js';
 import { watchGathering } from './ice-servers.js';
+import { Liveness } from './liveness.js';
 import { Negotiator } from './negotiator.js';
 import { derivePeerState } from './state.js';
 import type { PeerState } from './state.js';
@@ -48,6 +49,13 @@ export interface PeerOptions {
   maxIceRestarts?: number;
   /** How long one ICE restart may take before the next is tried, in ms. @default 15000 */
   iceRestartTimeoutMs?: number;
+  /**
+   * How long the remote may send nothing, pings included, before a connected Peer counts as
+   * disconnected (then `disconnectedGraceMs` and ICE restart follow). Both sides ping every second
+   * on the default channel: Firefox would otherwise report a dead path only after about 30 s.
+   * 0 turns pinging and the watch off. @default 6000
+   */
+  silenceMs?: number;
 }
 
 /** Events of a Peer. */
@@ -81,6 +89,7 @@ const DEFAULTS = {
   disconnectedGraceMs: 3000,
   maxIceRestarts: 3,
   iceRestartTimeoutMs: 15000,
+  silenceMs: 6000,
 };
 
 const noop = (): void => {};
@@ -111,6 +120,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly options: PeerOptions & typeof DEFAULTS & { channel: ResolvedChannelOptions };
   private readonly negotiator: Negotiator;
   private readonly restarter: IceRestarter;
+  private readonly liveness: Liveness;
+  private heardAt = 0;
   private readonly main: Channel;
   private readonly channels = new Set<Channel>();
   private readonly senders = new Map<MediaStreamTrack, RTCRtpSender>();
@@ -156,6 +167,15 @@ export class Peer extends EventEmitter<PeerEvents> {
         void this.close();
       },
     );
+    this.liveness = new Liveness(
+      this.options.silenceMs,
+      () => this.main.ping(),
+      () => this.heardAt,
+      () => {
+        this.log(this.liveness.silent ? 'the remote went silent' : 'the remote is heard again');
+        this.checkIce();
+      },
+    );
     this.unwatch = watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => {
       if (!fatal) return this.fail(err);
       this.settle.reject(err);
@@ -175,8 +195,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     };
     pc.oniceconnectionstatechange = () => {
       this.log('ice', pc.iceConnectionState);
-      this.restarter.update(pc.iceConnectionState);
-      this.refresh();
+      this.checkIce();
     };
     pc.onconnectionstatechange = () => this.refresh();
     pc.ondatachannel = ({ channel }) => {
@@ -197,7 +216,10 @@ export class Peer extends EventEmitter<PeerEvents> {
     // first offer and never races an in-band announcement.
     const { maxRetransmits: _retransmits, maxPacketLifeTime: _lifetime, ...reliable } = this.options.channel;
     this.main = this.open('peerkit', { ...reliable, ordered: true, raw: false, id: 0 });
-    this.main.on('open', () => this.refresh());
+    this.main.on('open', () => {
+      this.liveness.start();
+      this.refresh();
+    });
     this.main.on('message', (data) => this.emit('data', data));
     this.main.on('error', (err) => this.fail(err));
     this.main.on('close', () => void this.close());
@@ -348,6 +370,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (!this.ending) {
       this.ending = this.release();
       this.restarter.stop();
+      this.liveness.stop();
       this.settle.reject(new PeerKitError('CLOSED', 'The Peer closed before it connected.'));
       this.refresh();
     }
@@ -376,7 +399,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   private adopt(dc: RTCDataChannel, options: ResolvedChannelOptions): Channel {
-    const channel = new Channel(dc, options, () => this.pc.sctp?.maxMessageSize);
+    const channel = new Channel(dc, options, () => this.pc.sctp?.maxMessageSize, () => (this.heardAt = Date.now()));
     this.channels.add(channel);
     channel.once('close', () => this.channels.delete(channel));
     return channel;
@@ -388,6 +411,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       connection: this.pc.connectionState,
       channelOpen: this.main.state === 'open',
       wasConnected: this.wasConnected,
+      silent: this.liveness.silent,
     });
     if (next === this.current) return;
     this.current = next;
@@ -410,6 +434,14 @@ export class Peer extends EventEmitter<PeerEvents> {
     pc.ondatachannel = pc.ontrack = null;
     pc.close();
     this.emit('close');
+  }
+
+  /** Feeds the restart policy the ICE state, except that a silent remote overrules ICE's claim to be connected. */
+  private checkIce(): void {
+    const state = this.pc.iceConnectionState;
+    // A Peer closing has stopped restarting; late ICE events must not start it again.
+    if (!this.ending) this.restarter.update(this.liveness.silent && (state === 'connected' || state === 'completed') ? 'disconnected' : state);
+    this.refresh();
   }
 
   private send$(signal: Signal): void {

@@ -12,12 +12,14 @@ export interface StateInputs {
   channelOpen: boolean;
   /** Whether the Peer has been `connected` before. */
   wasConnected: boolean;
+  /** Whether the remote has gone quiet though the connection says it is up (see Liveness). */
+  silent?: boolean;
 }
 
 /** Derives the Peer's state; nothing else stores it. */
-export function derivePeerState({ closing, connection, channelOpen, wasConnected }: StateInputs): PeerState {
+export function derivePeerState({ closing, connection, channelOpen, wasConnected, silent = false }: StateInputs): PeerState {
   if (closing || connection === 'closed') return 'closed';
-  if (connection === 'connected' && channelOpen) return 'connected';
+  if (connection === 'connected' && channelOpen && !silent) return 'connected';
   if (wasConnected) return 'reconnecting';
   return connection === 'new' ? 'new' : 'connecting';
 }

@@ -7,6 +7,7 @@ import { chunkBytes } from '../../dist/data/channel.js';
 import { parseSignal } from '../../dist/signaling/signal.js';
 import { derivePeerState } from '../../dist/peer/state.js';
 import { IceRestarter } from '../../dist/peer/ice-restart.js';
+import { Liveness } from '../../dist/peer/liveness.js';
 import { summarizeStats } from '../../dist/peer/stats.js';
 import { PeerKitError } from '../../dist/index.js';
 
@@ -105,6 +106,37 @@ test('the Peer state is derived from the connection, the default channel and his
   assert.equal(s('failed', false, false), 'connecting');
   assert.equal(s('connected', true, true, true), 'closed');
   assert.equal(s('closed'), 'closed');
+  assert.equal(derivePeerState({ connection: 'connected', channelOpen: true, wasConnected: true, closing: false, silent: true }), 'reconnecting');
+});
+
+test('liveness pings every second, calls a remote silent past silenceMs, and heard again once anything arrives', () => {
+  mock.timers.enable({ apis: ['setInterval', 'Date'] });
+  try {
+    let pings = 0;
+    let heard = Date.now();
+    const changes = [];
+    const live = new Liveness(6000, () => pings++, () => heard, () => changes.push(live.silent));
+    live.start();
+    mock.timers.tick(5000);
+    assert.equal(pings, 5);
+    heard = Date.now();
+    mock.timers.tick(6000);
+    assert.deepEqual(changes, [], 'six seconds since the last arrival is not yet silence');
+    mock.timers.tick(1000);
+    assert.deepEqual(changes, [true]);
+    heard = Date.now();
+    mock.timers.tick(1000);
+    assert.deepEqual(changes, [true, false]);
+    live.stop();
+    mock.timers.tick(60000);
+    assert.equal(pings, 13, 'no pings after stop()');
+    const off = new Liveness(0, () => pings++, () => 0, () => changes.push('off'));
+    off.start();
+    mock.timers.tick(60000);
+    assert.equal(pings, 13, 'silenceMs 0 turns it off');
+  } finally {
+    mock.timers.reset();
+  }
 });
 
 test('ICE restarts at once on failed, after the grace period on disconnected, and gives up after maxAttempts', () => {
