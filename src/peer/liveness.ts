@@ -6,23 +6,27 @@
  */
 export class Liveness {
   private timer: ReturnType<typeof setInterval> | undefined;
-  private since = 0;
+  /** When something last arrived from the remote, or watching began. */
+  private heardAt = 0;
   /** Whether nothing arrived from the remote for longer than `silenceMs`. */
   silent = false;
 
   constructor(
     private readonly silenceMs: number,
     private readonly ping: () => void,
-    /** When something last arrived from the remote, in `Date.now()` time. */
-    private readonly lastHeard: () => number,
     private readonly changed: () => void,
   ) {}
 
   /** Starts pinging and listening; `silenceMs` 0 never starts. */
   start(): void {
     if (this.silenceMs <= 0 || this.timer !== undefined) return;
-    this.since = Date.now();
+    this.heardAt = Date.now();
     this.timer = setInterval(() => this.tick(), Math.min(1000, this.silenceMs / 3));
+  }
+
+  /** Something arrived from the remote, on any channel. */
+  heard(): void {
+    this.heardAt = Date.now();
   }
 
   stop(): void {
@@ -32,7 +36,7 @@ export class Liveness {
 
   private tick(): void {
     this.ping();
-    const quiet = Date.now() - Math.max(this.lastHeard(), this.since) > this.silenceMs;
+    const quiet = Date.now() - this.heardAt > this.silenceMs;
     if (quiet === this.silent) return;
     this.silent = quiet;
     this.changed();

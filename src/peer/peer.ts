@@ -121,7 +121,6 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly negotiator: Negotiator;
   private readonly restarter: IceRestarter;
   private readonly liveness: Liveness;
-  private heardAt = 0;
   private readonly main: Channel;
   private readonly channels = new Set<Channel>();
   private readonly senders = new Map<MediaStreamTrack, RTCRtpSender>();
@@ -170,7 +169,6 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.liveness = new Liveness(
       this.options.silenceMs,
       () => this.main.ping(),
-      () => this.heardAt,
       () => {
         this.log(this.liveness.silent ? 'the remote went silent' : 'the remote is heard again');
         this.checkIce();
@@ -399,7 +397,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   private adopt(dc: RTCDataChannel, options: ResolvedChannelOptions): Channel {
-    const channel = new Channel(dc, options, () => this.pc.sctp?.maxMessageSize, () => (this.heardAt = Date.now()));
+    const channel = new Channel(dc, options, () => this.pc.sctp?.maxMessageSize, () => this.liveness.heard());
     this.channels.add(channel);
     channel.once('close', () => this.channels.delete(channel));
     return channel;
