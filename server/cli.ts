@@ -22,6 +22,8 @@ const USAGE = `Usage: peerkit-signal [options]
   --turn-ttl N          seconds a TURN credential stays valid (default 86400)
   --redis URL           share rooms with other instances through Redis,
                         e.g. redis://127.0.0.1:6379 (or set PEERKIT_REDIS_URL)
+  --redis-prefix P      start of every Redis key and channel (default peerkit:);
+                        deployments sharing one Redis need different ones
   --quiet               no logs
   --help                this text
 `;
@@ -70,6 +72,7 @@ try {
       'turn-secret': { type: 'string' },
       'turn-ttl': { type: 'string' },
       redis: { type: 'string' },
+      'redis-prefix': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -105,6 +108,7 @@ if (turnSecret !== undefined && turnSecret !== '' && turnUrls !== undefined) {
 }
 const redis = args.redis ?? process.env.PEERKIT_REDIS_URL;
 if (redis !== undefined && redis !== '') options.redis = redis;
+if (args['redis-prefix'] !== undefined) options.redisPrefix = args['redis-prefix'];
 if (args.quiet) options.logger = false;
 
 let server;

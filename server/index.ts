@@ -67,7 +67,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const metrics = new Metrics();
   const log = createLog(resolved.logger);
   const store: RoomStore =
-    options.store ?? (options.redis === undefined ? new MemoryRoomStore() : new RedisRoomStore({ url: options.redis, log }));
+    options.store ??
+    (options.redis === undefined ? new MemoryRoomStore() : new RedisRoomStore({ url: options.redis, log, ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }) }));
   const sessions = new Set<Session>();
   let shuttingDown = false;
   let closing: Promise<void> | undefined;

@@ -97,6 +97,12 @@ export interface SignalingServerOptions {
    * @default undefined
    */
   redis?: string;
+  /**
+   * What every Redis key and channel name starts with, to keep deployments that share one Redis
+   * apart (pub/sub ignores the `/db` of the URL). Instances serving the same rooms use the same one.
+   * @default 'peerkit:'
+   */
+  redisPrefix?: string;
 }
 
 /** Options after defaults, as the server uses them. */

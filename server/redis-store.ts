@@ -26,16 +26,22 @@ import type { RedisAddress, RespValue } from './resp.js';
 import { RedisConnection, parseRedisUrl } from './resp.js';
 import type { JoinOutcome, LocalMember, MemberInfo, RoomStore, StoreEvents } from './rooms.js';
 
-const PREFIX = 'peerkit:';
 /** Heartbeats an instance may miss before it is taken for dead. */
 const TTL_BEATS = 10;
-const SEQ = `${PREFIX}seq`;
-const INSTANCES = `${PREFIX}instances`;
-const roomKey = (room: string): string => `${PREFIX}room:${room}`;
-const roomChannel = (room: string): string => `${PREFIX}r:${room}`;
-const heldKey = (instance: string): string => `${PREFIX}held:${instance}`;
-const aliveKey = (instance: string): string => `${PREFIX}alive:${instance}`;
-const instanceChannel = (instance: string): string => `${PREFIX}i:${instance}`;
+
+/** Every key and channel name the store uses, under one prefix (the Lua scripts build theirs from it too). */
+function namesUnder(prefix: string) {
+  return {
+    prefix,
+    seq: `${prefix}seq`,
+    instances: `${prefix}instances`,
+    room: (room: string): string => `${prefix}room:${room}`,
+    roomChannel: (room: string): string => `${prefix}r:${room}`,
+    held: (instance: string): string => `${prefix}held:${instance}`,
+    alive: (instance: string): string => `${prefix}alive:${instance}`,
+    instanceChannel: (instance: string): string => `${prefix}i:${instance}`,
+  };
+}
 
 // Removes and announces the members of every instance that is gone: its heartbeat key expired
 // (a hung process), or nobody listens on its channel any more (a dead process, whose connections
@@ -110,6 +116,13 @@ export interface RedisRoomStoreOptions {
    * @default 1000
    */
   heartbeatMs?: number;
+  /**
+   * Starts every key and channel name, so that deployments sharing one Redis stay apart: Redis
+   * pub/sub ignores the database number, so `/db` in the URL separates keys but not channels.
+   * Instances that serve the same rooms must use the same prefix.
+   * @default 'peerkit:'
+   */
+  prefix?: string;
   /** Receives the store's log entries. */
   log?: (level: LogLevel, event: string, fields?: Record<string, unknown>) => void;
 }
@@ -164,6 +177,7 @@ function fields(text: string, count: number): string[] {
 export class RedisRoomStore implements RoomStore {
   readonly #address: RedisAddress;
   readonly #heartbeatMs: number;
+  readonly #names: ReturnType<typeof namesUnder>;
   readonly #log: NonNullable<RedisRoomStoreOptions['log']>;
   #command: RedisConnection | undefined;
   #subscriber: RedisConnection | undefined;
@@ -185,6 +199,11 @@ export class RedisRoomStore implements RoomStore {
       throw new TypeError(`RedisRoomStore: heartbeatMs must be a positive number, got ${String(heartbeatMs)}`);
     }
     this.#heartbeatMs = heartbeatMs;
+    const prefix = options.prefix ?? 'peerkit:';
+    if (typeof prefix !== 'string' || prefix.length === 0) {
+      throw new TypeError(`RedisRoomStore: prefix must be a non-empty string, got ${JSON.stringify(prefix)}`);
+    }
+    this.#names = namesUnder(prefix);
     this.#log = options.log ?? (() => {});
   }
 
@@ -210,9 +229,9 @@ export class RedisRoomStore implements RoomStore {
     this.#instance = instance;
     try {
       // Subscribed first: a sweeper takes an instance nobody listens for as dead.
-      await subscriber.command(['SUBSCRIBE', instanceChannel(instance)]);
-      await command.command(['SET', aliveKey(instance), '1', 'PX', this.#heartbeatMs * TTL_BEATS]);
-      await command.command(['SADD', INSTANCES, instance]);
+      await subscriber.command(['SUBSCRIBE', this.#names.instanceChannel(instance)]);
+      await command.command(['SET', this.#names.alive(instance), '1', 'PX', this.#heartbeatMs * TTL_BEATS]);
+      await command.command(['SADD', this.#names.instances, instance]);
     } catch (error) {
       this.#disconnect();
       throw error;
@@ -226,12 +245,12 @@ export class RedisRoomStore implements RoomStore {
     const command = this.#command;
     if (command === undefined) return;
     try {
-      const renewed = await command.command(['EVAL', BEAT, 2, INSTANCES, aliveKey(this.#instance), this.#instance, this.#heartbeatMs * TTL_BEATS]);
+      const renewed = await command.command(['EVAL', BEAT, 2, this.#names.instances, this.#names.alive(this.#instance), this.#instance, this.#heartbeatMs * TTL_BEATS]);
       if (renewed === 0) {
         this.#lost('this instance missed its heartbeats and was swept');
         return;
       }
-      const swept = await command.command(['EVAL', SWEEP, 2, INSTANCES, SEQ, PREFIX]);
+      const swept = await command.command(['EVAL', SWEEP, 2, this.#names.instances, this.#names.seq, this.#names.prefix]);
       if (typeof swept === 'number' && swept > 0) this.#log('info', 'swept', { members: swept });
     } catch (error) {
       // A lost connection reports itself; anything else is worth a line.
@@ -279,7 +298,7 @@ export class RedisRoomStore implements RoomStore {
     if (entry === undefined) {
       const subscriber = this.#subscriber;
       if (subscriber === undefined) throw new Error('not connected to Redis');
-      const channel = roomChannel(room);
+      const channel = this.#names.roomChannel(room);
       const subscribed = subscriber.command(['SUBSCRIBE', channel]);
       entry = { channel, subscribed, joining: 0, locals: new Map(), everyone: new Map(), base: undefined, early: [] };
       this.#rooms.set(room, entry);
@@ -305,8 +324,8 @@ export class RedisRoomStore implements RoomStore {
       // Subscribed before the script runs, so every change after the snapshot reaches the mirror.
       await entry.subscribed;
       const hello = member.hello === undefined ? '' : JSON.stringify(member.hello);
-      const keys = [roomKey(room), SEQ, heldKey(this.#instance), INSTANCES];
-      const args = [member.id, this.#instance, maxMembers, hello, entry.channel, announce, room, PREFIX];
+      const keys = [this.#names.room(room), this.#names.seq, this.#names.held(this.#instance), this.#names.instances];
+      const args = [member.id, this.#instance, maxMembers, hello, entry.channel, announce, room, this.#names.prefix];
       const reply = await this.#connection().command(['EVAL', JOIN, keys.length, ...keys, ...args]);
       if (reply === null) return { ok: false, reason: 'ROOM_FULL' };
       const [seq, flat] = Array.isArray(reply) ? reply : [];
@@ -344,8 +363,8 @@ export class RedisRoomStore implements RoomStore {
     if (announce !== undefined) for (const local of entry.locals.values()) local.member.deliver(announce);
     this.#release(room, entry);
     // Published even while this instance shuts down: members elsewhere must learn it is gone.
-    const keys = [roomKey(room), SEQ, heldKey(this.#instance)];
-    await this.#connection().command(['EVAL', LEAVE, keys.length, ...keys, id, this.#instance, roomChannel(room), room]);
+    const keys = [this.#names.room(room), this.#names.seq, this.#names.held(this.#instance)];
+    await this.#connection().command(['EVAL', LEAVE, keys.length, ...keys, id, this.#instance, this.#names.roomChannel(room), room]);
   }
 
   send(room: string, to: string, frame: string): boolean {
@@ -360,7 +379,7 @@ export class RedisRoomStore implements RoomStore {
     // Not awaited: the reply only says how many subscribers got it, and waiting would hold up
     // the sender's next frame for a round trip.
     const command = this.#connection();
-    command.command(['PUBLISH', instanceChannel(instance), `${to}\n${frame}`]).catch((error: unknown) => {
+    command.command(['PUBLISH', this.#names.instanceChannel(instance), `${to}\n${frame}`]).catch((error: unknown) => {
       // After a lost connection every pending relay fails; the loss itself is logged once.
       if (command === this.#command) this.#log('warn', 'relay-failed', { message: String(error) });
     });
@@ -382,8 +401,8 @@ export class RedisRoomStore implements RoomStore {
     const command = this.#command;
     if (command !== undefined) {
       try {
-        await command.command(['DEL', aliveKey(this.#instance)]);
-        await command.command(['EVAL', SWEEP, 2, INSTANCES, SEQ, PREFIX]);
+        await command.command(['DEL', this.#names.alive(this.#instance)]);
+        await command.command(['EVAL', SWEEP, 2, this.#names.instances, this.#names.seq, this.#names.prefix]);
       } catch (error) {
         this.#log('warn', 'store-close-failed', { message: String(error) });
       }
@@ -392,7 +411,7 @@ export class RedisRoomStore implements RoomStore {
   }
 
   #message(channel: string, data: string): void {
-    if (channel === instanceChannel(this.#instance)) {
+    if (channel === this.#names.instanceChannel(this.#instance)) {
       const cut = data.indexOf('\n');
       this.#local.get(data.slice(0, cut))?.deliver(data.slice(cut + 1));
       return;

@@ -126,6 +126,17 @@ test('signals never cross rooms across instances: NO_SUCH_MEMBER', withRedis, as
   assert.deepEqual(bob.frames, []);
 });
 
+test('instances with different prefixes on one Redis keep their rooms apart; a bad prefix is refused', withRedis, async (t) => {
+  const [one, two, twin] = [await startServer(t, { redisPrefix: 'one:' }), await startServer(t, { redisPrefix: 'two:' }), await startChild(t, ['--redis-prefix', 'two:'])];
+  const room = freshRoom();
+  await joinAs(t, one.url, room);
+  const bob = await joinAs(t, two.url, room);
+  assert.deepEqual(bob.joined.members, [], 'a room of the same name in another deployment is another room');
+  const carol = await joinAs(t, twin.url, room);
+  assert.deepEqual(carol.joined.members, [bob.id], 'instances with the same prefix share rooms');
+  assert.throws(() => createSignalingServer({ redis: redis.url, redisPrefix: '', logger: false }), TypeError);
+});
+
 test('the member cap holds across instances', withRedis, async (t) => {
   const [one, two] = [await startServer(t, { maxMembers: 2 }), await startServer(t, { maxMembers: 2 })];
   const room = freshRoom();
