@@ -3,7 +3,7 @@
 // restart ICE by themselves, and keep the same connection, channels and messages.
 import { expect } from 'chai';
 import { executeServerCommand } from '@web/test-runner-commands';
-import { Peer } from '../../dist/index.js';
+import { MemoryHub, MemoryTransport, Peer, Room } from '../../dist/index.js';
 import { opened, until, within } from './helpers.js';
 
 const LOOPBACK = / (127\.0\.0\.1|::1) /;
@@ -50,6 +50,42 @@ describe('network failure', () => {
       expect([a.state, b.state]).to.deep.equal(['closed', 'closed']);
     });
   }
+
+  it('a Room of three rides out packets not getting through: every Peer reconnects by itself, no one leaves, and what was sent meanwhile arrives', async function () {
+    await prepare(this, 'silence');
+    const hub = new MemoryHub();
+    const name = `outage-${Math.random().toString(36).slice(2)}`;
+    const options = { silenceMs: 2000, disconnectedGraceMs: 500, iceRestartTimeoutMs: 4000, maxIceRestarts: 5 };
+    const rooms = [];
+    for (let i = 0; i < 3; i++) rooms.push(await Room.join(name, { transport: new MemoryTransport(hub), ...options }));
+    const peers = () => rooms.flatMap((room) => [...room.peers.values()]);
+    const everyone = (state) => peers().length === 6 && peers().every((peer) => peer.state === state);
+    await until('a mesh of three', () => everyone('connected'), 15000);
+    const before = peers();
+    const got = rooms.map(() => []);
+    const left = [];
+    rooms.forEach((room, i) => {
+      room.on('data', (data, from) => got[i].push([data, from]));
+      room.on('leave', (id) => left.push(id));
+    });
+
+    await network('silence', true);
+    await until('every Peer reconnecting', () => everyone('reconnecting'), 10000);
+    const sent = rooms.map((room, i) => room.send(`from ${i} while broken`));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await network('silence', false);
+    await until('every Peer connected again', () => everyone('connected'), 30000);
+    await within(10000, Promise.all(sent), 'the sends made while broken');
+    await until('the messages', () => got.every((box) => box.length === 2), 10000);
+
+    rooms.forEach((room, i) => {
+      const expected = rooms.filter((_, j) => j !== i).map((other) => [`from ${rooms.indexOf(other)} while broken`, other.selfId]);
+      expect(got[i]).to.have.deep.members(expected);
+    });
+    expect(left).to.deep.equal([]);
+    expect(peers()).to.have.members(before);
+    await Promise.all(rooms.map((room) => room.leave()));
+  });
 
   for (const [fault, what] of [
     ['silence', 'packets stop getting through'],
