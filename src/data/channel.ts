@@ -133,7 +133,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     options: ResolvedChannelOptions,
     private readonly maxMessageSize: () => number | null | undefined,
     /** Told of every arrival, pings included: the Peer's evidence that the remote is there. */
-    heard: () => void = noop,
+    heard: () => void,
   ) {
     super();
     this.label = dc.label;

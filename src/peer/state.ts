@@ -13,11 +13,11 @@ export interface StateInputs {
   /** Whether the Peer has been `connected` before. */
   wasConnected: boolean;
   /** Whether the remote has gone quiet though the connection says it is up (see Liveness). */
-  silent?: boolean;
+  silent: boolean;
 }
 
 /** Derives the Peer's state; nothing else stores it. */
-export function derivePeerState({ closing, connection, channelOpen, wasConnected, silent = false }: StateInputs): PeerState {
+export function derivePeerState({ closing, connection, channelOpen, wasConnected, silent }: StateInputs): PeerState {
   if (closing || connection === 'closed') return 'closed';
   if (connection === 'connected' && channelOpen && !silent) return 'connected';
   if (wasConnected) return 'reconnecting';

@@ -96,7 +96,7 @@ test('parseSignal says what is wrong with a malformed signal', () => {
 });
 
 test('the Peer state is derived from the connection, the default channel and history', () => {
-  const s = (connection, channelOpen = false, wasConnected = false, closing = false) => derivePeerState({ connection, channelOpen, wasConnected, closing });
+  const s = (connection, channelOpen = false, wasConnected = false, closing = false) => derivePeerState({ connection, channelOpen, wasConnected, closing, silent: false });
   assert.equal(s('new'), 'new');
   assert.equal(s('connecting'), 'connecting');
   assert.equal(s('connected'), 'connecting');
