@@ -21,6 +21,8 @@ export class IceRestarter {
     private readonly policy: IceRestartPolicy,
     private readonly restart: () => void,
     private readonly giveUp: () => void,
+    /** The ICE state as it stands now, asked before each further attempt. */
+    private readonly current: () => RTCIceConnectionState,
   ) {}
 
   /** Feeds the latest `iceConnectionState`. */
@@ -47,6 +49,9 @@ export class IceRestarter {
   }
 
   private attempt(): void {
+    // Connected again without an event saying so (Firefox may not send one after a restart).
+    const now = this.current();
+    if (now === 'connected' || now === 'completed') return this.update(now);
     if (this.attempts >= this.policy.maxAttempts) {
       this.stop();
       return this.giveUp();

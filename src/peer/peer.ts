@@ -121,6 +121,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly negotiator: Negotiator;
   private readonly restarter: IceRestarter;
   private readonly liveness: Liveness;
+  /** Whether ICE was restarted since the remote went silent (see {@link iceHealth}). */
+  private restartedInSilence = false;
   private readonly main: Channel;
   private readonly channels = new Set<Channel>();
   private readonly senders = new Map<MediaStreamTrack, RTCRtpSender>();
@@ -159,18 +161,21 @@ export class Peer extends EventEmitter<PeerEvents> {
       { graceMs: this.options.disconnectedGraceMs, maxAttempts: this.options.maxIceRestarts, attemptTimeoutMs: this.options.iceRestartTimeoutMs },
       () => {
         this.log('restarting ICE');
+        if (this.liveness.silent) this.restartedInSilence = true;
         pc.restartIce();
       },
       () => {
         this.fail(new PeerKitError('ICE_FAILED', `The connection failed and ${this.options.maxIceRestarts} ICE restarts did not bring it back.`));
         void this.close();
       },
+      () => this.iceHealth(),
     );
     this.liveness = new Liveness(
       this.options.silenceMs,
       () => this.main.ping(),
       () => {
         this.log(this.liveness.silent ? 'the remote went silent' : 'the remote is heard again');
+        this.restartedInSilence = false;
         this.checkIce();
       },
     );
@@ -434,11 +439,22 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.emit('close');
   }
 
-  /** Feeds the restart policy the ICE state, except that a silent remote overrules ICE's claim to be connected. */
-  private checkIce(): void {
+  /**
+   * The ICE state, except that a silent remote overrules ICE's claim to be connected until one
+   * restart was tried. After that ICE is believed again: a restart cannot hurry SCTP, which may
+   * wait out its retransmission backoff before anything flows, and giving up on silence alone
+   * would close a connection that is coming back. The Peer stays `reconnecting` meanwhile.
+   */
+  private iceHealth(): RTCIceConnectionState {
     const state = this.pc.iceConnectionState;
+    const up = state === 'connected' || state === 'completed';
+    return up && this.liveness.silent && !this.restartedInSilence ? 'disconnected' : state;
+  }
+
+  /** Feeds the restart policy the ICE state as {@link iceHealth} sees it. */
+  private checkIce(): void {
     // A Peer closing has stopped restarting; late ICE events must not start it again.
-    if (!this.ending) this.restarter.update(this.liveness.silent && (state === 'connected' || state === 'completed') ? 'disconnected' : state);
+    if (!this.ending) this.restarter.update(this.iceHealth());
     this.refresh();
   }
 

@@ -143,7 +143,7 @@ test('ICE restarts at once on failed, after the grace period on disconnected, an
   try {
     let restarts = 0;
     let gaveUp = 0;
-    const r = new IceRestarter({ graceMs: 3000, maxAttempts: 2, attemptTimeoutMs: 10000 }, () => restarts++, () => gaveUp++);
+    const r = new IceRestarter({ graceMs: 3000, maxAttempts: 2, attemptTimeoutMs: 10000 }, () => restarts++, () => gaveUp++, () => 'disconnected');
     r.update('disconnected');
     mock.timers.tick(2999);
     assert.equal(restarts, 0);
@@ -162,6 +162,29 @@ test('ICE restarts at once on failed, after the grace period on disconnected, an
     r.update('connected');
     r.update('failed');
     assert.equal(restarts, 3, 'reconnecting resets the count');
+    r.stop();
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('ICE restart stops retrying once the connection is up again, even when no event said so', () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    let restarts = 0;
+    let gaveUp = 0;
+    let now = 'disconnected';
+    const r = new IceRestarter({ graceMs: 500, maxAttempts: 2, attemptTimeoutMs: 4000 }, () => restarts++, () => gaveUp++, () => now);
+    r.update('disconnected');
+    mock.timers.tick(500);
+    assert.equal(restarts, 1);
+    now = 'connected';
+    mock.timers.tick(60000);
+    assert.equal(restarts, 1, 'no further restart');
+    assert.equal(gaveUp, 0, 'and no giving up');
+    now = 'failed';
+    r.update('failed');
+    assert.equal(restarts, 2, 'a later failure starts afresh');
     r.stop();
   } finally {
     mock.timers.reset();
