@@ -36,6 +36,29 @@ async function prepare(test, fault) {
   if (probe.unavailable) test.skip();
 }
 
+/** Quick to notice silence and to retry, so that an outage test takes seconds. */
+const QUICK = { silenceMs: 2000, disconnectedGraceMs: 500, iceRestartTimeoutMs: 4000, maxIceRestarts: 5 };
+
+/**
+ * Breaks the network until every Peer of `peers()` is reconnecting, calls `meanwhile`, keeps it
+ * broken past the grace (so a restart is tried while nothing gets through, as in a real outage),
+ * mends it and waits until every Peer is connected again.
+ * @returns what `meanwhile` returned, and how long noticing and recovering took, in ms
+ */
+async function outage(fault, peers, meanwhile) {
+  const all = (state) => peers().every((peer) => peer.state === state);
+  await network(fault, true);
+  const brokenAt = performance.now();
+  await until('every Peer reconnecting', () => all('reconnecting'), 10000);
+  const noticed = performance.now() - brokenAt;
+  const result = meanwhile();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await network(fault, false);
+  const mendedAt = performance.now();
+  await until('every Peer connected again', () => all('connected'), 30000);
+  return { result, noticed, recovered: performance.now() - mendedAt };
+}
+
 describe('network failure', () => {
   afterEach(() => Promise.all([network('silence', false), network('address', false)]));
 
@@ -55,9 +78,8 @@ describe('network failure', () => {
     await prepare(this, 'silence');
     const hub = new MemoryHub();
     const name = `outage-${Math.random().toString(36).slice(2)}`;
-    const options = { silenceMs: 2000, disconnectedGraceMs: 500, iceRestartTimeoutMs: 4000, maxIceRestarts: 5 };
     const rooms = [];
-    for (let i = 0; i < 3; i++) rooms.push(await Room.join(name, { transport: new MemoryTransport(hub), ...options }));
+    for (let i = 0; i < 3; i++) rooms.push(await Room.join(name, { transport: new MemoryTransport(hub), ...QUICK }));
     const peers = () => rooms.flatMap((room) => [...room.peers.values()]);
     const everyone = (state) => peers().length === 6 && peers().every((peer) => peer.state === state);
     await until('a mesh of three', () => everyone('connected'), 15000);
@@ -69,12 +91,7 @@ describe('network failure', () => {
       room.on('leave', (id) => left.push(id));
     });
 
-    await network('silence', true);
-    await until('every Peer reconnecting', () => everyone('reconnecting'), 10000);
-    const sent = rooms.map((room, i) => room.send(`from ${i} while broken`));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    await network('silence', false);
-    await until('every Peer connected again', () => everyone('connected'), 30000);
+    const { result: sent } = await outage('silence', peers, () => rooms.map((room, i) => room.send(`from ${i} while broken`)));
     await within(10000, Promise.all(sent), 'the sends made while broken');
     await until('the messages', () => got.every((box) => box.length === 2), 10000);
 
@@ -95,7 +112,7 @@ describe('network failure', () => {
 
     it(`when ${what}, both Peers go reconnecting within seconds; once it mends they restart ICE by themselves, on the same connection, and nothing sent is lost`, async function () {
       await prepare(this, fault);
-      const [a, b] = overTheLink({ silenceMs: 2000, disconnectedGraceMs: 500, iceRestartTimeoutMs: 4000, maxIceRestarts: 5 });
+      const [a, b] = overTheLink(QUICK);
       const got = [];
       b.on('data', (data) => got.push(data));
       await within(10000, Promise.all([a.connected, b.connected]), 'connecting');
@@ -109,17 +126,8 @@ describe('network failure', () => {
         peer.on('reconnect', () => events.push(`${name} reconnect`));
       }
 
-      await network(fault, true);
-      const brokenAt = performance.now();
-      await until('both Peers reconnecting', () => a.state === 'reconnecting' && b.state === 'reconnecting', 10000);
-      const noticed = performance.now() - brokenAt;
-      const during = [a.send('sent while broken 1'), a.send('sent while broken 2')];
-      // Broken past the grace: a restart is tried while nothing gets through, as in a real outage.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      await network(fault, false);
-      const mendedAt = performance.now();
-      await until('both Peers connected again', () => a.state === 'connected' && b.state === 'connected', 30000);
-      console.log(`${fault}: reconnecting after ${noticed.toFixed(0)} ms, connected again ${(performance.now() - mendedAt).toFixed(0)} ms after it mended`);
+      const { result: during, noticed, recovered } = await outage(fault, () => [a, b], () => [a.send('sent while broken 1'), a.send('sent while broken 2')]);
+      console.log(`${fault}: reconnecting after ${noticed.toFixed(0)} ms, connected again ${recovered.toFixed(0)} ms after it mended`);
       await within(10000, Promise.all(during), 'the sends made while broken');
       await a.send('after');
       await until('the messages', () => got.length === 3, 10000);
