@@ -3,10 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # Not `npm ci`: the registry this project is installed from lacks rollup's binaries for other
-  # platforms, so the lock file cannot list them and `npm ci` refuses it as out of sync.
-  # `npm install` honours the lock file just the same and leaves it untouched.
-  PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund
+  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi
 missing=()
 for pkg in "${@}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
