@@ -1,0 +1,123 @@
+// The packed package checked the way a registry and a user's compiler see it: publint and
+// Are the Types Wrong on the tarball, the size budgets of every entry, and the declarations
+// compiled with `skipLibCheck: false` by every TypeScript from 5.0 to 7 under each module
+// resolution a user may have. The older compilers live in tools/ (see tools/package.json).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { measureSizes } from '../../bench/size.mjs';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TOOLS = join(ROOT, 'tools/node_modules');
+
+let scratch;
+let tarball;
+
+before(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'peerkit-package-'));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch, ROOT], { cwd: ROOT });
+  tarball = join(scratch, JSON.parse(stdout)[0].filename);
+  if (!existsSync(TOOLS)) await run('npm', ['ci', '--prefix', join(ROOT, 'tools'), '--no-audit', '--no-fund'], { cwd: ROOT });
+});
+
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+test('publint finds nothing to report in the packed package, warnings included', async () => {
+  const { stdout } = await run(process.execPath, [join(ROOT, 'node_modules/publint/src/cli.js'), 'run', tarball, '--strict']);
+  assert.match(stdout, /All good!/);
+});
+
+test('Are the Types Wrong finds no problem under node10, node16 (from ESM) and bundler resolution', async () => {
+  // peerkit is ESM only, on purpose: a CommonJS `require` gets the documented dynamic-import
+  // answer, which attw reports as cjs-resolves-to-esm. Everything else must be green.
+  const attw = join(ROOT, 'node_modules/@arethetypeswrong/cli/dist/index.js');
+  // attw exits non-zero when any rule not ignored is broken, and prints the table of resolutions.
+  const { stdout } = await run(process.execPath, [attw, tarball, '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'table-flipped', '--no-color']);
+  assert.doesNotMatch(stdout, /❌|💀|🐛|🥴|❗️|🎭|🚭/u);
+});
+
+test('every entry stays within its size budget (min+gzip)', async () => {
+  const results = await measureSizes();
+  for (const result of results) console.log(result.line);
+  assert.deepEqual(results.filter((r) => !r.pass).map((r) => r.line), []);
+});
+
+/** A user's project with the packed package unpacked into node_modules, as npm would install it. */
+async function userProject(name, type) {
+  const dir = join(scratch, name);
+  mkdirSync(join(dir, 'node_modules/peerkit'), { recursive: true });
+  await run('tar', ['-xzf', tarball, '-C', join(dir, 'node_modules/peerkit'), '--strip-components=1']);
+  for (const dep of ['eventemitter3', 'webrtc-adapter', 'sdp']) symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, ...(type ? { type } : {}) }));
+  writeFileSync(
+    join(dir, 'app.ts'),
+    `import { Peer, PeerKitError, Room, type PeerOptions, type RoomEvents } from 'peerkit';
+import { WebSocketTransport } from 'peerkit/websocket';
+import { BroadcastChannelTransport } from 'peerkit/broadcast';
+import { MemoryHub, MemoryTransport } from 'peerkit/memory';
+import 'peerkit/adapter';
+const options: PeerOptions = { polite: true };
+const peer = new Peer(options);
+peer.on('data', (data: unknown) => console.log(data));
+const left = (...[id]: RoomEvents['leave']) => console.log(id.length);
+const transports = [new WebSocketTransport('ws://127.0.0.1:8787'), new BroadcastChannelTransport(), new MemoryTransport(new MemoryHub())];
+export const made = { peer, left, transports, room: Room.join, error: new PeerKitError('CLOSED', 'closed') };
+`,
+  );
+  writeFileSync(
+    join(dir, 'script.ts'),
+    `/// <reference types="peerkit/global" />
+export const viaGlobal = PeerKit.Room.join('room', { transport: new PeerKit.BroadcastChannelTransport() });
+`,
+  );
+  return dir;
+}
+
+const COMPILERS = [
+  { name: 'TypeScript 5.0', tsc: join(TOOLS, 'typescript-5.0/bin/tsc') },
+  { name: 'TypeScript 5.4', tsc: join(TOOLS, 'typescript-5.4/bin/tsc') },
+  { name: 'TypeScript 5.9', tsc: join(TOOLS, 'typescript-5.9/bin/tsc') },
+  { name: 'TypeScript 6.0', tsc: join(TOOLS, 'typescript/bin/tsc'), ignoreDeprecations: '6.0' },
+  { name: 'TypeScript 7', tsc: join(ROOT, 'node_modules/typescript/bin/tsc'), noNode10: true },
+];
+const RESOLUTIONS = [
+  { name: 'bundler', module: 'esnext', moduleResolution: 'bundler', type: 'module' },
+  { name: 'node16', module: 'node16', moduleResolution: 'node16', type: 'module' },
+  { name: 'nodenext', module: 'nodenext', moduleResolution: 'nodenext', type: 'module' },
+  { name: 'node10', module: 'esnext', moduleResolution: 'node10' },
+];
+
+for (const resolution of RESOLUTIONS) {
+  test(`the declarations compile with skipLibCheck off under ${resolution.name} resolution, TypeScript 5.0 to 7`, async () => {
+    const dir = await userProject(`ts-${resolution.name}`, resolution.type);
+    const failures = [];
+    for (const compiler of COMPILERS) {
+      // TypeScript 7 removed node10 resolution altogether; 6.0 still has it, deprecated.
+      if (resolution.name === 'node10' && compiler.noNode10) continue;
+      const compilerOptions = {
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        target: 'es2022',
+        lib: ['es2022', 'dom', 'dom.iterable'],
+        types: [],
+        module: resolution.module,
+        moduleResolution: resolution.moduleResolution,
+        ...(compiler.ignoreDeprecations ? { ignoreDeprecations: compiler.ignoreDeprecations } : {}),
+      };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['app.ts', 'script.ts'] }));
+      try {
+        await run(process.execPath, [compiler.tsc, '-p', dir], { cwd: dir });
+      } catch (error) {
+        failures.push(`${compiler.name}: ${error.stdout || error.message}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+}
