@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createCipheriv, createHash, pbkdf2Sync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { CHANNEL_DEFAULTS, Channel, chunkBytes } from '../../dist/data/channel.js';
 import { Reassembler, decode, encode, frame } from '../../dist/data/framing.js';
 import { PeerKitError } from '../../dist/errors.js';
@@ -323,26 +323,26 @@ function sealAsDocumented(keyHex, ivHex, context, plaintext) {
   return Buffer.concat([Buffer.from(ivHex, 'hex'), sealed]).toString('base64');
 }
 
-// Room keys take 600,000 PBKDF2 rounds each: derive each member's envelopes once.
+// A room key takes 600,000 PBKDF2 rounds: each member's envelopes are derived once, when needed.
 const { secret, room, iterations, key: roomKey } = vector('envelope-key');
-const signalVector = vector('envelope-signal');
-const sender = Envelopes.create(room, signalVector.from, secret, iterations);
-const recipient = Envelopes.create(room, signalVector.to, secret, iterations);
-const stranger = Envelopes.create(room, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', secret, iterations);
-after(() => Promise.all([sender, recipient, stranger]));
+const derived = new Map();
+const envelopesOf = (self) => {
+  if (!derived.has(self)) derived.set(self, Envelopes.create(room, self, secret, iterations));
+  return derived.get(self);
+};
 
 test('a sealed hello is the documented presence, and opens to the documented hello', async (t) => {
   const v = vector('envelope-hello');
   assert.equal(v.context, `peerkit/1 hello ${v.room} ${v.key}`);
   assert.equal(v.plaintext, JSON.stringify({ h: v.hello }));
   assert.equal(sealAsDocumented(roomKey, v.iv, v.context, v.plaintext), v.presence.e);
+  const own = await envelopesOf(v.key);
   t.mock.method(globalThis.crypto, 'getRandomValues', (array) => (array.set(bytes(v.iv)), array));
-  assert.equal(v.key, signalVector.from);
-  assert.deepEqual(await (await sender).presence(v.hello), v.presence);
+  assert.deepEqual(await own.presence(v.hello), v.presence);
   t.mock.restoreAll();
-  const mine = await recipient;
-  assert.deepEqual(await mine.openHello(mine.read('8mCWm1bJ0Jw0fTgq4zCq6A', v.presence)), { hello: v.hello });
-  const plain = await Envelopes.create(room, signalVector.to, undefined, undefined);
+  const other = await envelopesOf('ffeeddccbbaa99887766554433221100');
+  assert.deepEqual(await other.openHello(other.read('8mCWm1bJ0Jw0fTgq4zCq6A', v.presence)), { hello: v.hello });
+  const plain = await Envelopes.create(room, 'ffeeddccbbaa99887766554433221100', undefined, undefined);
   assert.deepEqual(await plain.openHello(plain.read('8mCWm1bJ0Jw0fTgq4zCq6A', v.presence)), { refusal: 'needs-secret' });
 });
 
@@ -355,17 +355,18 @@ test('a hello in the clear is the documented presence; another client is known b
 });
 
 test('a sealed signal is the documented payload, and opens only for its pair', async (t) => {
-  const v = signalVector;
+  const v = vector('envelope-signal');
   assert.equal(v.context, `peerkit/1 signal ${v.room} ${v.from} ${v.to}`);
   assert.equal(v.plaintext, JSON.stringify({ n: v.n, s: v.signal }));
   assert.equal(sealAsDocumented(roomKey, v.iv, v.context, v.plaintext), v.payload.e);
+  const [sender, recipient, stranger] = await Promise.all([v.from, v.to, 'a'.repeat(32)].map(envelopesOf));
   t.mock.method(globalThis.crypto, 'getRandomValues', (array) => (array.set(bytes(v.iv)), array));
-  assert.deepEqual(await (await sender).wrap(v.to, v.n, v.signal), v.payload);
+  assert.deepEqual(await sender.wrap(v.to, v.n, v.signal), v.payload);
   t.mock.restoreAll();
-  assert.deepEqual(await (await recipient).open(v.from, v.payload), { n: v.n, signal: v.signal });
-  assert.equal(code(await (await recipient).open(signalVector.to, v.payload)), 'UNAUTHORIZED', 'claimed by another sender');
-  assert.equal(code(await (await stranger).open(v.from, v.payload)), 'UNAUTHORIZED', 'redirected to another recipient');
-  assert.equal(code(await (await recipient).open(v.from, { ...v.payload, pk: 2 })), 'UNAUTHORIZED', 'another envelope version');
+  assert.deepEqual(await recipient.open(v.from, v.payload), { n: v.n, signal: v.signal });
+  assert.equal(code(await recipient.open(v.to, v.payload)), 'UNAUTHORIZED', 'claimed by another sender');
+  assert.equal(code(await stranger.open(v.from, v.payload)), 'UNAUTHORIZED', 'redirected to another recipient');
+  assert.equal(code(await recipient.open(v.from, { ...v.payload, pk: 2 })), 'UNAUTHORIZED', 'another envelope version');
 });
 
 test('the SAS of the worked example is the documented one, from either end', async () => {
