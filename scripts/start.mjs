@@ -33,7 +33,12 @@ function staticServer(signalUrl) {
       return res.writeHead(200, { 'content-type': TYPES['.json'], 'cache-control': 'no-store' }).end(JSON.stringify({ url: signalUrl }));
     }
     const path = normalize(decodeURIComponent(pathname) + (pathname.endsWith('/') ? 'index.html' : ''));
-    const allowed = path.startsWith(`${sep}demo${sep}`) || (path.startsWith(`${sep}dist${sep}`) && !path.startsWith(`${sep}dist${sep}server${sep}`));
+    // The examples' import maps load eventemitter3's own ESM build, the one dependency of dist/.
+    const allowed =
+      path.startsWith(`${sep}demo${sep}`) ||
+      path.startsWith(`${sep}examples${sep}`) ||
+      path === join(sep, 'node_modules', 'eventemitter3', 'dist', 'eventemitter3.esm.js') ||
+      (path.startsWith(`${sep}dist${sep}`) && !path.startsWith(`${sep}dist${sep}server${sep}`));
     if (!allowed) return res.writeHead(404).end();
     try {
       const body = await readFile(join(ROOT, path));
