@@ -172,31 +172,31 @@ export function parseServerFrame(text: unknown): ServerFrame | ProtocolError {
   if (read instanceof ProtocolError) return read;
   const { fields, type } = read;
   const { id, from, code, message, re, to } = fields;
-  const bad = (why: string): ProtocolError => new ProtocolError('BAD_FRAME', why, type);
+  const bad = (needs: string): ProtocolError => new ProtocolError('BAD_FRAME', `a "${type}" frame needs ${needs}`, type);
   switch (type) {
     case 'joined': {
       const { room, members, iceServers = [], hellos } = fields;
-      if (!isString(room) || !isString(id) || !isStringArray(members)) return bad('"joined" needs a room, an id and the members');
-      if (!Array.isArray(iceServers) || !iceServers.every(isIceServer)) return bad('"iceServers" must be a list of ICE servers');
-      if (hellos !== undefined && !isRecord(hellos)) return bad('"hellos" must be an object');
+      if (!isString(room) || !isString(id) || !isStringArray(members)) return bad('string room, id and members');
+      if (!Array.isArray(iceServers) || !iceServers.every(isIceServer)) return bad('iceServers as a list of ICE servers');
+      if (hellos !== undefined && !isRecord(hellos)) return bad('hellos as an object');
       const frame: ServerFrame = { type, room, id, members, iceServers };
       if (hellos !== undefined) frame.hellos = hellos;
       return frame;
     }
     case 'member-joined': {
-      if (!isString(id)) return bad('"member-joined" needs an id');
+      if (!isString(id)) return bad('a string id');
       const frame: ServerFrame = { type, id };
       if (fields.hello !== undefined) frame.hello = fields.hello;
       return frame;
     }
     case 'member-left':
-      return isString(id) ? { type, id } : bad('"member-left" needs an id');
+      return isString(id) ? { type, id } : bad('a string id');
     case 'signal':
-      return isString(from) && 'payload' in fields ? { type, from, payload: fields.payload } : bad('"signal" needs from and payload');
+      return isString(from) && 'payload' in fields ? { type, from, payload: fields.payload } : bad('a string from and a payload');
     case 'pong':
       return { type };
     case 'error': {
-      if (!isString(code) || !isString(message)) return bad('"error" needs a code and a message');
+      if (!isString(code) || !isString(message)) return bad('a string code and message');
       const frame: ServerFrame = { type, code, message };
       if (isString(re)) frame.re = re;
       if (isString(to)) frame.to = to;
