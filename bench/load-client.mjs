@@ -3,12 +3,11 @@
 // their partner at a fixed rate and measures each relay from send to receipt (both members of a
 // pair are in the same process, so one clock serves both).
 import { WebSocket } from 'ws';
+import { sleep } from '../test/support/wait.mjs';
 
 // An ICE candidate of the size browsers trickle, plus the send time.
 const CANDIDATE =
   '"candidate":{"candidate":"candidate:842163049 1 udp 1677729535 198.51.100.7 49999 typ srflx raddr 10.0.0.2 rport 49999 generation 0 ufrag 7NfM network-id 1 network-cost 10","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"7NfM"}';
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `task(i)` for i in 0..count-1, at most `limit` at a time. */
 async function pool(count, limit, task) {

@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/browsers.mjs';
-import { startStatic } from '../test/support/pages.mjs';
+import { startStatic } from '../test/support/servers.mjs';
+import { within as withinMs } from '../test/support/wait.mjs';
 import { measureSizes } from './size.mjs';
 
 if (!process.env.PEERKIT_NETNS) {
@@ -42,11 +43,7 @@ const median = (values) => {
 const verdict = (ok) => (ok ? 'PASS' : 'FAIL');
 const mbps = (ms) => BULK_BYTES / MiB / (ms / 1000);
 
-function within(promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took more than ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const within = (promise, what) => withinMs(STEP_TIMEOUT_MS, promise, what);
 
 async function ttfm(page) {
   const times = { raw: [], peerkit: [] };

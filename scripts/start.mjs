@@ -14,12 +14,27 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json',
   '.map': 'application/json',
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
 };
+
+/**
+ * Answers a GET or HEAD with the file at `path` below `root`, uncached, or 404. The demo's server
+ * and the tests' (test/support/servers.mjs) both serve files through it.
+ */
+export async function sendFile(req, res, root, path) {
+  try {
+    const body = await readFile(join(root, path));
+    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  } catch {
+    res.writeHead(404).end();
+  }
+}
 
 /** Serves demo/ and the browser files of dist/, and tells the page where the signaling server is. */
 function staticServer(signalUrl) {
@@ -40,13 +55,7 @@ function staticServer(signalUrl) {
       path === join(sep, 'node_modules', 'eventemitter3', 'dist', 'eventemitter3.esm.js') ||
       (path.startsWith(`${sep}dist${sep}`) && !path.startsWith(`${sep}dist${sep}server${sep}`));
     if (!allowed) return res.writeHead(404).end();
-    try {
-      const body = await readFile(join(ROOT, path));
-      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } catch {
-      res.writeHead(404).end();
-    }
+    return sendFile(req, res, ROOT, path);
   });
 }
 

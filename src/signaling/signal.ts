@@ -1,4 +1,5 @@
 import { PeerKitError } from '../errors.js';
+import { isRecord } from '../util.js';
 
 /** The version of the Peer signal format. A Peer refuses signals of any other version. */
 export const SIGNAL_VERSION = 1;
@@ -40,9 +41,6 @@ export const MAX_TIE_BREAKER = Number.MAX_SAFE_INTEGER;
 
 const bad = (why: string, cause?: unknown): PeerKitError =>
   new PeerKitError('BAD_SIGNAL', `Ignored a malformed signal: ${why}.`, { cause });
-
-const isRecord = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x);
 
 const optional = (x: unknown, type: 'string' | 'number'): boolean =>
   x === undefined || x === null || typeof x === type;

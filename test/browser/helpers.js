@@ -1,6 +1,11 @@
 // Shared wiring for the browser suites: two real Peers back to back in one page.
+import { next, sleep, within } from '../support/wait.mjs';
 import { BroadcastChannelTransport, MemoryHub, MemoryTransport, Peer, WebSocketTransport } from '../../dist/index.js';
 import { SIGNAL_URL } from '/__peerkit/env.js';
+
+// The waiting helpers and room names are the ones every suite uses, Node's too.
+export { roomName } from '../support/names.mjs';
+export { next, sleep, until, within } from '../support/wait.mjs';
 
 /** Two Peers whose signals go straight to each other, synchronously. */
 export function pair(optionsA = {}, optionsB = optionsA) {
@@ -19,7 +24,7 @@ export function latePair(delayMs = 5, optionsA = {}, optionsB = optionsA) {
     let line = Promise.resolve();
     return (m) => {
       const text = JSON.stringify(m);
-      line = line.then(() => new Promise((resolve) => setTimeout(resolve, Math.random() * delayMs))).then(() => to.signal(text));
+      line = line.then(() => sleep(Math.random() * delayMs)).then(() => to.signal(text));
     };
   };
   a.on('signal', relay(b));
@@ -27,20 +32,8 @@ export function latePair(delayMs = 5, optionsA = {}, optionsB = optionsA) {
   return [a, b];
 }
 
-/** Resolves with the arguments of the next `event` on `emitter`. */
-export const next = (emitter, event) => new Promise((resolve) => emitter.once(event, (...args) => resolve(args.length > 1 ? args : args[0])));
-
 /** Resolves once `channel` is open: at once if it already is, since its `open` event came and went. */
 export const opened = (channel) => (channel.state === 'open' ? Promise.resolve() : within(10000, next(channel, 'open'), `channel ${channel.label} opening`));
-
-/** Rejects if `promise` takes longer than `ms`. */
-export function within(ms, promise, what = 'operation') {
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms))),
-  ]);
-}
 
 /** Hex SHA-256 of bytes. */
 export async function sha256(data) {
@@ -108,17 +101,6 @@ export function watchRejections() {
     stop: () => window.removeEventListener('unhandledrejection', listener),
   };
 }
-
-/** Resolves once `test()` is true, checking every 20 ms; rejects after `ms`. */
-export const until = (what, test, ms = 15000) =>
-  within(
-    ms,
-    new Promise((resolve) => {
-      const check = () => (test() ? resolve() : setTimeout(check, 20));
-      check();
-    }),
-    what,
-  );
 
 /**
  * Every transport, as a factory of factories: each call gives a maker of transports that can see

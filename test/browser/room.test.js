@@ -4,9 +4,7 @@ import { expect } from 'chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { MemoryHub, MemoryTransport, PeerKitError, Room, WebSocketTransport } from '../../dist/index.js';
 import { SIGNAL_URL } from '/__peerkit/env.js';
-import { canvasTrack, next, until, watchRejections, within } from './helpers.js';
-
-const roomName = () => `room-${Math.random().toString(36).slice(2)}`;
+import { canvasTrack, next, roomName, until, watchRejections, within } from './helpers.js';
 
 /** Resolves once every room has a connected Peer to each of the others. */
 function meshed(rooms, ms = 20000) {

@@ -2,10 +2,9 @@
 // for each. WebSocketTransport talks to the real signaling server the test runner starts.
 import { expect } from 'chai';
 import { PeerKitError } from '../../dist/index.js';
-import { TRANSPORTS, next, within } from './helpers.js';
+import { TRANSPORTS, next, roomName, within } from './helpers.js';
 
-let roomCounter = 0;
-const freshRoom = () => `conformance-${Date.now()}-${roomCounter++}-${Math.random().toString(36).slice(2)}`;
+const freshRoom = () => roomName('conformance');
 
 for (const [kind, factory] of Object.entries(TRANSPORTS)) {
   describe(`SignalingTransport conformance: ${kind}`, () => {

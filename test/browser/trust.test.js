@@ -3,9 +3,9 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'eventemitter3';
 import { MemoryHub, MemoryTransport, Peer, PeerKitError, Room } from '../../dist/index.js';
-import { TRANSPORTS, next, until, watchRejections, within } from './helpers.js';
+import { TRANSPORTS, next, roomName as freshName, until, watchRejections, within } from './helpers.js';
 
-const roomName = () => `trust-${Math.random().toString(36).slice(2)}`;
+const roomName = () => freshName('trust');
 const connectedTo = (room, count) => room.peers.size === count && [...room.peers.values()].every((p) => p.state === 'connected');
 
 /**

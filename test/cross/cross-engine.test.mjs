@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { CHROMIUM_PATH as CHROMIUM, FIREFOX_PATH as FIREFOX } from '../../scripts/browsers.mjs';
-import { launchChromium, launchFirefox, missing, side as pageSide, startStatic, within } from '../support/pages.mjs';
+import { launchChromium, launchFirefox, missing, side as pageSide } from '../support/pages.mjs';
+import { HOST, startStatic } from '../support/servers.mjs';
+import { until, within } from '../support/wait.mjs';
 
 const STEP_MS = 20000;
 const TEST_MS = 60000;
@@ -16,7 +18,7 @@ const LAUNCH_MS = 60000;
  * client, unread. The Peers must cope with whatever a dumb pipe gives them.
  */
 async function startRelay() {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const wss = new WebSocketServer({ host: HOST, port: 0 });
   await new Promise((resolve) => wss.once('listening', resolve));
   wss.on('connection', (socket) => {
     socket.on('message', (data, isBinary) => {
@@ -25,7 +27,7 @@ async function startRelay() {
     });
   });
   return {
-    url: `ws://127.0.0.1:${wss.address().port}`,
+    url: `ws://${HOST}:${wss.address().port}`,
     clients: () => wss.clients.size,
     close: () => {
       for (const client of wss.clients) client.terminate();
@@ -64,10 +66,7 @@ before(async () => {
     }
     await chrome.call('join', relay.url, STEP_MS);
     await fox.call('join', relay.url, STEP_MS);
-    await within(STEP_MS, new Promise((resolve) => {
-      const poll = () => (relay.clients() === 2 ? resolve() : setTimeout(poll, 20));
-      poll();
-    }), 'both pages reaching the relay');
+    await until('both pages reaching the relay', () => relay.clients() === 2, STEP_MS);
   } catch (err) {
     setupError = err;
   }

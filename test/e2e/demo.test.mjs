@@ -5,13 +5,13 @@
 //   npm run build && bash scripts/netns.sh node --test test/e2e/demo.test.mjs
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/browsers.mjs';
 import { startDemo } from '../../scripts/start.mjs';
+import { missing } from '../support/pages.mjs';
 
 const SHOTS = fileURLToPath(new URL('../../test-output/e2e/', import.meta.url));
 const STEP_MS = 20000;
@@ -24,12 +24,8 @@ let browser;
 const cleanup = [];
 
 before(async () => {
-  try {
-    await access(CHROMIUM_PATH, constants.X_OK);
-  } catch {
-    skip = `${CHROMIUM_PATH} is not installed (set CHROMIUM_PATH)`;
-    return;
-  }
+  skip = await missing(CHROMIUM_PATH);
+  if (skip) return;
   await mkdir(SHOTS, { recursive: true });
   demo = await startDemo({ port: 0 });
   cleanup.push(() => demo.close());

@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createSignalingServer } from '../../dist/server/index.js';
 import { CHROMIUM_PATH, FIREFOX_PATH } from '../../scripts/browsers.mjs';
-import { launchChromium, launchFirefox, missing, side, startStatic, within } from '../support/pages.mjs';
+import { launchChromium, launchFirefox, missing, side } from '../support/pages.mjs';
+import { roomName } from '../support/names.mjs';
+import { startStatic } from '../support/servers.mjs';
+import { within } from '../support/wait.mjs';
 
 const STEP_MS = 20000;
 const TEST_MS = 90000;
@@ -53,7 +56,7 @@ test('three pages in two engines meet in one room through the real server, excha
     await open('chromium-b', () => contextB.newPage()),
     await open('firefox', () => fox.newPage()),
   ];
-  const room = `e2e-${Date.now()}`;
+  const room = roomName('e2e');
   const ids = [];
   for (const page of pages) ids.push(await page.call('join', room, 'ws', signalUrl));
   assert.equal(new Set(ids).size, 3);
@@ -86,7 +89,7 @@ test('two tabs of one origin meet over BroadcastChannelTransport with no server,
   const context = await chrome.newContext();
   t.after(() => context.close());
   const [one, two] = [await open('tab-1', () => context.newPage()), await open('tab-2', () => context.newPage())];
-  const room = `tabs-${Date.now()}`;
+  const room = roomName('tabs');
   const idOne = await one.call('join', room, 'broadcast');
   const idTwo = await two.call('join', room, 'broadcast');
   assert.deepEqual(await one.call('connected', 1, STEP_MS), [idTwo]);

@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CHROMIUM_PATH } from '../../scripts/browsers.mjs';
 import { redisMissing, startRedis } from '../../scripts/redis.mjs';
-import { launchChromium, missing, side, startStatic, within } from '../support/pages.mjs';
+import { launchChromium, missing, side } from '../support/pages.mjs';
+import { roomName } from '../support/names.mjs';
+import { startStatic } from '../support/servers.mjs';
+import { within } from '../support/wait.mjs';
 import { startSignalCli } from '../support/signal-cli.mjs';
 
 const STEP_MS = 20000;
@@ -50,7 +53,7 @@ test('members on two instances meet through Redis; one instance is killed mid-ca
     return side(name, page, 'e2e', STEP_MS);
   };
   const [onA, onB] = [await open('page-on-a'), await open('page-on-b')];
-  const room = `scale-${Date.now()}`;
+  const room = roomName('scale');
   // Each page prefers its own instance and knows the other.
   const idOnA = await onA.call('join', room, 'ws', [a.url, b.url]);
   const idOnB = await onB.call('join', room, 'ws', [b.url, a.url]);

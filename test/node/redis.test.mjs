@@ -8,8 +8,11 @@ import { RespParser, encodeCommand, parseRedisUrl } from '../../dist/server/resp
 import { createSignalingServer } from '../../dist/server/index.js';
 import { WebSocketTransport } from '../../dist/signaling/transports/websocket.js';
 import { redisMissing, startRedis } from '../../scripts/redis.mjs';
+import { roomName as freshRoom } from '../support/names.mjs';
+import { HOST, startServer as startSignaling } from '../support/servers.mjs';
 import { startSignalCli } from '../support/signal-cli.mjs';
-import { HOST, connect, joinAs, sleep } from './signal-client.mjs';
+import { connect, joinAs } from '../support/signal-client.mjs';
+import { sleep } from '../support/wait.mjs';
 
 const missing = redisMissing();
 if (missing) console.log(`# skipping the Redis tests: ${missing}`);
@@ -21,12 +24,8 @@ before(async () => {
 });
 after(() => redis?.stop());
 
-async function startServer(t, options = {}) {
-  const server = createSignalingServer({ logger: false, redis: redis.url, ...options });
-  const { port } = await server.listen(0, HOST);
-  t.after(() => server.close());
-  return { server, port, url: `ws://${HOST}:${port}` };
-}
+/** A signaling server in this process, sharing rooms through the test's Redis. */
+const startServer = (t, options = {}) => startSignaling(t, { redis: redis.url, ...options });
 
 /** A peerkit-signal CLI in its own process, so that it can be killed with SIGKILL. */
 async function startChild(t, args = []) {
@@ -34,9 +33,6 @@ async function startChild(t, args = []) {
   t.after(() => child.kill('SIGKILL'));
   return { child, url: `ws://${HOST}:${(await listening).port}` };
 }
-
-let rooms = 0;
-const freshRoom = () => `room-${process.pid}-${++rooms}`;
 
 test('the RESP parser reads every reply type from input split at every byte', () => {
   const wire = Buffer.from(

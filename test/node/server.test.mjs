@@ -7,15 +7,10 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
 import { createRoomToken, createSignalingServer, turnCredentials } from '../../dist/server/index.js';
+import { HOST, startServer } from '../support/servers.mjs';
 import { startSignalCli } from '../support/signal-cli.mjs';
-import { HOST, connect, joinAs, sleep } from './signal-client.mjs';
-
-async function startServer(t, options = {}) {
-  const server = createSignalingServer({ logger: false, ...options });
-  const { port } = await server.listen(0, HOST);
-  t.after(() => server.close());
-  return { server, port, url: `ws://${HOST}:${port}` };
-}
+import { connect, joinAs } from '../support/signal-client.mjs';
+import { sleep } from '../support/wait.mjs';
 
 test('join answers with a server-assigned id, the members already present and the ICE servers', async (t) => {
   const iceServers = [{ urls: 'stun:stun.example.test:3478' }];

@@ -10,7 +10,9 @@ import wrtc from '@roamhq/wrtc';
 import { createSignalingServer, turnCredentials } from '../../dist/server/index.js';
 import { Peer } from '../../dist/index.js';
 import { coturnMissing, startCoturn } from '../../scripts/coturn.mjs';
-import { HOST, joinAs } from './signal-client.mjs';
+import { HOST } from '../support/servers.mjs';
+import { joinAs } from '../support/signal-client.mjs';
+import { sleep } from '../support/wait.mjs';
 
 const SECRET = 'coturn-and-peerkit-share-this';
 const missing = coturnMissing();
@@ -72,7 +74,7 @@ async function gatherRelay(iceServers) {
   pc.createDataChannel('probe');
   await pc.setLocalDescription(await pc.createOffer());
   const started = Date.now();
-  while (pc.iceGatheringState !== 'complete' && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 25));
+  while (pc.iceGatheringState !== 'complete' && Date.now() - started < 15_000) await sleep(25);
   const state = pc.iceGatheringState;
   pc.close();
   return { candidates, errors, state, ms: Date.now() - started };

@@ -1,39 +1,12 @@
-// What the Node-driven browser tests share: a static file server on loopback, Debian's browsers
-// launched with the project's flags, and a handle on a page that calls into one global object.
+// What the Node-driven browser tests share: Debian's browsers launched with the project's flags,
+// and a handle on a page that calls into one global object. Pages come from startStatic
+// (servers.mjs).
 import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { access } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, FIREFOX_PATH, FIREFOX_PREFS } from '../../scripts/browsers.mjs';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png' };
-
-/** Rejects if `promise` takes longer than `ms`. */
-export function within(ms, promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Serves the given folders of `root` (the repository unless told; e.g. `/dist/`), nothing else, on loopback. */
-export async function startStatic(folders, root = ROOT) {
-  const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    if (!folders.some((folder) => path.startsWith(folder))) return res.writeHead(404).end();
-    try {
-      const body = await readFile(join(root, path));
-      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { close: () => new Promise((resolve) => server.close(resolve)), base: `http://127.0.0.1:${server.address().port}` };
-}
+import { within } from './wait.mjs';
 
 /** Why a browser cannot run here, or undefined when it can. */
 export async function missing(path) {

@@ -14,8 +14,10 @@ import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import * as esbuild from 'esbuild';
 import { CHROMIUM_PATH, FIREFOX_PATH } from '../../scripts/browsers.mjs';
-import { launchChromium, launchFirefox, missing, startStatic, within } from '../support/pages.mjs';
+import { launchChromium, launchFirefox, missing } from '../support/pages.mjs';
+import { startStatic } from '../support/servers.mjs';
 import { startSignalCli } from '../support/signal-cli.mjs';
+import { sleep, until, within } from '../support/wait.mjs';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,6 +25,8 @@ const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 const STEP_MS = 30000;
 const TEST_MS = 120000;
+// Each poll of a page is a round trip to the browser; ten a second is plenty.
+const POLL_MS = 100;
 
 /** The fenced block of `lang` that follows the first line containing `marker`. */
 function readmeBlock(marker, lang) {
@@ -184,17 +188,6 @@ async function open(page, base, path) {
   return { page, lines, warnings, errors };
 }
 
-/** Waits until `check()` returns a truthy value, polling; rejects after `ms` saying `what`. */
-async function until(check, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 test("esbuild bundles the README's Use example from the installed package, and it runs in Chromium and in Firefox", { timeout: TEST_MS }, async (t) => {
   if (skipReason) return t.skip(skipReason);
   const { inputs, bytes } = await bundle('use.ts', 'www/use.js');
@@ -208,11 +201,11 @@ test("esbuild bundles the README's Use example from the installed package, and i
     const browser = await launch();
     try {
       const { lines, warnings, errors } = await open(await browser.newPage(), files.base, 'www/use.html');
-      await until(() => lines.includes(DONE) || errors.length > 0, STEP_MS, `${engine}: the example finishing`);
+      await until(`${engine}: the example finishing`, () => lines.includes(DONE) || errors.length > 0, STEP_MS, POLL_MS);
       assert.deepEqual(errors, [], `${engine}: uncaught errors`);
       assert.ok(lines.includes('hello'), `${engine}: b logged 'hello'; it logged ${JSON.stringify(lines.slice(0, 5))}`);
       assert.ok(lines.includes(`${64 * 2 ** 20} / ${64 * 2 ** 20}`), `${engine}: progress reached 64 MiB`);
-      await until(() => lines.some((l) => l.startsWith('files ')), STEP_MS, `${engine}: b logging the file`);
+      await until(`${engine}: b logging the file`, () => lines.some((l) => l.startsWith('files ')), STEP_MS, POLL_MS);
       assert.deepEqual(warnings, [], `${engine}: nothing was logged as a warning or an error`);
     } finally {
       await browser.close();
@@ -262,7 +255,7 @@ test("the README's ten-line call works from the CDN file and from an npm bundle,
     // Each arrival is seen by everyone before the next page opens.
     for (const other of pages) {
       await other.page.bringToFront();
-      await until(async () => (await remoteVideos(other)).length === pages.length - 1 || other.errors.length > 0, STEP_MS, `${other.name} showing ${pages.length - 1} remote videos`);
+      await until(`${other.name} showing ${pages.length - 1} remote videos`, async () => (await remoteVideos(other)).length === pages.length - 1 || other.errors.length > 0, STEP_MS, POLL_MS);
       assert.deepEqual(other.errors, [], `${other.name}: uncaught errors`);
     }
   }
@@ -276,8 +269,8 @@ test("the README's ten-line call works from the CDN file and from an npm bundle,
   // may join in either order (nothing on the first page says when it has joined), so the order is
   // read from who greeted whom: greetings received must count 3, 2, 1 and 0, one per pair.
   const greeted = (member) => member.lines.filter((l) => l.endsWith(' says hello')).map((l) => l.split(' ')[0]);
-  await until(() => pages.reduce((sum, member) => sum + greeted(member).length, 0) >= 6, STEP_MS, 'six greetings');
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await until('six greetings', () => pages.reduce((sum, member) => sum + greeted(member).length, 0) >= 6, STEP_MS, POLL_MS);
+  await sleep(500);
   const heard = pages.map(greeted);
   const report = JSON.stringify(Object.fromEntries(pages.map((member, i) => [`${member.name} (${ids[i]})`, heard[i]])));
   assert.deepEqual(heard.map((from) => from.length).sort(), [0, 1, 2, 3], `greetings: ${report}`);
@@ -290,7 +283,7 @@ test("the README's ten-line call works from the CDN file and from an npm bundle,
   await pages[3].page.close();
   for (const member of pages.slice(0, 3)) {
     await member.page.bringToFront();
-    await until(async () => !(await remoteVideos(member)).includes(ids[3]), STEP_MS, `${member.name} removing the video of the page that closed`);
+    await until(`${member.name} removing the video of the page that closed`, async () => !(await remoteVideos(member)).includes(ids[3]), STEP_MS, POLL_MS);
     assert.deepEqual(member.errors, [], `${member.name}: uncaught errors`);
   }
 });

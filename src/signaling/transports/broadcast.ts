@@ -1,7 +1,8 @@
-import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../../errors.js';
-import { assertDurations, assertSendable, joinRefusal } from './checks.js';
-import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
+import { randomHex } from '../../util.js';
+import { BaseTransport } from './base.js';
+import { assertDurations } from './checks.js';
+import type { JoinOptions } from '../transport.js';
 
 /** Options for {@link BroadcastChannelTransport}. */
 export interface BroadcastChannelTransportOptions {
@@ -43,11 +44,6 @@ function parseWire(data: unknown): Wire | undefined {
   return t === 'hi' || t === 'here' || t === 'beat' || t === 'bye' ? (data as Wire) : undefined;
 }
 
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /**
  * A {@link SignalingTransport} between tabs, windows and workers of one origin, with no server:
  * members find each other over a `BroadcastChannel`, keep presence with a heartbeat, and say
@@ -59,9 +55,8 @@ function randomId(): string {
  * // open the same page in a second tab: the two connect
  * ```
  */
-export class BroadcastChannelTransport extends EventEmitter<TransportEvents> implements SignalingTransport {
+export class BroadcastChannelTransport extends BaseTransport {
   readonly #options: Required<BroadcastChannelTransportOptions>;
-  #state: TransportState = 'idle';
   #channel: BroadcastChannel | undefined;
   #selfId = '';
   #hello: unknown;
@@ -88,17 +83,9 @@ export class BroadcastChannelTransport extends EventEmitter<TransportEvents> imp
     assertDurations(this.#options);
   }
 
-  /** The current state. */
-  get state(): TransportState {
-    return this.#state;
-  }
-
   /** Announces this member on the room's channel and collects the answers of those present. */
-  join(room: string, options: JoinOptions = {}): Promise<JoinResult> {
-    const refused = joinRefusal(this.#state, room);
-    if (refused !== undefined) return Promise.reject(refused);
-    this.#setState('connecting');
-    this.#selfId = randomId();
+  protected override enter(room: string, options: JoinOptions): void {
+    this.#selfId = randomHex(8);
     this.#hello = options.hello;
     const channel = new BroadcastChannel(this.#options.prefix + room);
     this.#channel = channel;
@@ -120,35 +107,25 @@ export class BroadcastChannelTransport extends EventEmitter<TransportEvents> imp
     try {
       this.#post({ t: 'hi', from: this.#selfId, hello: this.#hello });
     } catch (cause) {
-      this.#shutdown();
-      return Promise.reject(new PeerKitError('BAD_ARGUMENT', 'hello must be structured-cloneable', { cause }));
+      this.shutdown(new PeerKitError('BAD_ARGUMENT', 'hello must be structured-cloneable', { cause }));
+      return;
     }
     globalThis.addEventListener?.('pagehide', this.#onPageHide);
     this.#beatTimer = setInterval(() => this.#beat(), this.#options.heartbeatMs);
-    return new Promise((resolve, reject) => {
+    setTimeout(() => {
+      if (this.state === 'closed') return;
+      discovering = false;
+      this.joined({ selfId: this.#selfId, members: [...this.#lastHeard.keys()], hellos });
       setTimeout(() => {
-        if (this.#state === 'closed') return reject(new PeerKitError('CLOSED', 'the transport was closed before joining'));
-        discovering = false;
-        this.#setState('joined');
-        const result: JoinResult = { selfId: this.#selfId, members: [...this.#lastHeard.keys()], hellos };
-        resolve(result);
-        this.emit('joined', result);
-        setTimeout(() => {
-          const waiting = early ?? [];
-          early = undefined;
-          if (this.#state === 'joined') for (const wire of waiting) this.#receive(wire);
-        }, 0);
-      }, this.#options.discoveryMs);
-    });
+        const waiting = early ?? [];
+        early = undefined;
+        if (this.state === 'joined') for (const wire of waiting) this.#receive(wire);
+      }, 0);
+    }, this.#options.discoveryMs);
   }
 
-  /**
-   * Sends `payload` to member `to`.
-   * @throws PeerKitError `CLOSED` after `close()`, `BAD_ARGUMENT` without a member id or with a
-   * payload that cannot be cloned.
-   */
-  send(to: string, payload: unknown): void {
-    assertSendable(this.#state, to, payload);
+  /** Posts `payload` to member `to`; one that cannot be cloned throws `BAD_ARGUMENT`. */
+  protected override carry(to: string, payload: unknown): void {
     try {
       this.#post({ t: 'msg', from: this.#selfId, to, payload });
     } catch (cause) {
@@ -156,12 +133,14 @@ export class BroadcastChannelTransport extends EventEmitter<TransportEvents> imp
     }
   }
 
-  /** Says goodbye to the others and closes the channel; idempotent. */
-  close(): Promise<void> {
-    if (this.#state === 'closed') return Promise.resolve();
+  /** Says goodbye to the others and closes the channel. */
+  protected override release(): void {
     if (this.#channel !== undefined) this.#post({ t: 'bye', from: this.#selfId });
-    this.#shutdown();
-    return Promise.resolve();
+    clearInterval(this.#beatTimer);
+    globalThis.removeEventListener?.('pagehide', this.#onPageHide);
+    this.#channel?.close();
+    this.#channel = undefined;
+    this.#lastHeard.clear();
   }
 
   #receive(wire: Wire): void {
@@ -189,20 +168,5 @@ export class BroadcastChannelTransport extends EventEmitter<TransportEvents> imp
 
   #post(wire: Wire): void {
     this.#channel?.postMessage(wire);
-  }
-
-  #shutdown(): void {
-    clearInterval(this.#beatTimer);
-    globalThis.removeEventListener?.('pagehide', this.#onPageHide);
-    this.#channel?.close();
-    this.#channel = undefined;
-    this.#lastHeard.clear();
-    this.#setState('closed');
-  }
-
-  #setState(next: TransportState): void {
-    if (next === this.#state) return;
-    this.#state = next;
-    this.emit('state', next);
   }
 }

@@ -1,7 +1,6 @@
-import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../../errors.js';
-import { assertSendable, joinRefusal } from './checks.js';
-import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
+import { BaseTransport } from './base.js';
+import type { JoinOptions, JoinResult, TransportState } from '../transport.js';
 
 /** Options for {@link MemoryHub}. */
 export interface MemoryHubOptions {
@@ -95,9 +94,8 @@ function copy(value: unknown): unknown {
  * ]);
  * ```
  */
-export class MemoryTransport extends EventEmitter<TransportEvents> implements SignalingTransport {
+export class MemoryTransport extends BaseTransport {
   readonly #hub: MemoryHub;
-  #state: TransportState = 'idle';
   #room = '';
   #hello: unknown;
   #selfId = '';
@@ -109,43 +107,31 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Si
     this.#hub = hub;
   }
 
-  /** The current state. */
-  get state(): TransportState {
-    return this.#state;
+  /**
+   * Simulates a lost connection, for tests: the others see this member leave, and after `ms` it
+   * re-joins under a new id, as a WebSocketTransport does after its server restarts.
+   */
+  interrupt(ms = 0): void {
+    if (this.state !== 'joined') return;
+    this.#hub.exit(this.#room, this.#selfId);
+    this.setState('reconnecting');
+    this.#offlineTimer = setTimeout(() => this.joined(this.#enterHub()), ms);
   }
 
-  /** Joins `room` of the hub; this member gets a fresh id. */
-  join(room: string, options: JoinOptions = {}): Promise<JoinResult> {
-    const refused = joinRefusal(this.#state, room);
-    if (refused !== undefined) return Promise.reject(refused);
-    let hello: unknown;
+  protected override enter(room: string, options: JoinOptions): void {
     try {
-      hello = copy(options.hello);
+      this.#hello = copy(options.hello);
     } catch (cause) {
-      return Promise.reject(new PeerKitError('BAD_ARGUMENT', 'hello must be JSON-serialisable', { cause }));
+      this.shutdown(new PeerKitError('BAD_ARGUMENT', 'hello must be JSON-serialisable', { cause }));
+      return;
     }
     this.#room = room;
-    this.#hello = hello;
-    this.#setState('connecting');
-    return new Promise((resolve, reject) =>
-      this.#hub.schedule(() => {
-        if (this.#state === 'closed') reject(new PeerKitError('CLOSED', 'the transport was closed before joining'));
-        else {
-          const result = this.#enter();
-          resolve(result);
-          this.emit('joined', result);
-        }
-      }),
-    );
+    this.#hub.schedule(() => {
+      if (this.state !== 'closed') this.joined(this.#enterHub());
+    });
   }
 
-  /**
-   * Sends `payload` to member `to`. A payload for a member that is not (or no longer) in the room
-   * is dropped: it may have left while the payload was under way.
-   * @throws PeerKitError `CLOSED` after `close()`, `BAD_ARGUMENT` for a payload JSON cannot carry.
-   */
-  send(to: string, payload: unknown): void {
-    assertSendable(this.#state, to, payload);
+  protected override carry(to: string, payload: unknown): void {
     let carried: unknown;
     try {
       carried = copy(payload);
@@ -153,48 +139,23 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Si
       throw new PeerKitError('BAD_ARGUMENT', 'payload must be JSON-serialisable', { cause });
     }
     // While offline the payload is lost, like a frame written to a dead socket.
-    if (this.#state !== 'joined') return;
+    if (this.state !== 'joined') return;
     this.#hub.relay(this.#room, this.#selfId, to, carried);
   }
 
-  /**
-   * Simulates a lost connection, for tests: the others see this member leave, and after `ms` it
-   * re-joins under a new id, as a WebSocketTransport does after its server restarts.
-   */
-  interrupt(ms = 0): void {
-    if (this.#state !== 'joined') return;
-    this.#hub.exit(this.#room, this.#selfId);
-    this.#setState('reconnecting');
-    this.#offlineTimer = setTimeout(() => {
-      const result = this.#enter();
-      this.emit('joined', result);
-    }, ms);
-  }
-
-  /** Leaves the room; idempotent. */
-  close(): Promise<void> {
-    if (this.#state === 'closed') return Promise.resolve();
+  protected override release(from: TransportState): void {
     clearTimeout(this.#offlineTimer);
-    if (this.#state === 'joined') this.#hub.exit(this.#room, this.#selfId);
-    this.#setState('closed');
-    return Promise.resolve();
+    if (from === 'joined') this.#hub.exit(this.#room, this.#selfId);
   }
 
-  #enter(): JoinResult {
+  #enterHub(): JoinResult {
     const result = this.#hub.enter(this.#room, this, this.#hello, (deliver) =>
       this.#hub.schedule(() => {
         // Events still in flight to a membership that ended are lost with it.
-        if (this.#state === 'joined' && this.#selfId === result.selfId) deliver();
+        if (this.state === 'joined' && this.#selfId === result.selfId) deliver();
       }),
     );
     this.#selfId = result.selfId;
-    this.#setState('joined');
     return result;
-  }
-
-  #setState(next: TransportState): void {
-    if (next === this.#state) return;
-    this.#state = next;
-    this.emit('state', next);
   }
 }

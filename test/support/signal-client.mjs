@@ -3,10 +3,6 @@
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
 
-export const HOST = '127.0.0.1';
-
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Connects to `url`; the socket is terminated when test `t` ends. */
 export async function connect(t, url, wsOptions = {}) {
   const ws = new WebSocket(url, wsOptions);

@@ -1,0 +1,208 @@
+/**
+ * The peerkit signaling protocol, version 1: the frames a client and the signaling server
+ * (`peerkit-signal`) exchange over one WebSocket, their parsers and their encoder. Both sides
+ * import this module, `WebSocketTransport` in the browser and the server through
+ * `peerkit/protocol`, so the format is written once. README, "Signaling protocol", is the
+ * normative text; this module must agree with it.
+ *
+ * Importable on its own for a compatible client or server: it needs neither a DOM nor Node.
+ * @packageDocumentation
+ */
+import { isRecord } from '../util.js';
+
+/** The only protocol version spoken: every frame carries it as `v`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Longest room name accepted, in UTF-16 code units. */
+export const MAX_ROOM_LENGTH = 256;
+
+/**
+ * Stable codes carried by `error` frames. A client treats a code it does not know as a generic
+ * failure: a later server may add codes.
+ */
+export type ErrorCode =
+  | 'BAD_FRAME'
+  | 'BAD_VERSION'
+  | 'FRAME_TOO_LARGE'
+  | 'UNKNOWN_TYPE'
+  | 'NOT_JOINED'
+  | 'ALREADY_JOINED'
+  | 'NO_SUCH_MEMBER'
+  | 'ROOM_FULL'
+  | 'RATE_LIMITED'
+  | 'UNAUTHORIZED'
+  | 'SHUTTING_DOWN'
+  | 'INTERNAL';
+
+/** An ICE server entry, the shape of WebRTC's `RTCIceServer`, written out so Node needs no DOM types. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** A frame a client sends. `v` is added by {@link encodeFrame}. */
+export type ClientFrame =
+  | { type: 'join'; room: string; token?: string; hello?: unknown }
+  | { type: 'signal'; to: string; payload: unknown }
+  | { type: 'leave' }
+  | { type: 'ping' };
+
+/** A frame the server sends. `v` is added by {@link encodeFrame}. */
+export type ServerFrame =
+  | {
+      type: 'joined';
+      room: string;
+      id: string;
+      members: string[];
+      iceServers: IceServer[];
+      hellos?: Record<string, unknown>;
+    }
+  | { type: 'member-joined'; id: string; hello?: unknown }
+  | { type: 'member-left'; id: string }
+  | { type: 'signal'; from: string; payload: unknown }
+  | { type: 'pong' }
+  | {
+      type: 'error';
+      /** One of {@link ErrorCode} from this server; a string, since a later server may send others. */
+      code: string;
+      message: string;
+      re?: string;
+      to?: string;
+    };
+
+/**
+ * Why a frame was refused. The server sends it back as an `error` frame ({@link errorFrame});
+ * a client reads `BAD_FRAME` and `BAD_VERSION` from {@link parseServerFrame} as a broken server
+ * and `UNKNOWN_TYPE` as a frame from a newer one.
+ */
+export class ProtocolError {
+  constructor(
+    readonly code: ErrorCode,
+    readonly message: string,
+    /** The `type` of the frame this answers, when it is known. */
+    readonly re?: string,
+  ) {}
+}
+
+/** Serialises a frame with the protocol version first, so a reader can check it before the rest. */
+export function encodeFrame(frame: ClientFrame | ServerFrame): string {
+  return JSON.stringify({ v: PROTOCOL_VERSION, ...frame });
+}
+
+/** The `error` frame that carries a refusal; `to` names the recipient a `signal` could not reach. */
+export function errorFrame(error: ProtocolError, to?: string): ServerFrame {
+  const frame: ServerFrame = { type: 'error', code: error.code, message: error.message };
+  if (error.re !== undefined) frame.re = error.re;
+  if (to !== undefined) frame.to = to;
+  return frame;
+}
+
+/** Reads the JSON object of a text frame for `reader`: its fields, or why it is no frame of this version. */
+function readFrame(text: unknown, reader: 'server' | 'client'): { fields: Record<string, unknown>; type: string } | ProtocolError {
+  let raw: unknown;
+  try {
+    raw = typeof text === 'string' ? JSON.parse(text) : undefined;
+  } catch {
+    return new ProtocolError('BAD_FRAME', 'frame is not valid JSON');
+  }
+  if (raw === undefined) return new ProtocolError('BAD_FRAME', 'frames must be text');
+  if (!isRecord(raw)) return new ProtocolError('BAD_FRAME', 'frame must be a JSON object');
+  const type = typeof raw.type === 'string' ? raw.type : undefined;
+  if (raw.v !== PROTOCOL_VERSION) {
+    return new ProtocolError('BAD_VERSION', `unsupported protocol version; this ${reader} speaks v${PROTOCOL_VERSION}`, type);
+  }
+  if (type === undefined) return new ProtocolError('BAD_FRAME', 'frame needs a string "type"');
+  return { fields: raw, type };
+}
+
+const unknownType = (type: string): ProtocolError => new ProtocolError('UNKNOWN_TYPE', `unknown frame type "${type.slice(0, 32)}"`, type.slice(0, 32));
+
+/**
+ * Parses one text frame from a client. Unknown extra fields are ignored so that later minor
+ * additions stay compatible; a client-supplied `from` is one of them and never reaches a peer.
+ */
+export function parseClientFrame(text: string): ClientFrame | ProtocolError {
+  const read = readFrame(text, 'server');
+  if (read instanceof ProtocolError) return read;
+  const { fields, type } = read;
+  switch (type) {
+    case 'join':
+      return parseJoin(fields);
+    case 'signal':
+      if (typeof fields.to !== 'string' || fields.to.length === 0) {
+        return new ProtocolError('BAD_FRAME', '"to" must be a member id', 'signal');
+      }
+      if (!('payload' in fields)) return new ProtocolError('BAD_FRAME', '"payload" is required', 'signal');
+      return { type, to: fields.to, payload: fields.payload };
+    case 'leave':
+    case 'ping':
+      return { type };
+    default:
+      return unknownType(type);
+  }
+}
+
+function parseJoin(fields: Record<string, unknown>): ClientFrame | ProtocolError {
+  const { room, token } = fields;
+  if (typeof room !== 'string' || room.length === 0 || room.length > MAX_ROOM_LENGTH) {
+    return new ProtocolError('BAD_FRAME', `"room" must be a string of 1 to ${MAX_ROOM_LENGTH} characters`, 'join');
+  }
+  if (token !== undefined && typeof token !== 'string') {
+    return new ProtocolError('BAD_FRAME', '"token" must be a string', 'join');
+  }
+  const frame: ClientFrame = { type: 'join', room };
+  if (token !== undefined) frame.token = token;
+  if (fields.hello !== undefined) frame.hello = fields.hello;
+  return frame;
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
+const isIceServer = (value: unknown): value is IceServer => isRecord(value) && (isString(value.urls) || isStringArray(value.urls));
+
+/**
+ * Parses one frame from the server: the frame, or a {@link ProtocolError} that is `UNKNOWN_TYPE`
+ * for a well-formed frame of a type this version does not know (a client ignores it) and
+ * `BAD_FRAME` or `BAD_VERSION` for anything else. A `joined` without `iceServers` reads as an
+ * empty list.
+ */
+export function parseServerFrame(text: unknown): ServerFrame | ProtocolError {
+  const read = readFrame(text, 'client');
+  if (read instanceof ProtocolError) return read;
+  const { fields, type } = read;
+  const { id, from, code, message, re, to } = fields;
+  const bad = (needs: string): ProtocolError => new ProtocolError('BAD_FRAME', `a "${type}" frame needs ${needs}`, type);
+  switch (type) {
+    case 'joined': {
+      const { room, members, iceServers = [], hellos } = fields;
+      if (!isString(room) || !isString(id) || !isStringArray(members)) return bad('string room, id and members');
+      if (!Array.isArray(iceServers) || !iceServers.every(isIceServer)) return bad('iceServers as a list of ICE servers');
+      if (hellos !== undefined && !isRecord(hellos)) return bad('hellos as an object');
+      const frame: ServerFrame = { type, room, id, members, iceServers };
+      if (hellos !== undefined) frame.hellos = hellos;
+      return frame;
+    }
+    case 'member-joined': {
+      if (!isString(id)) return bad('a string id');
+      const frame: ServerFrame = { type, id };
+      if (fields.hello !== undefined) frame.hello = fields.hello;
+      return frame;
+    }
+    case 'member-left':
+      return isString(id) ? { type, id } : bad('a string id');
+    case 'signal':
+      return isString(from) && 'payload' in fields ? { type, from, payload: fields.payload } : bad('a string from and a payload');
+    case 'pong':
+      return { type };
+    case 'error': {
+      if (!isString(code) || !isString(message)) return bad('a string code and message');
+      const frame: ServerFrame = { type, code, message };
+      if (isString(re)) frame.re = re;
+      if (isString(to)) frame.to = to;
+      return frame;
+    }
+    default:
+      return unknownType(type);
+  }
+}

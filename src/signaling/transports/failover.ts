@@ -1,0 +1,47 @@
+import { backoffDelay } from '../../util.js';
+
+/** What a transport does after losing its connection. */
+export type NextAttempt = { kind: 'now' } | { kind: 'later'; delayMs: number } | { kind: 'give-up' };
+
+/**
+ * The reconnect policy of {@link WebSocketTransport}: which server URL to try next and when.
+ * Until the first join succeeds, each URL is tried once, in order, at once, and then the
+ * transport gives up; after that, it keeps trying round the list with backoff, forever.
+ * @internal
+ */
+export class Failover {
+  readonly #urls: readonly string[];
+  readonly #minDelayMs: number;
+  readonly #maxDelayMs: number;
+  /** Connection attempts since the last successful join; picks the URL and the delay. */
+  #attempt = 0;
+  #everJoined = false;
+
+  constructor(urls: readonly string[], minDelayMs: number, maxDelayMs: number) {
+    this.#urls = urls;
+    this.#minDelayMs = minDelayMs;
+    this.#maxDelayMs = maxDelayMs;
+  }
+
+  /** The URL to connect to now, counted as one attempt. */
+  nextUrl(): string {
+    const url = this.#urls[this.#attempt % this.#urls.length] ?? '';
+    this.#attempt += 1;
+    return url;
+  }
+
+  /** A join succeeded: the next loss starts again from the first delay and keeps retrying. */
+  joined(): void {
+    this.#attempt = 0;
+    this.#everJoined = true;
+  }
+
+  /**
+   * What to do now that the connection is lost. Delays are "full jitter" ({@link backoffDelay}),
+   * so clients dropped together by a server restart do not all come back at the same instant.
+   */
+  afterLoss(): NextAttempt {
+    if (this.#everJoined) return { kind: 'later', delayMs: backoffDelay(this.#attempt, this.#minDelayMs, this.#maxDelayMs) };
+    return this.#attempt < this.#urls.length ? { kind: 'now' } : { kind: 'give-up' };
+  }
+}
