@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { startDemo } from '../../scripts/start.mjs';
 import { CHROMIUM_PATH, FIREFOX_PATH } from '../../scripts/browsers.mjs';
-import { launchChromium, launchFirefox, missing, within } from '../support/pages.mjs';
+import { launchChromium, launchFirefox, missing } from '../support/pages.mjs';
+import { within } from '../support/wait.mjs';
 
 const PAGES = readdirSync(fileURLToPath(new URL('../../examples', import.meta.url))).filter((f) => f.endsWith('.html'));
 const STEP_MS = 30000;

@@ -4,13 +4,14 @@
 // resolution a user may have. The older compilers live in tools/ (see tools/package.json).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { measureSizes } from '../../bench/size.mjs';
+import { typesVersionsOf } from '../../scripts/types-versions.mjs';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,6 +28,11 @@ before(async () => {
 });
 
 after(() => rmSync(scratch, { recursive: true, force: true }));
+
+test('typesVersions gives node10 resolution the declarations of every subpath export', () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  assert.deepEqual(manifest.typesVersions, typesVersionsOf(manifest), 'run node scripts/types-versions.mjs');
+});
 
 test('publint finds nothing to report in the packed package, warnings included', async () => {
   const { stdout } = await run(process.execPath, [join(ROOT, 'node_modules/publint/src/cli.js'), 'run', tarball, '--strict']);
