@@ -1,5 +1,6 @@
-// One suite, two engines: Debian's Chromium through Playwright, Debian's Firefox ESR through
-// Puppeteer over WebDriver BiDi (Playwright cannot drive a stock Firefox). PEERKIT_BROWSER picks one.
+// One suite, three engines: Debian's Chromium through Playwright, Debian's Firefox ESR through
+// Puppeteer over WebDriver BiDi (Playwright cannot drive a stock Firefox), and Debian's WebKitGTK
+// through WebKitWebDriver (WebDriver classic). PEERKIT_BROWSER picks one.
 import { playwrightLauncher } from '@web/test-runner-playwright';
 import { puppeteerLauncher } from '@web/test-runner-puppeteer';
 import { countingReporter } from './test/reporter.mjs';
@@ -7,6 +8,8 @@ import { networkPlugin } from './test/network-plugin.mjs';
 import { signalServerPlugin } from './test/signal-plugin.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, FIREFOX_PATH, FIREFOX_PREFS } from './scripts/browsers.mjs';
 import { defaultReporter } from '@web/test-runner';
+import { webdriverLauncher } from '@web/test-runner-webdriver';
+import { WEBKIT_CAPABILITIES, startWebKitDriver } from './scripts/webkit.mjs';
 
 // eventemitter3's ESM entry imports its CommonJS file; bundlers handle that, a plain dev server
 // does not, so the test server wraps that one file as a module.
@@ -37,12 +40,23 @@ const firefox = puppeteerLauncher({
   },
 });
 
+// Debian's WebKitGTK has WebRTC compiled out: WebKit runs the files that need no peer connection
+// (media helpers, transports, errors, the engine check), and tests inside them that need one skip.
+const WEBKIT_FILES = ['test/browser/media-helpers.test.js', 'test/browser/transports.test.js', 'test/browser/engine.test.js'];
+
+async function webkit() {
+  const { port } = await startWebKitDriver();
+  return webdriverLauncher({ hostname: '127.0.0.1', port, logLevel: 'error', capabilities: WEBKIT_CAPABILITIES });
+}
+
+const browser = engine === 'firefox' ? firefox : engine === 'webkit' ? await webkit() : chromium;
+
 export default {
-  files: process.env.PEERKIT_FILES ?? 'test/browser/**/*.test.js',
+  files: process.env.PEERKIT_FILES ?? (engine === 'webkit' ? WEBKIT_FILES : 'test/browser/**/*.test.js'),
   nodeResolve: true,
   plugins: [eventemitter3AsModule, signalServerPlugin(), networkPlugin()],
   concurrency: 1,
-  browsers: [engine === 'firefox' ? firefox : chromium],
+  browsers: [browser],
   browserStartTimeout: 120000,
   testsStartTimeout: 120000,
   testsFinishTimeout: 900000,

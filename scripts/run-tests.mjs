@@ -1,5 +1,5 @@
-// Runs every suite in turn (Node unit and server tests, the browser suite in Chromium and in
-// Firefox, the cross-engine and end-to-end page tests, the package as a new user installs it, the
+// Runs every suite in turn (Node unit and server tests, the browser suite in Chromium, in
+// Firefox and (the files that need no WebRTC) in WebKit, the cross-engine and end-to-end page tests, the package as a new user installs it, the
 // type tests) and ends with one line: `tests: N passed, N failed`.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -68,6 +68,7 @@ await typeTests();
 await nodeSuite('node', testFiles('test/node'));
 await browserSuite('chromium');
 await browserSuite('firefox');
+await browserSuite('webkit');
 for (const [name, dir] of [['cross-engine', 'test/cross'], ['e2e', 'test/e2e'], ['new user', 'test/user']]) {
   const files = testFiles(dir);
   if (files.length > 0) await nodeSuite(name, files);

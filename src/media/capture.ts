@@ -25,10 +25,30 @@ function subject(source: CaptureSource, constraints?: MediaStreamConstraints): s
 const nameOf = (err: unknown): string =>
   typeof err === 'object' && err !== null && typeof (err as { name?: unknown }).name === 'string' ? (err as { name: string }).name : '';
 
-const constraintOf = (err: unknown): string => {
+/** The required (`exact`, `min` or `max`) constraints of a request, by name. */
+function requiredOf(constraints?: MediaStreamConstraints): string[] {
+  const names = new Set<string>();
+  for (const track of [constraints?.audio, constraints?.video]) {
+    if (typeof track !== 'object' || track === null) continue;
+    for (const [name, value] of Object.entries(track)) {
+      if (typeof value === 'object' && value !== null && ('exact' in value || 'min' in value || 'max' in value)) names.add(name);
+    }
+  }
+  return [...names];
+}
+
+/**
+ * The constraint an OverconstrainedError names; where the browser names none, the one required
+ * constraint of the request, if it had exactly one. The spec lets `constraint` be "" when the
+ * browser cannot tell which one failed (https://github.com/w3c/mediacapture-main/pull/746), and
+ * WebKit always leaves it empty for getUserMedia.
+ */
+function constraintOf(err: unknown, constraints?: MediaStreamConstraints): string {
   const constraint = typeof err === 'object' && err !== null ? (err as { constraint?: unknown }).constraint : undefined;
-  return typeof constraint === 'string' ? constraint : '';
-};
+  if (typeof constraint === 'string' && constraint !== '') return constraint;
+  const required = requiredOf(constraints);
+  return required.length === 1 ? (required[0] ?? '') : '';
+}
 
 /**
  * Turns what `getUserMedia` or `getDisplayMedia` rejected with into a `PeerKitError` whose code
@@ -81,7 +101,7 @@ export function mediaError(err: unknown, source: CaptureSource = 'user', constra
       return make('DEVICE_IN_USE', `The ${what} could not be started; another application or tab may be using it. Close it and try again.`);
     case 'OverconstrainedError':
     case 'ConstraintNotSatisfiedError': {
-      const constraint = constraintOf(err);
+      const constraint = constraintOf(err, constraints);
       // An exact deviceId that matches nothing means the chosen device is gone (unplugged).
       if (constraint === 'deviceId') {
         return make('DEVICE_NOT_FOUND', `The selected ${what} is no longer available. Pick another one.`);

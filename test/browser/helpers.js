@@ -114,3 +114,8 @@ export const TRANSPORTS = {
   broadcast: () => () => new BroadcastChannelTransport({ discoveryMs: 100 }),
   websocket: () => () => new WebSocketTransport(SIGNAL_URL),
 };
+
+/** Skips the calling test (a `function`, not an arrow) where the engine has no WebRTC, as Debian's WebKitGTK. */
+export function needsWebRTC(test) {
+  if (typeof RTCPeerConnection === 'undefined') test.skip();
+}

@@ -13,7 +13,7 @@ import {
   unmute,
 } from '../../dist/index.js';
 import { sendMouse } from '@web/test-runner-commands';
-import { closeAll, next, pair, within } from './helpers.js';
+import { closeAll, needsWebRTC, next, pair, within } from './helpers.js';
 
 /** Resolves with the rejection of `promise`, failing if it resolves. */
 async function rejection(promise) {
@@ -178,7 +178,8 @@ describe('media helpers', () => {
       expect(lists).to.have.length(1);
     });
 
-    it('switchDevice swaps the camera mid-call with no renegotiation and stops the old track', async () => {
+    it('switchDevice swaps the camera mid-call with no renegotiation and stops the old track', async function () {
+      needsWebRTC(this);
       const [a, b] = pair();
       await a.connected;
       const local = await getUserMedia({ video: { width: 320, height: 240 } });
@@ -212,7 +213,8 @@ describe('media helpers', () => {
       await closeAll(a, b);
     });
 
-    it('switchDevice to a missing device rejects with DEVICE_NOT_FOUND and keeps sending the old track', async () => {
+    it('switchDevice to a missing device rejects with DEVICE_NOT_FOUND and keeps sending the old track', async function () {
+      needsWebRTC(this);
       const [a, b] = pair();
       const local = await getUserMedia({ video: true });
       const [camera] = local.getVideoTracks();
@@ -226,7 +228,8 @@ describe('media helpers', () => {
       await closeAll(a, b);
     });
 
-    it('switchDevice on a phone that cannot open two cameras stops the old one and tries again', async () => {
+    it('switchDevice on a phone that cannot open two cameras stops the old one and tries again', async function () {
+      needsWebRTC(this);
       const [a, b] = pair();
       const local = await getUserMedia({ video: true });
       const [camera] = local.getVideoTracks();
@@ -297,7 +300,8 @@ describe('media helpers', () => {
       stopAll(stream);
     });
 
-    it('a remote stream from a Peer plays, muted only where the autoplay policy refuses sound', async () => {
+    it('a remote stream from a Peer plays, muted only where the autoplay policy refuses sound', async function () {
+      needsWebRTC(this);
       const [a, b] = pair();
       const local = await getUserMedia({ audio: true, video: true });
       for (const track of local.getTracks()) a.addTrack(track, local);
