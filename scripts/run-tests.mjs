@@ -1,6 +1,7 @@
-// Runs every suite in turn (Node unit and server tests, the browser suite in Chromium, in
-// Firefox and (the files that need no WebRTC) in WebKit, the cross-engine and end-to-end page tests, the package as a new user installs it, the
-// type tests) and ends with one line: `tests: N passed, N failed`.
+// Runs every suite in turn (Node unit and server tests, the browser suite in Chromium, in Firefox
+// and, for the files that need no WebRTC, in WebKit, the cross-engine and end-to-end page tests,
+// the package as a new user installs it, the type tests) and ends with one line:
+// `tests: N passed, N failed`.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
