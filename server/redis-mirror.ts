@@ -14,9 +14,15 @@ import type { LocalMember } from './rooms.js';
 
 /** One room as this instance sees it. */
 export class RoomMirror {
-  /** Joins on this instance still waiting for Redis; the mirror is kept while there are any. */
-  joining = 0;
   readonly #self: string;
+  /** Joins on this instance still waiting for Redis; the mirror is kept while there are any. */
+  #joining = 0;
+  /**
+   * While joins wait: the events applied meanwhile, and the local members that left meanwhile.
+   * A joiner's snapshot may predate an event that reached this instance before the join's reply,
+   * and may hold a local member that has left since.
+   */
+  #meanwhile: { events: RoomEvent[]; left: Set<string> } = { events: [], left: new Set() };
   /** Members on this instance, with the room's counter after their join. */
   readonly #locals = new Map<string, { member: LocalMember; seq: number }>();
   /** Every member of the room, on any instance: member id → instance id. */
@@ -33,7 +39,18 @@ export class RoomMirror {
 
   /** No member here and no join on its way: the room can be forgotten. */
   get idle(): boolean {
-    return this.joining === 0 && this.#locals.size === 0;
+    return this.#joining === 0 && this.#locals.size === 0;
+  }
+
+  /** A join on this instance was sent to Redis; call {@link endJoin} once it settled. */
+  beginJoin(): void {
+    this.#joining += 1;
+  }
+
+  /** A join began with {@link beginJoin} settled, whether it succeeded or not. */
+  endJoin(): void {
+    this.#joining -= 1;
+    if (this.#joining === 0) this.#meanwhile = { events: [], left: new Set() };
   }
 
   /**
@@ -42,14 +59,16 @@ export class RoomMirror {
    * them in-process.
    */
   joined(member: LocalMember, seq: number, present: readonly StoredMember[], announce: string): void {
+    for (const local of this.#locals.values()) local.member.deliver(announce);
+    for (const event of this.#meanwhile.events) if (event.seq > seq) member.deliver(frameOf(event));
+    for (const other of present) if (this.#meanwhile.left.has(other.info.id)) member.deliver(leftFrame(other.info.id));
+    this.#locals.set(member.id, { member, seq });
+    this.#everyone.set(member.id, this.#self);
     if (this.#base === undefined) {
       this.#base = seq;
       for (const other of present) this.#everyone.set(other.info.id, other.instance);
       for (const event of this.#early.splice(0)) this.#apply(event);
     }
-    for (const local of this.#locals.values()) local.member.deliver(announce);
-    this.#locals.set(member.id, { member, seq });
-    this.#everyone.set(member.id, this.#self);
   }
 
   /**
@@ -59,6 +78,7 @@ export class RoomMirror {
   left(id: string, announce: string | undefined): boolean {
     if (!this.#locals.delete(id)) return false;
     this.#everyone.delete(id);
+    if (this.#joining > 0) this.#meanwhile.left.add(id);
     if (announce !== undefined) for (const local of this.#locals.values()) local.member.deliver(announce);
     return true;
   }
@@ -81,15 +101,20 @@ export class RoomMirror {
 
   #apply(event: RoomEvent): void {
     if (event.instance === this.#self || event.seq <= (this.#base ?? Infinity)) return;
-    let frame: string;
-    if (event.kind === 'join') {
-      this.#everyone.set(event.id, event.instance);
-      frame = event.frame;
-    } else {
-      this.#everyone.delete(event.id);
-      frame = encodeFrame({ type: 'member-left', id: event.id });
-    }
+    if (event.kind === 'join') this.#everyone.set(event.id, event.instance);
+    else this.#everyone.delete(event.id);
+    if (this.#joining > 0) this.#meanwhile.events.push(event);
+    const frame = frameOf(event);
     // A member that joined after this change saw its result in its own snapshot.
     for (const local of this.#locals.values()) if (local.seq < event.seq) local.member.deliver(frame);
   }
+}
+
+function leftFrame(id: string): string {
+  return encodeFrame({ type: 'member-left', id });
+}
+
+/** What a room's local members are handed for `event`. */
+function frameOf(event: RoomEvent): string {
+  return event.kind === 'join' ? event.frame : leftFrame(event.id);
 }

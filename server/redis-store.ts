@@ -185,7 +185,7 @@ export class RedisRoomStore implements RoomStore {
 
   async join(room: string, member: LocalMember, maxMembers: number, announce: string): Promise<JoinOutcome> {
     const entry = this.#entry(room);
-    entry.mirror.joining += 1;
+    entry.mirror.beginJoin();
     try {
       // Subscribed before the script runs, so every change after the snapshot reaches the mirror.
       await entry.subscribed;
@@ -197,7 +197,7 @@ export class RedisRoomStore implements RoomStore {
       this.#local.set(id, member);
       return { ok: true, others: result.present.map((p) => p.info) };
     } finally {
-      entry.mirror.joining -= 1;
+      entry.mirror.endJoin();
       this.#release(room, entry);
     }
   }
