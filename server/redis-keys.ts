@@ -4,12 +4,13 @@
  * (the rooms and instances a sweep discovers) they get the pieces from {@link KeyNames.luaArgs}
  * and only join them.
  *
- * A name is `prefix{tag}suffix`. The tag is the room name for a room's keys and the instance id
- * for an instance's, so that Redis Cluster, which hashes only what stands between the first `{`
- * and the next `}`, keeps every key of one room (and of one instance) in one hash slot.
+ * A name is `prefix{r:room}suffix` for a room, `prefix{i:instance id}suffix` for an instance.
+ * Redis Cluster hashes only what stands between the first `{` and the next `}` when that is not
+ * empty, so every key of one room (and of one instance) is in one hash slot, even for a room
+ * name that holds braces: the `r:` keeps the tag from being empty.
  */
 
-/** The suffix of each kind of name. No suffix ends another, so no two names ever collide. */
+/** The suffix of each kind of name, after the tag. */
 const SUFFIXES = {
   /** Hash of a room's members: member id → member value (see redis-codec). */
   members: ':members',
@@ -28,6 +29,9 @@ const SUFFIXES = {
 /** A kind of per-room or per-instance name. */
 export type NameKind = keyof typeof SUFFIXES;
 
+/** What starts the tag of each kind: rooms and instances never share a name. */
+const TAG_STARTS: Record<NameKind, string> = { members: 'r:', seq: 'r:', events: 'r:', held: 'i:', alive: 'i:', signals: 'i:' };
+
 /** The order in which {@link KeyNames.luaArgs} passes the suffixes, read by the Lua prelude. */
 export const LUA_NAME_KINDS: readonly NameKind[] = ['members', 'seq', 'events', 'held', 'alive', 'signals'];
 
@@ -38,7 +42,7 @@ export interface KeyNames {
   readonly instances: string;
   /** The `kind` name of room or instance `tag`. */
   of(tag: string, kind: NameKind): string;
-  /** What a Lua script needs to build names itself: the head, then one tail per {@link LUA_NAME_KINDS}. */
+  /** What a Lua script needs to build names itself: the head and tail of each of {@link LUA_NAME_KINDS}. */
   luaArgs(): string[];
 }
 
@@ -50,12 +54,12 @@ export function keyNames(prefix: unknown): KeyNames {
   if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
     throw new TypeError(`RedisRoomStore: prefix must be a non-empty string without braces, got ${JSON.stringify(prefix)}`);
   }
-  const head = `${prefix}{`;
+  const head = (kind: NameKind): string => `${prefix}{${TAG_STARTS[kind]}`;
   const tail = (kind: NameKind): string => `}${SUFFIXES[kind]}`;
   return {
     prefix,
     instances: `${prefix}instances`,
-    of: (tag, kind) => head + tag + tail(kind),
-    luaArgs: () => [head, ...LUA_NAME_KINDS.map(tail)],
+    of: (tag, kind) => head(kind) + tag + tail(kind),
+    luaArgs: () => LUA_NAME_KINDS.flatMap((kind) => [head(kind), tail(kind)]),
   };
 }

@@ -22,11 +22,10 @@ import type { RedisConnection } from './resp.js';
 const SEQ_TTL_MS = 24 * 60 * 60 * 1000;
 
 const PRELUDE = `${LUA_FORMATS}
-local HEAD = ARGV[1]
-local TAIL = {${LUA_NAME_KINDS.map((kind, i) => `${kind} = ARGV[${i + 2}]`).join(', ')}}
-local SEQ_TTL = ARGV[${LUA_NAME_KINDS.length + 2}]
-local function name(tag, kind) return HEAD .. tag .. TAIL[kind] end
-local function args() return unpack(ARGV, ${LUA_NAME_KINDS.length + 3}) end
+local NAME = {${LUA_NAME_KINDS.map((kind, i) => `${kind} = {ARGV[${2 * i + 1}], ARGV[${2 * i + 2}]}`).join(', ')}}
+local SEQ_TTL = ARGV[${2 * LUA_NAME_KINDS.length + 1}]
+local function name(tag, kind) return NAME[kind][1] .. tag .. NAME[kind][2] end
+local function args() return unpack(ARGV, ${2 * LUA_NAME_KINDS.length + 2}) end
 
 -- Removes member id of instance from a room and publishes that it left; false when it was not there.
 local function remove(members, seq, events, id, instance)
