@@ -4,8 +4,12 @@
  * sequence number and is published in the same atomic step.
  *
  * Every script gets the same leading ARGV (the name pieces of redis-keys, then the counter TTL)
- * and its own arguments after them; the prelude reads both, so each script body names its
- * arguments once, in {@link args}' order.
+ * and its own arguments after them; the prelude reads both, and each script body names its own
+ * arguments once, from the prelude's `args()`.
+ *
+ * Not yet for Redis Cluster: a leave touches one room's slot and its instance's, a join also the
+ * global instances set, and the sweep reaches every room of a dead instance and counts
+ * subscribers with PUBSUB NUMSUB, which in a cluster sees one node only.
  */
 import type { KeyNames } from './redis-keys.js';
 import { LUA_NAME_KINDS } from './redis-keys.js';
