@@ -40,6 +40,18 @@ async function startChild(t, args = []) {
   return { child, url: `ws://${HOST}:${(await listening).port}` };
 }
 
+/** Joins `room` at `url`, again and again while the instance refuses joins (it re-registers). */
+async function joinOnceServing(t, url, room) {
+  for (let i = 0; i < 50; i++) {
+    const client = await connect(t, url);
+    client.send({ v: 1, type: 'join', room });
+    const frame = await client.next();
+    if (frame.type === 'joined') return { ...client, joined: frame, id: frame.id };
+    await sleep(100);
+  }
+  assert.fail(`no join at ${url} succeeded within 5 s`);
+}
+
 let rooms = 0;
 const freshRoom = () => `room-${process.pid}-${++rooms}`;
 
@@ -299,16 +311,30 @@ test('an instance that loses Redis closes its connections with 1012 and serves a
   assert.equal((await alice.closed).code, 1012);
   const back = await startRedis({ port: own.port });
   t.after(() => back.stop());
-  let joined;
-  for (let i = 0; i < 50 && joined === undefined; i++) {
-    const client = await connect(t, url);
-    client.send({ v: 1, type: 'join', room: 'r' });
-    const frame = await client.next();
-    if (frame.type === 'joined') joined = frame;
-    else await sleep(100);
-  }
-  assert.ok(joined, 'joins succeed again');
+  const { joined } = await joinOnceServing(t, url, 'r');
   assert.deepEqual(joined.members, []);
+});
+
+test('an instance taken for dead is swept, closes its connections with 1012 and serves again under a new id', withRedis, async (t) => {
+  const prefix = `fence-${process.pid}:`;
+  const [one, two] = [await startServer(t, { redisPrefix: prefix }), await startServer(t, { redisPrefix: prefix })];
+  const room = freshRoom();
+  const alice = await joinAs(t, one.url, room);
+  const bob = await joinAs(t, two.url, room);
+  await alice.next('member-joined');
+  const shared = await rawRedis(t);
+  const names = keyNames(prefix);
+  const { instance } = decodeMember(bob.id, await shared.command(['HGET', names.of(room, 'members'), bob.id]));
+  // As if its heartbeats had stopped for ten beats: a hung process.
+  await shared.command(['DEL', names.of(instance, 'alive')]);
+  assert.equal((await alice.next('member-left', 3000)).id, bob.id);
+  assert.equal((await bob.closed).code, 1012);
+  const carol = await joinOnceServing(t, two.url, room);
+  assert.deepEqual(carol.joined.members, [alice.id]);
+  assert.equal((await alice.next('member-joined')).id, carol.id);
+  const registered = await shared.command(['SMEMBERS', names.instances]);
+  assert.equal(registered.length, 2);
+  assert.ok(!registered.includes(instance), 'the swept id is never used again');
 });
 
 test('health and metrics count this instance only', withRedis, async (t) => {
