@@ -36,16 +36,17 @@ function answersPing(port) {
 
 /**
  * Starts redis-server; resolves once it answers. `port` reuses a port, to restart a stopped
- * server where clients expect it. Resolves null when redis-server is not installed.
+ * server where clients expect it; `args` are more redis-server flags. Resolves null when
+ * redis-server is not installed.
  * @returns {Promise<{url: string, port: number, process: import('node:child_process').ChildProcess, stop(): Promise<void>} | null>}
  */
-export async function startRedis({ port } = {}) {
+export async function startRedis({ port, args = [] } = {}) {
   if (redisMissing()) return null;
   for (let attempt = 0; ; attempt++) {
     const chosen = port ?? (await freePort());
     const child = spawn(
       'redis-server',
-      ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+      ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', ...args],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';

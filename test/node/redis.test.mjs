@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { RespParser, encodeCommand, parseRedisUrl } from '../../dist/server/resp.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RespParser, RedisConnection, encodeCommand, parseRedisUrl } from '../../dist/server/resp.js';
+import { LUA_FORMATS, decodeEvent, decodeMember } from '../../dist/server/redis-codec.js';
+import { keyNames } from '../../dist/server/redis-keys.js';
 import { createSignalingServer } from '../../dist/server/index.js';
 import { WebSocketTransport } from '../../dist/signaling/transports/websocket.js';
 import { redisMissing, startRedis } from '../../scripts/redis.mjs';
@@ -32,6 +37,18 @@ async function startChild(t, args = []) {
   const { child, listening } = startSignalCli(['--port', '0', '--redis', redis.url, ...args]);
   t.after(() => child.kill('SIGKILL'));
   return { child, url: `ws://${HOST}:${(await listening).port}` };
+}
+
+/** Joins `room` at `url`, again and again while the instance refuses joins (it re-registers). */
+async function joinOnceServing(t, url, room) {
+  for (let i = 0; i < 50; i++) {
+    const client = await connect(t, url);
+    client.send({ v: 1, type: 'join', room });
+    const frame = await client.next();
+    if (frame.type === 'joined') return { ...client, joined: frame, id: frame.id };
+    await sleep(100);
+  }
+  assert.fail(`no join at ${url} succeeded within 5 s`);
 }
 
 test('the RESP parser reads every reply type from input split at every byte', () => {
@@ -130,7 +147,81 @@ test('instances with different prefixes on one Redis keep their rooms apart; a b
   assert.deepEqual(bob.joined.members, [], 'a room of the same name in another deployment is another room');
   const carol = await joinAs(t, twin.url, room);
   assert.deepEqual(carol.joined.members, [bob.id], 'instances with the same prefix share rooms');
-  assert.throws(() => createSignalingServer({ redis: redis.url, redisPrefix: '', logger: false }), TypeError);
+  for (const bad of ['', 'a{b}:', 'x}', 'y{']) assert.throws(() => createSignalingServer({ redis: redis.url, redisPrefix: bad, logger: false }), TypeError, bad);
+});
+
+/** A raw connection to the shared test Redis, closed when test `t` ends. */
+async function rawRedis(t, url = redis.url) {
+  const connection = await RedisConnection.open(parseRedisUrl(url), { lost: () => {} });
+  t.after(() => connection.close());
+  return connection;
+}
+
+test('the scripts write events, member values and held entries that the TypeScript side reads back', withRedis, async (t) => {
+  const connection = await rawRedis(t);
+  const hello = JSON.stringify({ name: 'a\nb' });
+  const room = 'room\nwith a newline';
+  const script = `${LUA_FORMATS}
+local id, room = split_held(held_entry('m1', ARGV[2]))
+return {join_event(7, 'inst', 'm1', ARGV[1]), leave_event(8, 'inst', 'm1'), member_value(9, 'inst', ARGV[1]), member_value(10, 'inst', ''), id, room}`;
+  const [joined, left, withHello, without, id, heldRoom] = await connection.command(['EVAL', script, 0, hello, room]);
+  assert.deepEqual(decodeEvent(joined), { kind: 'join', seq: 7, instance: 'inst', id: 'm1', frame: hello });
+  assert.deepEqual(decodeEvent(left), { kind: 'leave', seq: 8, instance: 'inst', id: 'm1', frame: '' });
+  assert.deepEqual(decodeMember('m1', withHello), { seq: 9, instance: 'inst', info: { id: 'm1', hello: { name: 'a\nb' } } });
+  assert.deepEqual(decodeMember('m1', without), { seq: 10, instance: 'inst', info: { id: 'm1' } });
+  assert.deepEqual([id, heldRoom], ['m1', room]);
+  assert.equal(decodeEvent('X\n1\ninst\nm1'), undefined, 'an unknown kind is ignored');
+});
+
+test('every key and channel of one room, and of one instance, hashes to one Redis Cluster slot', withRedis, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'peerkit-cluster-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // A cluster node with no slots serves no data, but computes slots as every cluster node does.
+  const node = await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--dir', dir] });
+  t.after(() => node.stop());
+  const cluster = await rawRedis(t, node.url);
+  const slot = (name) => cluster.command(['CLUSTER', 'KEYSLOT', name]);
+
+  const prefix = `slots-${process.pid}:`;
+  const server = await startServer(t, { redisPrefix: prefix });
+  const rooms = ['lobby', 'a}b', '{x}', '}', '{', 'with space'];
+  for (const room of rooms) await joinAs(t, server.url, room);
+  const shared = await rawRedis(t);
+  const stored = (await shared.command(['KEYS', `${prefix}*`])).sort();
+  const names = keyNames(prefix);
+  const [instance] = await shared.command(['SMEMBERS', names.instances]);
+  const expected = [names.instances, names.of(instance, 'alive'), names.of(instance, 'held')];
+  for (const room of rooms) expected.push(names.of(room, 'members'), names.of(room, 'seq'));
+  assert.deepEqual(stored, expected.sort(), 'the store writes the keys keyNames() names, and no others');
+
+  const slots = new Set();
+  const tags = [...rooms.map((room) => [room, ['members', 'seq', 'events']]), [instance, ['held', 'alive', 'signals']]];
+  for (const [tag, kinds] of tags) {
+    const ofTag = new Set(await Promise.all(kinds.map((kind) => slot(names.of(tag, kind)))));
+    assert.equal(ofTag.size, 1, `one slot for ${JSON.stringify(tag)}`);
+    slots.add([...ofTag][0]);
+  }
+  assert.ok(slots.size > rooms.length / 2, 'rooms spread over slots');
+});
+
+test('a room keeps its event counter while it has members and for a day after the last one leaves', withRedis, async (t) => {
+  const prefix = `seq-${process.pid}:`;
+  const server = await startServer(t, { redisPrefix: prefix });
+  const shared = await rawRedis(t);
+  const seq = keyNames(prefix).of('r', 'seq');
+  const alice = await joinAs(t, server.url, 'r');
+  assert.equal(await shared.command(['PTTL', seq]), -1);
+  alice.send({ v: 1, type: 'leave' });
+  let ttl = -1;
+  for (let i = 0; i < 50 && ttl === -1; i++) {
+    ttl = await shared.command(['PTTL', seq]);
+    if (ttl === -1) await sleep(20);
+  }
+  assert.ok(ttl > 86_000_000 && ttl <= 86_400_000, `${ttl} ms`);
+  assert.equal(await shared.command(['GET', seq]), '2');
+  await joinAs(t, server.url, 'r');
+  assert.equal(await shared.command(['PTTL', seq]), -1, 'a join keeps it again');
+  assert.equal(await shared.command(['GET', seq]), '3', 'and counts on');
 });
 
 test('the member cap holds across instances', withRedis, async (t) => {
@@ -216,16 +307,30 @@ test('an instance that loses Redis closes its connections with 1012 and serves a
   assert.equal((await alice.closed).code, 1012);
   const back = await startRedis({ port: own.port });
   t.after(() => back.stop());
-  let joined;
-  for (let i = 0; i < 50 && joined === undefined; i++) {
-    const client = await connect(t, url);
-    client.send({ v: 1, type: 'join', room: 'r' });
-    const frame = await client.next();
-    if (frame.type === 'joined') joined = frame;
-    else await sleep(100);
-  }
-  assert.ok(joined, 'joins succeed again');
+  const { joined } = await joinOnceServing(t, url, 'r');
   assert.deepEqual(joined.members, []);
+});
+
+test('an instance taken for dead is swept, closes its connections with 1012 and serves again under a new id', withRedis, async (t) => {
+  const prefix = `fence-${process.pid}:`;
+  const [one, two] = [await startServer(t, { redisPrefix: prefix }), await startServer(t, { redisPrefix: prefix })];
+  const room = freshRoom();
+  const alice = await joinAs(t, one.url, room);
+  const bob = await joinAs(t, two.url, room);
+  await alice.next('member-joined');
+  const shared = await rawRedis(t);
+  const names = keyNames(prefix);
+  const { instance } = decodeMember(bob.id, await shared.command(['HGET', names.of(room, 'members'), bob.id]));
+  // As if its heartbeats had stopped for ten beats: a hung process.
+  await shared.command(['DEL', names.of(instance, 'alive')]);
+  assert.equal((await alice.next('member-left', 3000)).id, bob.id);
+  assert.equal((await bob.closed).code, 1012);
+  const carol = await joinOnceServing(t, two.url, room);
+  assert.deepEqual(carol.joined.members, [alice.id]);
+  assert.equal((await alice.next('member-joined')).id, carol.id);
+  const registered = await shared.command(['SMEMBERS', names.instances]);
+  assert.equal(registered.length, 2);
+  assert.ok(!registered.includes(instance), 'the swept id is never used again');
 });
 
 test('health and metrics count this instance only', withRedis, async (t) => {
