@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { measureSizes } from '../../bench/size.mjs';
+import { integritiesInReadme, integrityOfBuild } from '../../scripts/sri.mjs';
 import { typesVersionsOf } from '../../scripts/types-versions.mjs';
 
 const run = promisify(execFile);
@@ -32,6 +33,20 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 test('typesVersions gives node10 resolution the declarations of every subpath export', () => {
   const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   assert.deepEqual(manifest.typesVersions, typesVersionsOf(manifest), 'run node scripts/types-versions.mjs');
+});
+
+test("the README's pinned CDN tags carry the integrity hash of the CDN file as built", () => {
+  const expected = integrityOfBuild();
+  const found = integritiesInReadme();
+  assert.ok(found.length > 0, 'the README pins the CDN file with an integrity hash');
+  for (const integrity of found) assert.equal(integrity, expected, 'run npm run sri after changing the build');
+});
+
+test('npm run docs builds the API reference from the TSDoc with no warning (an undocumented export is one)', { timeout: 180_000 }, async () => {
+  const out = join(scratch, 'api');
+  const { stdout } = await run(process.execPath, [join(TOOLS, 'typedoc/bin/typedoc'), '--out', out], { cwd: ROOT });
+  assert.doesNotMatch(stdout, /warning/i);
+  assert.ok(existsSync(join(out, 'index.html')), 'the reference has an index page');
 });
 
 test('publint finds nothing to report in the packed package, warnings included', async () => {
