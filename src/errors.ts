@@ -36,6 +36,7 @@ export type PeerKitErrorCode =
  * ```
  */
 export class PeerKitError extends Error {
+  /** Always `'PeerKitError'`, so logs and `error.name` checks tell it apart. */
   override readonly name = 'PeerKitError';
   /** What went wrong, as a stable string. */
   readonly code: PeerKitErrorCode;

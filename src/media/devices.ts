@@ -8,8 +8,11 @@ import type { MediaOptions } from './capture.js';
  * an empty `label` and `deviceId`: enough to know one exists, not to pick it.
  */
 export interface DeviceList {
+  /** Microphones. */
   audioinput: MediaDeviceInfo[];
+  /** Cameras. */
   videoinput: MediaDeviceInfo[];
+  /** Speakers and headphones (empty where the browser cannot choose an output). */
   audiooutput: MediaDeviceInfo[];
 }
 
@@ -86,6 +89,7 @@ export function onDeviceChange(listener: (devices: DeviceList) => void, options:
  * your own wrapper around `RTCRtpSender.replaceTrack`.
  */
 export interface TrackReplacer {
+  /** Sends `newTrack` wherever `oldTrack` was sent, without renegotiating. */
   replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void>;
 }
 

@@ -6,7 +6,9 @@ export const SIGNAL_VERSION = 1;
 
 /** The first signal of each side: its tie-breaker, which decides who is polite. */
 export interface HelloSignal {
+  /** The signal format's version, {@link SIGNAL_VERSION}. */
   v: typeof SIGNAL_VERSION;
+  /** What the signal carries. */
   kind: 'hello';
   /** The lower number yields on collisions; 0 and 2^53 - 1 stand for an explicit `polite` option. */
   tb: number;
@@ -14,22 +16,31 @@ export interface HelloSignal {
 
 /** An SDP offer or answer. */
 export interface DescriptionSignal {
+  /** The signal format's version, {@link SIGNAL_VERSION}. */
   v: typeof SIGNAL_VERSION;
+  /** What the signal carries. */
   kind: 'description';
+  /** The description's type; peerkit never sends `pranswer` or `rollback`. */
   type: 'offer' | 'answer';
+  /** The session description, starting with `v=0`. */
   sdp: string;
 }
 
 /** One trickled ICE candidate. */
 export interface CandidateSignal {
+  /** The signal format's version, {@link SIGNAL_VERSION}. */
   v: typeof SIGNAL_VERSION;
+  /** What the signal carries. */
   kind: 'candidate';
+  /** The candidate as `RTCIceCandidate.toJSON()` gives it. */
   candidate: RTCIceCandidateInit;
 }
 
 /** The sender closed its Peer. */
 export interface ByeSignal {
+  /** The signal format's version, {@link SIGNAL_VERSION}. */
   v: typeof SIGNAL_VERSION;
+  /** What the signal carries. */
   kind: 'bye';
 }
 

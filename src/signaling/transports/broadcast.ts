@@ -45,7 +45,7 @@ function parseWire(data: unknown): Wire | undefined {
 }
 
 /**
- * A {@link SignalingTransport} between tabs, windows and workers of one origin, with no server:
+ * A `SignalingTransport` between tabs, windows and workers of one origin, with no server:
  * members find each other over a `BroadcastChannel`, keep presence with a heartbeat, and say
  * goodbye when a tab closes. Member ids are random, since nobody is there to assign them.
  *

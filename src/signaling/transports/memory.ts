@@ -81,7 +81,7 @@ function copy(value: unknown): unknown {
 }
 
 /**
- * A {@link SignalingTransport} inside one page, for tests and demos: transports sharing a
+ * A `SignalingTransport` inside one page, for tests and demos: transports sharing a
  * {@link MemoryHub} form rooms with no network at all. Payloads go through a JSON round trip
  * and arrive asynchronously and in order, as over a server.
  *

@@ -3,12 +3,19 @@ import { assertDurations } from './checks.js';
 
 /** The part of the WHATWG `WebSocket` this transport uses; the `ws` package's class fits it. */
 export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed, as `WebSocket.readyState`. */
   readonly readyState: number;
+  /** Called once the connection is open. */
   onopen: ((event: Event) => void) | null;
+  /** Called with each text frame received. */
   onmessage: ((event: MessageEvent) => void) | null;
+  /** Called once the connection has closed, with its close code. */
   onclose: ((event: CloseEvent) => void) | null;
+  /** Called when the connection fails; a close follows. */
   onerror: ((event: Event) => void) | null;
+  /** Sends one text frame. */
   send(data: string): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
 }
 

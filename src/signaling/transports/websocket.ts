@@ -21,7 +21,7 @@ const MAPPED = new Map<string, PeerKitErrorCode>([
 ]);
 
 /**
- * A {@link SignalingTransport} over WebSocket to a peerkit signaling server (`peerkit-signal`).
+ * A `SignalingTransport` over WebSocket to a peerkit signaling server (`peerkit-signal`).
  * It reconnects with backoff after an unexpected close, fails over between several URLs in
  * order, re-joins its room with a new member id, and queues payloads while offline.
  *
