@@ -1,4 +1,5 @@
 import { PeerKitError } from '../errors.js';
+import { isRecord } from '../util.js';
 import { deriveRoomKey, helloContext, seal, signalContext, unseal } from './seal.js';
 
 /**
@@ -26,8 +27,6 @@ export type HelloRefusal = 'wrong-secret' | 'needs-secret' | 'not-sealed';
 
 /** A member's hello, opened, or why it could not be. */
 export type OpenedHello = { hello: unknown } | { refusal: HelloRefusal };
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The envelopes of one Room; create with {@link Envelopes.create}. */
 export class Envelopes {

@@ -16,7 +16,8 @@ export class Member {
   peer: Peer | undefined;
   hello: unknown;
   refused = false;
-  graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while it is off the transport; still set once the grace ran out. */
+  private grace: ReturnType<typeof setTimeout> | undefined;
   /** Signals that arrived while `admit` was deciding. */
   private inbox: unknown[];
   /** Room messages for it sent while `admit` was deciding, with what settles each `send()`. */
@@ -40,16 +41,27 @@ export class Member {
     this.inbox = early;
   }
 
-  /** Whether it is off the transport, waiting to come back. */
+  /** Whether it is off the transport, waiting to come back (or given up on). */
   get away(): boolean {
-    return this.graceTimer !== undefined;
+    return this.grace !== undefined;
+  }
+
+  /** It dropped off the transport: `expire` runs unless it comes back within `ms`. */
+  departed(ms: number, expire: () => void): void {
+    clearTimeout(this.grace);
+    this.grace = setTimeout(expire, ms);
   }
 
   /** It is back (under `id`): ends the grace. */
   returned(id: string): void {
-    clearTimeout(this.graceTimer);
-    this.graceTimer = undefined;
+    this.dispose();
     this.id = id;
+  }
+
+  /** Stops the grace timer; the member is gone or back. */
+  dispose(): void {
+    clearTimeout(this.grace);
+    this.grace = undefined;
   }
 
   /**

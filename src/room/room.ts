@@ -2,60 +2,22 @@ import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../errors.js';
 import type { Message, Sendable } from '../data/framing.js';
 import { Peer } from '../peer/peer.js';
-import type { PeerOptions } from '../peer/peer.js';
-import type { JoinResult, SignalingTransport } from '../signaling/transport.js';
-import { Envelopes, refusalError } from './envelope.js';
+import type { JoinResult, SignalingTransport, TransportState } from '../signaling/transport.js';
+import { randomHex } from '../util.js';
+import { decideAdmission } from './admission.js';
+import type { AdmissionContext } from './admission.js';
+import { Envelopes } from './envelope.js';
 import type { OpenedHello, Presence } from './envelope.js';
+import { LocalMedia } from './local-media.js';
 import { Member } from './member.js';
+import { DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
+import type { RoomOptions } from './options.js';
+import { Roster } from './roster.js';
+
+export type { RoomOptions } from './options.js';
 
 /** Where a Room is in its life; it follows its transport. */
 export type RoomState = 'joined' | 'reconnecting' | 'closed';
-
-/** Options of {@link Room.join}; Peer options apply to every member's Peer. */
-export interface RoomOptions extends Omit<PeerOptions, 'polite' | 'iceServers'> {
-  /** Carries the signals: WebSocketTransport, BroadcastChannelTransport, MemoryTransport or your own. */
-  transport: SignalingTransport;
-  /**
-   * STUN and TURN servers. When absent, the list the signaling server hands out on joining is
-   * used, else none.
-   * @default undefined
-   */
-  iceServers?: RTCIceServer[];
-  /** Local media sent to every member, present and future. More can be added with `addStream`. @default undefined */
-  stream?: MediaStream;
-  /**
-   * Any JSON value the others receive before connecting to this member (a display name, say):
-   * the second argument of their `member` event and of their `admit`.
-   * @default undefined
-   */
-  hello?: unknown;
-  /**
-   * Decides, before any connection is made, whether to connect to a member; a member refused
-   * here is never connected and its signals are dropped. An `admit` that throws refuses.
-   * @default every member is admitted
-   */
-  admit?: (id: string, hello: unknown) => boolean | Promise<boolean>;
-  /**
-   * A secret shared by the members, out of band: every signal and hello is then encrypted end to
-   * end (AES-256-GCM, key from PBKDF2 over the secret and the room name), so the signaling server
-   * and the transport see only ciphertext and routing fields. A member with another secret is
-   * never connected; `join()` rejects with `UNAUTHORIZED` when no member present can be read.
-   * @default undefined
-   */
-  secret?: string;
-  /**
-   * PBKDF2 iterations for the room key; every member must use the same number.
-   * @default 600000
-   */
-  kdfIterations?: number;
-  /**
-   * How long a member that dropped off the signaling server while its Peer is still connected
-   * is given to come back (it gets a new id then, and keeps its Peer), in ms. Data keeps flowing
-   * meanwhile; after it, the Peer is closed.
-   * @default 15000
-   */
-  rejoinGraceMs?: number;
-}
 
 /** Events of a Room. */
 export interface RoomEvents {
@@ -82,14 +44,6 @@ export interface RoomEvents {
   close: [];
 }
 
-function randomKey(): string {
-  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** Signals kept from senders not (yet) known, and how many such senders. */
-const MAX_STRANGER_SIGNALS = 64;
-const MAX_STRANGERS = 64;
-
 /**
  * A mesh of Peers over one {@link SignalingTransport}: one Peer per remote member, with a
  * polite role decided the same way on both sides of each pair, Peers closed when members leave
@@ -115,17 +69,15 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly name: string;
   readonly #transport: SignalingTransport;
   readonly #options: RoomOptions;
-  readonly #key = randomKey();
+  /** This member's session key: random, kept across signaling reconnects. */
+  readonly #key = randomHex();
+  readonly #roster = new Roster();
+  readonly #media: LocalMedia;
   #envelopes!: Envelopes;
-  /** Signals from ids not yet known: a transport may deliver them before the member's arrival is handled. */
-  readonly #strangers = new Map<string, unknown[]>();
   #selfId = '';
   #iceServers: RTCIceServer[] = [];
   #state: RoomState = 'joined';
   #joined = false;
-  /** By current member id. A member in its rejoin grace stays under its old id. */
-  readonly #members = new Map<string, Member>();
-  readonly #local: { track: MediaStreamTrack; stream: MediaStream }[] = [];
   #leaving: Promise<void> | undefined;
 
   private constructor(name: string, options: RoomOptions) {
@@ -133,7 +85,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.name = name;
     this.#options = { ...options };
     this.#transport = options.transport;
-    if (options.stream !== undefined) for (const track of options.stream.getTracks()) this.#local.push({ track, stream: options.stream });
+    this.#media = new LocalMedia(options.stream);
   }
 
   /**
@@ -145,17 +97,7 @@ export class Room extends EventEmitter<RoomEvents> {
    * (`ROOM_FULL`, `UNAUTHORIZED`, `TRANSPORT_ERROR`...); the transport is closed then
    */
   static async join(name: string, options: RoomOptions): Promise<Room> {
-    if (typeof name !== 'string' || name.length === 0) throw new PeerKitError('BAD_ARGUMENT', 'a room needs a non-empty name');
-    const transport = options?.transport;
-    if (typeof transport?.join !== 'function' || typeof transport.send !== 'function' || typeof transport.on !== 'function') {
-      throw new PeerKitError('BAD_ARGUMENT', 'options.transport must be a SignalingTransport');
-    }
-    if (options.admit !== undefined && typeof options.admit !== 'function') {
-      throw new PeerKitError('BAD_ARGUMENT', 'options.admit must be a function');
-    }
-    if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length === 0)) {
-      throw new PeerKitError('BAD_ARGUMENT', 'options.secret must be a non-empty string');
-    }
+    checkRoomOptions(name, options);
     const room = new Room(name, options);
     await room.#start();
     return room;
@@ -173,14 +115,12 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** The admitted members' Peers, by member id. A new map on each read. */
   get peers(): ReadonlyMap<string, Peer> {
-    const peers = new Map<string, Peer>();
-    for (const [id, member] of this.#members) if (member.peer !== undefined) peers.set(id, member.peer);
-    return peers;
+    return this.#roster.peers();
   }
 
   /** The hello member `id` joined with, if it gave one. */
   helloOf(id: string): unknown {
-    return this.#members.get(id)?.hello;
+    return this.#roster.get(id)?.hello;
   }
 
   /**
@@ -194,9 +134,9 @@ export class Room extends EventEmitter<RoomEvents> {
   send(data: Sendable, to?: string): Promise<void> {
     this.#assertOpen('send()');
     if (to === undefined) {
-      return Promise.all([...this.#members.values()].map((member) => member.send(data))).then(() => undefined);
+      return Promise.all(this.#roster.all().map((member) => member.send(data))).then(() => undefined);
     }
-    const member = this.#members.get(to);
+    const member = this.#roster.get(to);
     if (member === undefined || member.refused) throw new PeerKitError('BAD_ARGUMENT', `no member ${String(to)} in room ${this.name}`);
     return member.send(data);
   }
@@ -204,20 +144,13 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Sends every track of `stream` to every member, present and future. */
   addStream(stream: MediaStream): void {
     this.#assertOpen('addStream()');
-    for (const track of stream.getTracks()) {
-      if (this.#local.some((local) => local.track === track)) continue;
-      this.#local.push({ track, stream });
-      for (const peer of this.peers.values()) peer.addTrack(track, stream);
-    }
+    this.#media.add(stream, this.peers.values());
   }
 
   /** Stops sending the tracks of `stream` to everyone. The tracks are not stopped. */
   removeStream(stream: MediaStream): void {
     this.#assertOpen('removeStream()');
-    for (const local of this.#local.filter((l) => l.stream === stream)) {
-      this.#local.splice(this.#local.indexOf(local), 1);
-      for (const peer of this.peers.values()) if (peer.state !== 'closed') peer.removeTrack(local.track);
-    }
+    this.#media.remove(stream, this.peers.values());
   }
 
   /**
@@ -227,10 +160,7 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   async replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
     this.#assertOpen('replaceTrack()');
-    const local = this.#local.find((l) => l.track === oldTrack);
-    if (local === undefined) throw new PeerKitError('BAD_ARGUMENT', `track ${oldTrack.id} is not being sent to the room`);
-    local.track = newTrack;
-    await Promise.all([...this.peers.values()].filter((peer) => peer.state !== 'closed').map((peer) => peer.replaceTrack(oldTrack, newTrack)));
+    await this.#media.replace(oldTrack, newTrack, this.peers.values());
   }
 
   /**
@@ -243,30 +173,45 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   async #start(): Promise<void> {
-    const transport = this.#transport;
-    transport.on('member-joined', this.#arrive, this);
-    transport.on('member-left', this.#depart, this);
-    transport.on('message', this.#deliver, this);
-    transport.on('joined', this.#rejoin, this);
-    transport.on('state', this.#follow, this);
-    transport.on('error', this.#onTransportError, this);
-    globalThis.addEventListener?.('pagehide', this.#onPageHide);
+    this.#listen(true);
     let result: JoinResult;
     let opened: OpenedHello[] | undefined;
     try {
       this.#envelopes = await Envelopes.create(this.name, this.#key, this.#options.secret, this.#options.kdfIterations);
-      result = await transport.join(this.name, { hello: await this.#envelopes.presence(this.#options.hello) });
+      result = await this.#transport.join(this.name, { hello: await this.#envelopes.presence(this.#options.hello) });
       opened = await this.#checkSecret(result);
     } catch (error) {
       this.#state = 'closed';
-      this.#unlisten();
-      await transport.close();
+      this.#listen(false);
+      await this.#transport.close();
       throw error instanceof PeerKitError ? error : new PeerKitError('TRANSPORT_ERROR', 'the transport failed to join', { cause: error });
     }
     this.#joined = true;
     this.#selfId = result.selfId;
     this.#iceServers = this.#options.iceServers ?? result.iceServers ?? [];
     result.members.forEach((id, i) => this.#arrive(id, result.hellos?.[id], opened?.[i]));
+  }
+
+  /** Adds (`on`) or removes every listener the Room puts on its transport and the page. */
+  #listen(on: boolean): void {
+    const transport = this.#transport;
+    if (on) {
+      transport.on('member-joined', this.#arrive);
+      transport.on('member-left', this.#depart);
+      transport.on('message', this.#deliver);
+      transport.on('joined', this.#rejoin);
+      transport.on('state', this.#follow);
+      transport.on('error', this.#onTransportError);
+      globalThis.addEventListener?.('pagehide', this.#onPageHide);
+      return;
+    }
+    transport.off('member-joined', this.#arrive);
+    transport.off('member-left', this.#depart);
+    transport.off('message', this.#deliver);
+    transport.off('joined', this.#rejoin);
+    transport.off('state', this.#follow);
+    transport.off('error', this.#onTransportError);
+    globalThis.removeEventListener?.('pagehide', this.#onPageHide);
   }
 
   /**
@@ -289,81 +234,56 @@ export class Room extends EventEmitter<RoomEvents> {
    * once lets the others see this member's channels close now, not after ICE consent expires.
    */
   readonly #onPageHide = (): void => {
-    for (const member of this.#members.values()) member.peer?.connection.close();
+    for (const member of this.#roster.all()) member.peer?.connection.close();
     void this.leave();
   };
 
-  #unlisten(): void {
-    const transport = this.#transport;
-    transport.off('member-joined', this.#arrive, this);
-    transport.off('member-left', this.#depart, this);
-    transport.off('message', this.#deliver, this);
-    transport.off('joined', this.#rejoin, this);
-    transport.off('state', this.#follow, this);
-    transport.off('error', this.#onTransportError, this);
-    globalThis.removeEventListener?.('pagehide', this.#onPageHide);
-  }
-
   /** The transport joined again, under a new id: members still connected are kept, by session key. */
-  #rejoin(result: JoinResult): void {
+  readonly #rejoin = (result: JoinResult): void => {
     if (!this.#joined || this.#leaving) return;
     this.#selfId = result.selfId;
     const present = new Set(result.members);
-    for (const member of [...this.#members.values()]) if (!present.has(member.id)) this.#depart(member.id);
+    for (const member of this.#roster.all()) if (!present.has(member.id)) this.#depart(member.id);
     for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
-    for (const member of this.#members.values()) if (!member.away) member.flush(this.#sendTo(member));
-  }
+    for (const member of this.#roster.all()) if (!member.away) member.flush(this.#sendTo(member));
+  };
 
-  #arrive(id: string, raw: unknown, opened?: OpenedHello): void {
-    if (this.#leaving || this.#members.has(id)) return;
+  readonly #arrive = (id: string, raw: unknown, opened?: OpenedHello): void => {
+    if (this.#leaving || this.#roster.get(id) !== undefined) return;
     const presence = this.#envelopes.read(id, raw);
-    const early = this.#strangers.get(id) ?? [];
-    this.#strangers.delete(id);
+    const early = this.#roster.takeStranger(id);
     // Our own previous session, not yet dropped by the server.
     if (presence.key === this.#key) return;
-    const known = [...this.#members.values()].find((member) => member.key === presence.key);
+    const known = this.#roster.byKey(presence.key);
     if (known !== undefined) {
-      this.#members.delete(known.id);
       const previousId = known.id;
-      known.returned(id);
-      this.#members.set(id, known);
+      this.#roster.rename(known, id);
       if (known.peer !== undefined) this.emit('rejoin', known.peer, id, previousId);
       known.flush(this.#sendTo(known));
       for (const payload of early) this.#deliver(id, payload);
       return;
     }
     const member = new Member(id, presence.key, early, this.#envelopes);
-    this.#members.set(id, member);
+    this.#roster.add(member);
     void this.#admit(member, presence, opened);
-  }
+  };
 
   async #admit(member: Member, presence: Presence, known: OpenedHello | undefined): Promise<void> {
-    // A task later, so that `member` events for those present at joining reach listeners added
-    // right after `await Room.join()`; their signals wait in the inbox meanwhile.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    const opened = known ?? (await this.#envelopes.openHello(presence));
-    let admitted = 'hello' in opened;
-    if ('hello' in opened) member.hello = opened.hello;
-    else if (this.#members.get(member.id) === member && !this.#leaving) this.emit('error', refusalError(member.id, opened.refusal), member.id);
-    const { admit } = this.#options;
-    if (admitted && admit !== undefined) {
-      try {
-        admitted = (await admit(member.id, member.hello)) === true;
-      } catch (cause) {
-        admitted = false;
-        this.emit('error', new PeerKitError('BAD_ARGUMENT', 'options.admit threw; the member is refused', { cause }), member.id);
-      }
-    }
-    if (!admitted || this.#members.get(member.id) !== member || this.#leaving) return member.refuse();
+    const context: AdmissionContext = {
+      envelopes: this.#envelopes,
+      admit: this.#options.admit,
+      current: (candidate) => this.#roster.holds(candidate) && this.#leaving === undefined,
+      error: (error, about) => void this.emit('error', error, about.id),
+    };
+    if (!(await decideAdmission(context, member, presence, known))) return member.refuse();
     const peer = this.#connect(member);
     this.emit('member', peer, member.id, member.hello);
     member.admitted(peer, (error) => this.emit('error', error, member.id));
   }
 
   #connect(member: Member): Peer {
-    const { transport: _t, stream: _s, hello: _h, admit: _a, rejoinGraceMs: _g, iceServers: _i, secret: _k, kdfIterations: _n, ...peerOptions } = this.#options;
     // Both sides compare the same two session keys, so exactly one of each pair is polite.
-    const peer = new Peer({ ...peerOptions, iceServers: this.#iceServers, polite: this.#key > member.key });
+    const peer = new Peer(peerOptionsOf(this.#options, this.#iceServers, this.#key > member.key));
     peer.on('signal', (signal) => member.transmit(signal, this.#sendTo(member)));
     // Off the transport, nothing can restart ICE with it: a link that degrades is gone for good.
     peer.on('state', (state) => {
@@ -374,7 +294,7 @@ export class Room extends EventEmitter<RoomEvents> {
     peer.on('stream', (stream) => this.emit('stream', stream, member.id));
     peer.on('error', (error) => this.emit('error', error, member.id));
     peer.on('close', () => this.#remove(member));
-    for (const { track, stream } of this.#local) peer.addTrack(track, stream);
+    this.#media.attach(peer);
     return peer;
   }
 
@@ -386,67 +306,58 @@ export class Room extends EventEmitter<RoomEvents> {
   #sendTo(member: Member): (id: string, payload: unknown) => boolean {
     return (id, payload) => {
       const state = this.#transport.state;
-      if (this.#members.get(id) !== member || state === 'closed') return true;
+      if (this.#roster.get(id) !== member || state === 'closed') return true;
       if (member.away || state !== 'joined') return false;
       this.#transport.send(id, payload);
       return true;
     };
   }
 
-  #deliver(from: string, payload: unknown): void {
-    const member = this.#members.get(from);
-    if (member === undefined) {
-      const held = this.#strangers.get(from) ?? [];
-      if (held.length < MAX_STRANGER_SIGNALS && (held.length > 0 || this.#strangers.size < MAX_STRANGERS)) {
-        held.push(payload);
-        this.#strangers.set(from, held);
-      }
-      return;
-    }
+  readonly #deliver = (from: string, payload: unknown): void => {
+    const member = this.#roster.get(from);
+    if (member === undefined) return this.#roster.holdStranger(from, payload);
     member.receive(payload, (error) => this.emit('error', error, member.id));
-  }
+  };
 
   /** A member left the transport. A Peer still connected gets a grace period to come back. */
-  #depart(id: string): void {
-    this.#strangers.delete(id);
-    const member = this.#members.get(id);
+  readonly #depart = (id: string): void => {
+    this.#roster.takeStranger(id);
+    const member = this.#roster.get(id);
     if (member === undefined || member.away) return;
     const state = member.peer?.state;
     if (state === 'connected' || state === 'reconnecting') {
-      member.graceTimer = setTimeout(() => void member.peer?.close(), this.#options.rejoinGraceMs ?? 15_000);
+      member.departed(this.#options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS, () => void member.peer?.close());
       return;
     }
-    this.#members.delete(id);
-    if (member.peer === undefined) return;
+    this.#roster.remove(member);
     // Unmapped first: its `bye` has nowhere to go.
-    void member.peer.close();
-  }
+    void member.peer?.close();
+  };
 
   #remove(member: Member): void {
-    clearTimeout(member.graceTimer);
-    if (this.#members.get(member.id) === member) this.#members.delete(member.id);
+    member.dispose();
+    this.#roster.remove(member);
     this.emit('leave', member.id);
   }
 
-  #follow(state: string): void {
+  readonly #follow = (state: TransportState): void => {
     if (this.#leaving) return;
     if (state === 'joined' || state === 'reconnecting') this.#setState(state);
     else if (state === 'closed' && this.#joined) {
       this.emit('error', new PeerKitError('TRANSPORT_CLOSED', 'the signaling transport closed; leaving the room'), undefined);
       void this.leave();
     }
-  }
+  };
 
   async #release(): Promise<void> {
     this.#setState('closed');
-    const members = [...this.#members.values()];
+    const members = this.#roster.all();
     // Messages waiting on an `admit` still deciding have no one to go to now.
     for (const member of members) if (member.peer === undefined) member.refuse();
     await Promise.all(members.map((member) => member.peer?.close()));
-    for (const member of members) clearTimeout(member.graceTimer);
-    this.#members.clear();
-    this.#strangers.clear();
-    this.#unlisten();
+    for (const member of members) member.dispose();
+    this.#roster.clear();
+    this.#listen(false);
     await this.#transport.close();
     this.emit('close');
   }
