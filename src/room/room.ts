@@ -1,13 +1,17 @@
 import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../errors.js';
-import type { Message, Sendable } from '../data/framing.js';
+import { encode } from '../data/framing.js';
+import type { Sendable } from '../data/framing.js';
 import { Peer } from '../peer/peer.js';
+import type { Signal } from '../signaling/signal.js';
 import type { JoinResult, SignalingTransport, TransportState } from '../signaling/transport.js';
-import { randomHex } from '../util.js';
+import { backoffDelay, randomHex } from '../util.js';
 import { decideAdmission } from './admission.js';
 import type { AdmissionContext } from './admission.js';
+import { Courier } from './courier.js';
 import { Envelopes } from './envelope.js';
-import type { OpenedHello, Presence } from './envelope.js';
+import type { OpenedHello, OpenedSignal, Presence } from './envelope.js';
+import type { RoomEvents, RoomState } from './events.js';
 import { LocalMedia } from './local-media.js';
 import { Member } from './member.js';
 import { DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
@@ -15,34 +19,15 @@ import type { RoomOptions } from './options.js';
 import { Roster } from './roster.js';
 
 export type { RoomOptions } from './options.js';
+export type { RoomEvents, RoomState } from './events.js';
 
-/** Where a Room is in its life; it follows its transport. */
-export type RoomState = 'joined' | 'reconnecting' | 'closed';
-
-/** Events of a Room. */
-export interface RoomEvents {
-  /** A member was admitted: here is its Peer, before it connects, so listeners can be added. */
-  member: [peer: Peer, id: string, hello: unknown];
-  /**
-   * A member came back under a new id after a signaling reconnect (its or this member's) and
-   * keeps its Peer: key any per-member state by Peer, or move it from `previousId` to `id`.
-   */
-  rejoin: [peer: Peer, id: string, previousId: string];
-  /** A member's Peer closed and was removed: it left, vanished, or failed for good. */
-  leave: [id: string];
-  /** A message from a member's default channel. */
-  data: [data: Message, from: string];
-  /** A remote media track arrived from a member. */
-  track: [track: MediaStreamTrack, streams: readonly MediaStream[], from: string];
-  /** A remote MediaStream from a member was seen for the first time. */
-  stream: [stream: MediaStream, from: string];
-  /** The state changed. */
-  state: [state: RoomState];
-  /** Something failed that no call waits for; `from` names the member when it is about one. */
-  error: [error: PeerKitError, from: string | undefined];
-  /** The room was left, by `leave()` or because its transport closed for good. Once. */
-  close: [];
-}
+/**
+ * Rebuilt Peers in a row that may close without ever connecting before the member is given up
+ * (`leave`), and the backoff between rebuilds: a first rebuild comes after 100 to 200 ms.
+ */
+const MAX_REBUILD_FAILURES = 5;
+const REBUILD_DELAY_MS = 200;
+const MAX_REBUILD_DELAY_MS = 10_000;
 
 /**
  * A mesh of Peers over one {@link SignalingTransport}: one Peer per remote member, with a
@@ -124,21 +109,34 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /**
-   * Sends to every member present, or to member `to` only, on the default channel. Messages to
-   * a member still being admitted or connecting wait for its admission and its channel, so a
-   * `send()` right after `join()` reaches everyone already there; a member refused gets nothing.
+   * Sends to every member present, or to member `to` only. Each member gets each message exactly
+   * once, in the order sent, even across Peers the Room rebuilds: messages are numbered per member
+   * and kept until the member acknowledges them, then sent again on a rebuilt Peer. Messages to a
+   * member still being admitted or connecting wait, so a `send()` right after `join()` reaches
+   * everyone already there; a member refused, or gone, gets nothing.
    *
-   * @returns resolves when the message is handed to every channel; rejects with the first failure
+   * At most 1,000 messages or 16 MiB wait unacknowledged per member;
+   * past that, the message is sent to no one and the promise rejects with `BACKLOG_FULL`, so
+   * awaiting each `send()` never meets the bound on a working connection.
+   *
+   * @returns resolves when the message is handed to every member's channel (or the member is
+   * gone); rejects with `BACKLOG_FULL`, `MESSAGE_TOO_LARGE` (over 16 MiB) or `BAD_ARGUMENT`
    * @throws PeerKitError `CLOSED` after `leave()`, `BAD_ARGUMENT` for an unknown member
    */
   send(data: Sendable, to?: string): Promise<void> {
     this.#assertOpen('send()');
-    if (to === undefined) {
-      return Promise.all(this.#roster.all().map((member) => member.send(data))).then(() => undefined);
+    let members = this.#roster.all();
+    if (to !== undefined) {
+      const member = this.#roster.get(to);
+      if (member === undefined || member.refused) throw new PeerKitError('BAD_ARGUMENT', `no member ${String(to)} in room ${this.name}`);
+      members = [member];
     }
-    const member = this.#roster.get(to);
-    if (member === undefined || member.refused) throw new PeerKitError('BAD_ARGUMENT', `no member ${String(to)} in room ${this.name}`);
-    return member.send(data);
+    const out = encode(data);
+    // All or none: a message refused for one member is sent to no one, so sending it again later
+    // duplicates nothing.
+    const refusal = out instanceof PeerKitError ? out : members.map((member) => member.courier?.refusal(out.size)).find((r) => r !== undefined);
+    if (refusal !== undefined || out instanceof PeerKitError) return Promise.reject(refusal);
+    return Promise.all(members.map((member) => member.send(data, out))).then(() => undefined);
   }
 
   /** Sends every track of `stream` to every member, present and future. */
@@ -263,7 +261,13 @@ export class Room extends EventEmitter<RoomEvents> {
       for (const payload of early) this.#deliver(id, payload);
       return;
     }
-    const member = new Member(id, presence.key, early, this.#envelopes);
+    const courier = presence.room
+      ? new Courier(
+          (data) => this.emit('data', data, member.id),
+          (error) => this.emit('error', error, member.id),
+        )
+      : undefined;
+    const member: Member = new Member(id, presence.key, early, this.#envelopes, this.#route, courier);
     this.#roster.add(member);
     void this.#admit(member, presence, opened);
   };
@@ -282,20 +286,68 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   #connect(member: Member): Peer {
+    const g = member.generation;
     // Both sides compare the same two session keys, so exactly one of each pair is polite.
     const peer = new Peer(peerOptionsOf(this.#options, this.#iceServers, this.#key > member.key));
-    peer.on('signal', (signal) => member.transmit(signal, this.#sendTo(member)));
+    member.peer = peer;
+    peer.on('signal', (signal) =>
+      member.transmit(signal, this.#sendTo(member), { g, end: signal.kind === 'bye' && this.#leaving !== undefined }),
+    );
     // Off the transport, nothing can restart ICE with it: a link that degrades is gone for good.
     peer.on('state', (state) => {
       if (member.away && state !== 'connected') void peer.close();
+    });
+    let connected = false;
+    peer.on('connect', () => {
+      connected = true;
+      member.failures = 0;
     });
     peer.on('data', (data) => this.emit('data', data, member.id));
     peer.on('track', (track, streams) => this.emit('track', track, streams, member.id));
     peer.on('stream', (stream) => this.emit('stream', stream, member.id));
     peer.on('error', (error) => this.emit('error', error, member.id));
-    peer.on('close', () => this.#remove(member));
+    peer.on('close', () => this.#closed(member, peer, connected));
+    member.courier?.attach(peer);
     this.#media.attach(peer);
     return peer;
+  }
+
+  /** A signal from `member`, opened: to the Peer it belongs to, replacing ours if the remote has a newer one. */
+  readonly #route = (member: Member, opened: OpenedSignal): void => {
+    if (opened.g < member.generation) return;
+    if (opened.end) member.leaving = true;
+    if (opened.g > member.generation) {
+      if (!this.#rebuildable(member)) return;
+      this.#rebuild(member, opened.g);
+    }
+    member.peer?.signal(opened.signal as Signal);
+  };
+
+  /** Whether a Peer of `member` that closed is to be replaced, rather than the member removed. */
+  #rebuildable(member: Member): boolean {
+    return member.courier !== undefined && !member.leaving && !member.away && !member.refused && this.#roster.holds(member) && this.#leaving === undefined;
+  }
+
+  /**
+   * A Peer of `member` closed. A Peer already replaced closes quietly; otherwise the member is
+   * removed, or, while it stays in the room, given a new Peer after a short backoff (the remote
+   * does the same, and whichever new Peer speaks first sets the generation for both).
+   */
+  #closed(member: Member, peer: Peer, connected: boolean): void {
+    if (member.peer !== peer) return;
+    if (!connected) member.failures++;
+    if (!this.#rebuildable(member) || member.failures > MAX_REBUILD_FAILURES) return this.#remove(member);
+    member.rebuildAfter(backoffDelay(member.failures, REBUILD_DELAY_MS, MAX_REBUILD_DELAY_MS, 'half'), () => this.#rebuild(member, member.generation + 1));
+  }
+
+  /** Replaces the Peer of `member` with generation `g`; the old one, if still open, is closed. */
+  #rebuild(member: Member, g: number): void {
+    member.cancelRebuild();
+    const old = member.peer;
+    member.generation = g;
+    const peer = this.#connect(member);
+    void old?.close();
+    this.emit('rebuild', peer, member.id);
   }
 
   /**
