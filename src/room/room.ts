@@ -3,6 +3,7 @@ import { PeerKitError } from '../errors.js';
 import { encode } from '../data/framing.js';
 import type { Sendable } from '../data/framing.js';
 import { Peer } from '../peer/peer.js';
+import { SIGNAL_VERSION } from '../signaling/signal.js';
 import type { Signal } from '../signaling/signal.js';
 import type { JoinResult, SignalingTransport, TransportState } from '../signaling/transport.js';
 import { backoffDelay, randomHex } from '../util.js';
@@ -337,7 +338,10 @@ export class Room extends EventEmitter<RoomEvents> {
     if (member.peer !== peer) return;
     if (!connected) member.failures++;
     if (!this.#rebuildable(member) || member.failures > MAX_REBUILD_FAILURES) return this.#remove(member);
-    member.rebuildAfter(backoffDelay(member.failures, REBUILD_DELAY_MS, MAX_REBUILD_DELAY_MS, 'half'), () => this.#rebuild(member, member.generation + 1));
+    member.rebuildAfter(backoffDelay(member.failures, REBUILD_DELAY_MS, MAX_REBUILD_DELAY_MS, 'half'), () => {
+      if (this.#rebuildable(member)) this.#rebuild(member, member.generation + 1);
+      else this.#remove(member);
+    });
   }
 
   /** Replaces the Peer of `member` with generation `g`; the old one, if still open, is closed. */
@@ -382,6 +386,8 @@ export class Room extends EventEmitter<RoomEvents> {
       return;
     }
     this.#roster.remove(member);
+    // Its Peer closed already, and a rebuild was waiting: nothing else will say it left.
+    if (state === 'closed') return this.#remove(member);
     // Unmapped first: its `bye` has nowhere to go.
     void member.peer?.close();
   };
@@ -406,6 +412,11 @@ export class Room extends EventEmitter<RoomEvents> {
     const members = this.#roster.all();
     // Messages waiting on an `admit` still deciding have no one to go to now.
     for (const member of members) if (member.peer === undefined) member.refuse();
+    // Said before the Peers close, so the others remove this member rather than rebuild its Peer
+    // when its channels close.
+    for (const member of members) {
+      if (member.peer !== undefined) member.transmit({ v: SIGNAL_VERSION, kind: 'bye' }, this.#sendTo(member), { g: member.generation, end: true });
+    }
     await Promise.all(members.map((member) => member.peer?.close()));
     for (const member of members) member.dispose();
     this.#roster.clear();
