@@ -1,5 +1,6 @@
 import { PeerKitError } from '../errors.js';
 import { refusalError } from './envelope.js';
+import type { JoinResult } from '../signaling/transport.js';
 import type { Envelopes, OpenedHello, Presence } from './envelope.js';
 import type { Member } from './member.js';
 import type { RoomOptions } from './options.js';
@@ -41,4 +42,16 @@ export async function decideAdmission(context: AdmissionContext, member: Member,
     }
   }
   return admitted && context.current(member);
+}
+
+/**
+ * With a secret, a room where no member present can be read means the secret is wrong.
+ * @returns the hellos opened, in the order of `result.members`, so they are not opened twice
+ * @throws PeerKitError `UNAUTHORIZED` when members are present and none can be read
+ */
+export async function checkSecret(envelopes: Envelopes, result: JoinResult, room: string): Promise<OpenedHello[] | undefined> {
+  if (!envelopes.sealed || result.members.length === 0) return undefined;
+  const opened = await Promise.all(result.members.map((id) => envelopes.openHello(envelopes.read(id, result.hellos?.[id]))));
+  if (opened.some((outcome) => 'hello' in outcome)) return opened;
+  throw new PeerKitError('UNAUTHORIZED', `none of the ${result.members.length} members of room ${room} could be read with this secret; it is not the room's`);
 }

@@ -1,34 +1,28 @@
+// Longer than 300 lines: the facade's public methods with their TSDoc take half of it, and the
+// transport's presence events (arrive, rejoin, depart) stay here because they tie the roster,
+// admission and the member Peers together. The jobs themselves live in options.ts, roster.ts,
+// admission.ts, local-media.ts, member.ts, member-peers.ts (Peers and rebuilds) and courier.ts.
 import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../errors.js';
 import { encode } from '../data/framing.js';
 import type { Sendable } from '../data/framing.js';
-import { Peer } from '../peer/peer.js';
-import { SIGNAL_VERSION } from '../signaling/signal.js';
-import type { Signal } from '../signaling/signal.js';
+import type { Peer } from '../peer/peer.js';
 import type { JoinResult, SignalingTransport, TransportState } from '../signaling/transport.js';
-import { backoffDelay, randomHex } from '../util.js';
-import { decideAdmission } from './admission.js';
+import { randomHex } from '../util.js';
+import { checkSecret, decideAdmission } from './admission.js';
 import type { AdmissionContext } from './admission.js';
-import { Courier } from './courier.js';
 import { Envelopes } from './envelope.js';
-import type { OpenedHello, OpenedSignal, Presence } from './envelope.js';
+import type { OpenedHello, Presence } from './envelope.js';
 import type { RoomEvents, RoomState } from './events.js';
 import { LocalMedia } from './local-media.js';
-import { Member } from './member.js';
+import type { Member } from './member.js';
+import { MemberPeers } from './member-peers.js';
 import { DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
 import type { RoomOptions } from './options.js';
 import { Roster } from './roster.js';
 
 export type { RoomOptions } from './options.js';
 export type { RoomEvents, RoomState } from './events.js';
-
-/**
- * Rebuilt Peers in a row that may close without ever connecting before the member is given up
- * (`leave`), and the backoff between rebuilds: a first rebuild comes after 100 to 200 ms.
- */
-const MAX_REBUILD_FAILURES = 5;
-const REBUILD_DELAY_MS = 200;
-const MAX_REBUILD_DELAY_MS = 10_000;
 
 /**
  * A mesh of Peers over one {@link SignalingTransport}: one Peer per remote member, with a
@@ -59,6 +53,16 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #key = randomHex();
   readonly #roster = new Roster();
   readonly #media: LocalMedia;
+  readonly #peers = new MemberPeers({
+    events: this,
+    // Both sides compare the same two session keys, so exactly one of each pair is polite.
+    peerOptions: (member) => peerOptionsOf(this.#options, this.#iceServers, this.#key > member.key),
+    attachMedia: (peer) => this.#media.attach(peer),
+    sendTo: (member) => this.#sendTo(member),
+    present: (member) => this.#roster.holds(member) && this.#leaving === undefined,
+    leaving: () => this.#leaving !== undefined,
+    remove: (member) => this.#remove(member),
+  });
   #envelopes!: Envelopes;
   #selfId = '';
   #iceServers: RTCIceServer[] = [];
@@ -178,7 +182,7 @@ export class Room extends EventEmitter<RoomEvents> {
     try {
       this.#envelopes = await Envelopes.create(this.name, this.#key, this.#options.secret, this.#options.kdfIterations);
       result = await this.#transport.join(this.name, { hello: await this.#envelopes.presence(this.#options.hello) });
-      opened = await this.#checkSecret(result);
+      opened = await checkSecret(this.#envelopes, result, this.name);
     } catch (error) {
       this.#state = 'closed';
       this.#listen(false);
@@ -194,36 +198,15 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Adds (`on`) or removes every listener the Room puts on its transport and the page. */
   #listen(on: boolean): void {
     const transport = this.#transport;
-    if (on) {
-      transport.on('member-joined', this.#arrive);
-      transport.on('member-left', this.#depart);
-      transport.on('message', this.#deliver);
-      transport.on('joined', this.#rejoin);
-      transport.on('state', this.#follow);
-      transport.on('error', this.#onTransportError);
-      globalThis.addEventListener?.('pagehide', this.#onPageHide);
-      return;
-    }
-    transport.off('member-joined', this.#arrive);
-    transport.off('member-left', this.#depart);
-    transport.off('message', this.#deliver);
-    transport.off('joined', this.#rejoin);
-    transport.off('state', this.#follow);
-    transport.off('error', this.#onTransportError);
-    globalThis.removeEventListener?.('pagehide', this.#onPageHide);
-  }
-
-  /**
-   * With a secret, a room where no member present can be read means the secret is wrong.
-   * @returns the hellos opened, in the order of `result.members`, so they are not opened twice
-   */
-  async #checkSecret(result: JoinResult): Promise<OpenedHello[] | undefined> {
-    if (!this.#envelopes.sealed || result.members.length === 0) return undefined;
-    const opened = await Promise.all(
-      result.members.map((id) => this.#envelopes.openHello(this.#envelopes.read(id, result.hellos?.[id]))),
-    );
-    if (opened.some((outcome) => 'hello' in outcome)) return opened;
-    throw new PeerKitError('UNAUTHORIZED', `none of the ${result.members.length} members of room ${this.name} could be read with this secret; it is not the room's`);
+    const edit = on ? transport.on.bind(transport) : transport.off.bind(transport);
+    edit('member-joined', this.#arrive);
+    edit('member-left', this.#depart);
+    edit('message', this.#deliver);
+    edit('joined', this.#rejoin);
+    edit('state', this.#follow);
+    edit('error', this.#onTransportError);
+    if (on) globalThis.addEventListener?.('pagehide', this.#onPageHide);
+    else globalThis.removeEventListener?.('pagehide', this.#onPageHide);
   }
 
   readonly #onTransportError = (error: PeerKitError): void => void this.emit('error', error, undefined);
@@ -262,13 +245,7 @@ export class Room extends EventEmitter<RoomEvents> {
       for (const payload of early) this.#deliver(id, payload);
       return;
     }
-    const courier = presence.room
-      ? new Courier(
-          (data) => this.emit('data', data, member.id),
-          (error) => this.emit('error', error, member.id),
-        )
-      : undefined;
-    const member: Member = new Member(id, presence.key, early, this.#envelopes, this.#route, courier);
+    const member = this.#peers.create(id, presence, early, this.#envelopes);
     this.#roster.add(member);
     void this.#admit(member, presence, opened);
   };
@@ -281,77 +258,9 @@ export class Room extends EventEmitter<RoomEvents> {
       error: (error, about) => void this.emit('error', error, about.id),
     };
     if (!(await decideAdmission(context, member, presence, known))) return member.refuse();
-    const peer = this.#connect(member);
+    const peer = this.#peers.connect(member);
     this.emit('member', peer, member.id, member.hello);
     member.admitted(peer, (error) => this.emit('error', error, member.id));
-  }
-
-  #connect(member: Member): Peer {
-    const g = member.generation;
-    // Both sides compare the same two session keys, so exactly one of each pair is polite.
-    const peer = new Peer(peerOptionsOf(this.#options, this.#iceServers, this.#key > member.key));
-    member.peer = peer;
-    peer.on('signal', (signal) =>
-      member.transmit(signal, this.#sendTo(member), { g, end: signal.kind === 'bye' && this.#leaving !== undefined }),
-    );
-    // Off the transport, nothing can restart ICE with it: a link that degrades is gone for good.
-    peer.on('state', (state) => {
-      if (member.away && state !== 'connected') void peer.close();
-    });
-    let connected = false;
-    peer.on('connect', () => {
-      connected = true;
-      member.failures = 0;
-    });
-    peer.on('data', (data) => this.emit('data', data, member.id));
-    peer.on('track', (track, streams) => this.emit('track', track, streams, member.id));
-    peer.on('stream', (stream) => this.emit('stream', stream, member.id));
-    peer.on('error', (error) => this.emit('error', error, member.id));
-    peer.on('close', () => this.#closed(member, peer, connected));
-    member.courier?.attach(peer);
-    this.#media.attach(peer);
-    return peer;
-  }
-
-  /** A signal from `member`, opened: to the Peer it belongs to, replacing ours if the remote has a newer one. */
-  readonly #route = (member: Member, opened: OpenedSignal): void => {
-    if (opened.g < member.generation) return;
-    if (opened.end) member.leaving = true;
-    if (opened.g > member.generation) {
-      if (!this.#rebuildable(member)) return;
-      this.#rebuild(member, opened.g);
-    }
-    member.peer?.signal(opened.signal as Signal);
-  };
-
-  /** Whether a Peer of `member` that closed is to be replaced, rather than the member removed. */
-  #rebuildable(member: Member): boolean {
-    return member.courier !== undefined && !member.leaving && !member.away && !member.refused && this.#roster.holds(member) && this.#leaving === undefined;
-  }
-
-  /**
-   * A Peer of `member` closed. A Peer already replaced closes quietly; otherwise the member is
-   * removed, or, while it stays in the room, given a new Peer after a short backoff (the remote
-   * does the same, and whichever new Peer speaks first sets the generation for both).
-   */
-  #closed(member: Member, peer: Peer, connected: boolean): void {
-    if (member.peer !== peer) return;
-    if (!connected) member.failures++;
-    if (!this.#rebuildable(member) || member.failures > MAX_REBUILD_FAILURES) return this.#remove(member);
-    member.rebuildAfter(backoffDelay(member.failures, REBUILD_DELAY_MS, MAX_REBUILD_DELAY_MS, 'half'), () => {
-      if (this.#rebuildable(member)) this.#rebuild(member, member.generation + 1);
-      else this.#remove(member);
-    });
-  }
-
-  /** Replaces the Peer of `member` with generation `g`; the old one, if still open, is closed. */
-  #rebuild(member: Member, g: number): void {
-    member.cancelRebuild();
-    const old = member.peer;
-    member.generation = g;
-    const peer = this.#connect(member);
-    void old?.close();
-    this.emit('rebuild', peer, member.id);
   }
 
   /**
@@ -412,11 +321,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const members = this.#roster.all();
     // Messages waiting on an `admit` still deciding have no one to go to now.
     for (const member of members) if (member.peer === undefined) member.refuse();
-    // Said before the Peers close, so the others remove this member rather than rebuild its Peer
-    // when its channels close.
-    for (const member of members) {
-      if (member.peer !== undefined) member.transmit({ v: SIGNAL_VERSION, kind: 'bye' }, this.#sendTo(member), { g: member.generation, end: true });
-    }
+    for (const member of members) this.#peers.farewell(member);
     await Promise.all(members.map((member) => member.peer?.close()));
     for (const member of members) member.dispose();
     this.#roster.clear();
