@@ -31,7 +31,8 @@ describe('Room rebuilds broken Peers', () => {
   let rooms = [];
   afterEach(() => Promise.all(rooms.map((room) => room.leave())).then(() => (rooms = [])));
 
-  it('a Room of 3 whose Peers are killed at random while 10,000 room.send() messages flow: each arrives once, in order per sender, and rebuild fires', async () => {
+  it('a Room of 3 whose Peers are killed at random while 10,000 room.send() messages flow: each arrives once, in order per sender, and rebuild fires', async function () {
+    this.timeout(300000);
     const hub = new MemoryHub({ latencyMs: 2 });
     const name = roomName();
     for (let i = 0; i < 3; i++) rooms.push(await Room.join(name, { transport: new MemoryTransport(hub), iceServers: [] }));
