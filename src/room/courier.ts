@@ -1,10 +1,11 @@
-import { decode } from '../data/framing.js';
-import type { Message, Outgoing } from '../data/framing.js';
+import { decode, encode } from '../data/framing.js';
+import type { Message, Outgoing, Sendable } from '../data/framing.js';
 import type { Channel } from '../data/channel.js';
 import { PeerKitError } from '../errors.js';
 import type { Peer } from '../peer/peer.js';
 import { Delivery } from './delivery.js';
 import { ackFrame, dataFrame, readFrame, syncFrame } from './delivery-frame.js';
+import type { Member } from './member.js';
 
 /** The room channel: out of band, the same id on both sides, next to the Peer's default channel (0). */
 export const ROOM_CHANNEL = { label: 'peerkit-room', id: 1 } as const;
@@ -132,4 +133,16 @@ export class Courier {
     this.#ackTimer = undefined;
     if (this.#link !== undefined && this.#delivery.unacknowledged > 0) void this.#link.send(ackFrame(this.#delivery.ack()));
   }
+}
+
+/**
+ * Sends `data` to each of `members`: all or none, so that a message refused for one member (its
+ * backlog full) is sent to no one, and sending it again later duplicates nothing.
+ */
+export function sendToMembers(members: readonly Member[], data: Sendable): Promise<void> {
+  const out = encode(data);
+  if (out instanceof PeerKitError) return Promise.reject(out);
+  const refusal = members.map((member) => member.courier?.refusal(out.size)).find((r) => r !== undefined);
+  if (refusal !== undefined) return Promise.reject(refusal);
+  return Promise.all(members.map((member) => member.send(data, out))).then(() => undefined);
 }

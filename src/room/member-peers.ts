@@ -3,6 +3,7 @@ import { Peer } from '../peer/peer.js';
 import type { PeerOptions } from '../peer/peer.js';
 import { SIGNAL_VERSION } from '../signaling/signal.js';
 import type { Signal } from '../signaling/signal.js';
+import type { SignalingTransport } from '../signaling/transport.js';
 import { backoffDelay } from '../util.js';
 import { Courier } from './courier.js';
 import type { Envelopes, OpenedSignal, Presence } from './envelope.js';
@@ -25,12 +26,14 @@ export interface MemberPeersHost {
   peerOptions(member: Member): PeerOptions;
   /** Adds the room's local media to a new Peer. */
   attachMedia(peer: Peer): void;
-  /** How signals reach `member` (see Room). */
-  sendTo(member: Member): (id: string, payload: unknown) => boolean;
-  /** Whether `member` is still in the room and the room not leaving. */
-  present(member: Member): boolean;
+  /** Carries the signals. */
+  transport(): SignalingTransport;
+  /** The member now known by `id`. */
+  lookup(id: string): Member | undefined;
   /** Whether this member is leaving the room. */
   leaving(): boolean;
+  /** Forgets `member` without a word: its Peer's `close` will say `leave`. */
+  forget(member: Member): void;
   /** `member` is gone for good: forget it and say `leave`. */
   remove(member: Member): void;
 }
@@ -58,13 +61,20 @@ export class MemberPeers {
     return member;
   }
 
+  /** `member` was admitted: its first Peer, announced with `member` before it connects. */
+  admit(member: Member): void {
+    const peer = this.connect(member);
+    this.host.events.emit('member', peer, member.id, member.hello);
+    member.admitted(peer, (error) => this.host.events.emit('error', error, member.id));
+  }
+
   /** Makes the Peer of the member's current generation. */
-  connect(member: Member): Peer {
+  private connect(member: Member): Peer {
     const { events } = this.host;
     const g = member.generation;
     const peer = new Peer(this.host.peerOptions(member));
     member.peer = peer;
-    peer.on('signal', (signal) => member.transmit(signal, this.host.sendTo(member), { g, end: signal.kind === 'bye' && this.host.leaving() }));
+    peer.on('signal', (signal) => member.transmit(signal, this.sendTo(member), { g, end: signal.kind === 'bye' && this.host.leaving() }));
     // Off the transport, nothing can restart ICE with it: a link that degrades is gone for good.
     peer.on('state', (state) => {
       if (member.away && state !== 'connected') void peer.close();
@@ -95,9 +105,44 @@ export class MemberPeers {
     member.peer?.signal(opened.signal as Signal);
   };
 
+  /**
+   * How signals reach `member`: held while it is away or while our transport is not joined (the
+   * transport's own queue would address them to ids that a re-join makes stale), dropped once it
+   * left or the transport closed.
+   */
+  sendTo(member: Member): (id: string, payload: unknown) => boolean {
+    const transport = this.host.transport();
+    return (id, payload) => {
+      const state = transport.state;
+      if (this.host.lookup(id) !== member || state === 'closed') return true;
+      if (member.away || state !== 'joined') return false;
+      transport.send(id, payload);
+      return true;
+    };
+  }
+
+  /** `member` came back under a new id and keeps its Peer: `rejoin`, and what was held for it goes. */
+  returned(member: Member, previousId: string): void {
+    if (member.peer !== undefined) this.host.events.emit('rejoin', member.peer, member.id, previousId);
+    member.flush(this.sendTo(member));
+  }
+
+  /** `member` left the transport. A Peer still connected gets `graceMs` to come back. */
+  depart(member: Member, graceMs: number): void {
+    if (member.away) return;
+    const state = member.peer?.state;
+    if (state === 'connected' || state === 'reconnecting') return member.departed(graceMs, () => void member.peer?.close());
+    this.host.forget(member);
+    // Its Peer closed already, and a rebuild was waiting: nothing else will say it left.
+    if (state === 'closed') return this.host.remove(member);
+    // Unmapped first: its `bye` has nowhere to go.
+    void member.peer?.close();
+  }
+
   /** Whether a Peer of `member` that closed is to be replaced, rather than the member removed. */
   private rebuildable(member: Member): boolean {
-    return member.courier !== undefined && !member.leaving && !member.away && !member.refused && this.host.present(member);
+    const present = this.host.lookup(member.id) === member && !this.host.leaving();
+    return present && member.courier !== undefined && !member.leaving && !member.away && !member.refused;
   }
 
   /**
@@ -117,10 +162,12 @@ export class MemberPeers {
 
   /**
    * This member is leaving: says so to `member` before its Peer closes, so the other side removes
-   * this member rather than rebuild its Peer when the channels close.
+   * this member rather than rebuild its Peer when the channels close. A member whose `admit` is
+   * still deciding is refused: the messages waiting for it have no one to go to now.
    */
   farewell(member: Member): void {
-    if (member.peer !== undefined) member.transmit({ v: SIGNAL_VERSION, kind: 'bye' }, this.host.sendTo(member), { g: member.generation, end: true });
+    if (member.peer === undefined) return member.refuse();
+    member.transmit({ v: SIGNAL_VERSION, kind: 'bye' }, this.sendTo(member), { g: member.generation, end: true });
   }
 
   /** Replaces the Peer of `member` with one of generation `g`; the old one, if still open, is closed. */

@@ -1,16 +1,11 @@
-// Longer than 300 lines: the facade's public methods with their TSDoc take half of it, and the
-// transport's presence events (arrive, rejoin, depart) stay here because they tie the roster,
-// admission and the member Peers together. The jobs themselves live in options.ts, roster.ts,
-// admission.ts, local-media.ts, member.ts, member-peers.ts (Peers and rebuilds) and courier.ts.
 import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../errors.js';
-import { encode } from '../data/framing.js';
 import type { Sendable } from '../data/framing.js';
 import type { Peer } from '../peer/peer.js';
 import type { JoinResult, SignalingTransport, TransportState } from '../signaling/transport.js';
 import { randomHex } from '../util.js';
 import { checkSecret, decideAdmission } from './admission.js';
-import type { AdmissionContext } from './admission.js';
+import { sendToMembers } from './courier.js';
 import { Envelopes } from './envelope.js';
 import type { OpenedHello, Presence } from './envelope.js';
 import type { RoomEvents, RoomState } from './events.js';
@@ -55,12 +50,13 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #media: LocalMedia;
   readonly #peers = new MemberPeers({
     events: this,
+    transport: () => this.#transport,
     // Both sides compare the same two session keys, so exactly one of each pair is polite.
     peerOptions: (member) => peerOptionsOf(this.#options, this.#iceServers, this.#key > member.key),
     attachMedia: (peer) => this.#media.attach(peer),
-    sendTo: (member) => this.#sendTo(member),
-    present: (member) => this.#roster.holds(member) && this.#leaving === undefined,
+    lookup: (id) => this.#roster.get(id),
     leaving: () => this.#leaving !== undefined,
+    forget: (member) => this.#roster.remove(member),
     remove: (member) => this.#remove(member),
   });
   #envelopes!: Envelopes;
@@ -120,9 +116,8 @@ export class Room extends EventEmitter<RoomEvents> {
    * member still being admitted or connecting wait, so a `send()` right after `join()` reaches
    * everyone already there; a member refused, or gone, gets nothing.
    *
-   * At most 1,000 messages or 16 MiB wait unacknowledged per member;
-   * past that, the message is sent to no one and the promise rejects with `BACKLOG_FULL`, so
-   * awaiting each `send()` never meets the bound on a working connection.
+   * At most 1,000 messages or 16 MiB wait unacknowledged per member; past that, the message is
+   * sent to no one and the promise rejects with `BACKLOG_FULL` (awaiting each `send()` never does).
    *
    * @returns resolves when the message is handed to every member's channel (or the member is
    * gone); rejects with `BACKLOG_FULL`, `MESSAGE_TOO_LARGE` (over 16 MiB) or `BAD_ARGUMENT`
@@ -136,12 +131,7 @@ export class Room extends EventEmitter<RoomEvents> {
       if (member === undefined || member.refused) throw new PeerKitError('BAD_ARGUMENT', `no member ${String(to)} in room ${this.name}`);
       members = [member];
     }
-    const out = encode(data);
-    // All or none: a message refused for one member is sent to no one, so sending it again later
-    // duplicates nothing.
-    const refusal = out instanceof PeerKitError ? out : members.map((member) => member.courier?.refusal(out.size)).find((r) => r !== undefined);
-    if (refusal !== undefined || out instanceof PeerKitError) return Promise.reject(refusal);
-    return Promise.all(members.map((member) => member.send(data, out))).then(() => undefined);
+    return sendToMembers(members, data);
   }
 
   /** Sends every track of `stream` to every member, present and future. */
@@ -227,7 +217,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const present = new Set(result.members);
     for (const member of this.#roster.all()) if (!present.has(member.id)) this.#depart(member.id);
     for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
-    for (const member of this.#roster.all()) if (!member.away) member.flush(this.#sendTo(member));
+    for (const member of this.#roster.all()) if (!member.away) member.flush(this.#peers.sendTo(member));
   };
 
   readonly #arrive = (id: string, raw: unknown, opened?: OpenedHello): void => {
@@ -238,10 +228,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (presence.key === this.#key) return;
     const known = this.#roster.byKey(presence.key);
     if (known !== undefined) {
-      const previousId = known.id;
-      this.#roster.rename(known, id);
-      if (known.peer !== undefined) this.emit('rejoin', known.peer, id, previousId);
-      known.flush(this.#sendTo(known));
+      this.#peers.returned(known, this.#roster.rename(known, id));
       for (const payload of early) this.#deliver(id, payload);
       return;
     }
@@ -251,31 +238,10 @@ export class Room extends EventEmitter<RoomEvents> {
   };
 
   async #admit(member: Member, presence: Presence, known: OpenedHello | undefined): Promise<void> {
-    const context: AdmissionContext = {
-      envelopes: this.#envelopes,
-      admit: this.#options.admit,
-      current: (candidate) => this.#roster.holds(candidate) && this.#leaving === undefined,
-      error: (error, about) => void this.emit('error', error, about.id),
-    };
-    if (!(await decideAdmission(context, member, presence, known))) return member.refuse();
-    const peer = this.#peers.connect(member);
-    this.emit('member', peer, member.id, member.hello);
-    member.admitted(peer, (error) => this.emit('error', error, member.id));
-  }
-
-  /**
-   * How signals reach `member`: held while it is away or while our transport is not joined (the
-   * transport's own queue would address them to ids that a re-join makes stale), dropped once it
-   * left or the transport closed.
-   */
-  #sendTo(member: Member): (id: string, payload: unknown) => boolean {
-    return (id, payload) => {
-      const state = this.#transport.state;
-      if (this.#roster.get(id) !== member || state === 'closed') return true;
-      if (member.away || state !== 'joined') return false;
-      this.#transport.send(id, payload);
-      return true;
-    };
+    const current = (candidate: Member): boolean => this.#roster.holds(candidate) && this.#leaving === undefined;
+    const error = (failure: PeerKitError, about: Member): void => void this.emit('error', failure, about.id);
+    if (await decideAdmission({ envelopes: this.#envelopes, admit: this.#options.admit, current, error }, member, presence, known)) this.#peers.admit(member);
+    else member.refuse();
   }
 
   readonly #deliver = (from: string, payload: unknown): void => {
@@ -284,21 +250,11 @@ export class Room extends EventEmitter<RoomEvents> {
     member.receive(payload, (error) => this.emit('error', error, member.id));
   };
 
-  /** A member left the transport. A Peer still connected gets a grace period to come back. */
+  /** A member left the transport. */
   readonly #depart = (id: string): void => {
     this.#roster.takeStranger(id);
     const member = this.#roster.get(id);
-    if (member === undefined || member.away) return;
-    const state = member.peer?.state;
-    if (state === 'connected' || state === 'reconnecting') {
-      member.departed(this.#options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS, () => void member.peer?.close());
-      return;
-    }
-    this.#roster.remove(member);
-    // Its Peer closed already, and a rebuild was waiting: nothing else will say it left.
-    if (state === 'closed') return this.#remove(member);
-    // Unmapped first: its `bye` has nowhere to go.
-    void member.peer?.close();
+    if (member !== undefined) this.#peers.depart(member, this.#options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS);
   };
 
   #remove(member: Member): void {
@@ -319,8 +275,6 @@ export class Room extends EventEmitter<RoomEvents> {
   async #release(): Promise<void> {
     this.#setState('closed');
     const members = this.#roster.all();
-    // Messages waiting on an `admit` still deciding have no one to go to now.
-    for (const member of members) if (member.peer === undefined) member.refuse();
     for (const member of members) this.#peers.farewell(member);
     await Promise.all(members.map((member) => member.peer?.close()));
     for (const member of members) member.dispose();

@@ -39,11 +39,16 @@ export class Roster {
     this.#members.set(member.id, member);
   }
 
-  /** `member` came back as `id`: it is known by that id from now on. */
-  rename(member: Member, id: string): void {
-    this.#members.delete(member.id);
+  /**
+   * `member` came back as `id`: it is known by that id from now on.
+   * @returns its previous id
+   */
+  rename(member: Member, id: string): string {
+    const previousId = member.id;
+    this.#members.delete(previousId);
     member.returned(id);
     this.#members.set(id, member);
+    return previousId;
   }
 
   /** Forgets `member`, if it is still the one known by its id. */
