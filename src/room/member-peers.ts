@@ -12,9 +12,10 @@ import { Member } from './member.js';
 
 /**
  * Rebuilt Peers in a row that may close without ever connecting before the member is given up
- * (`leave`), and the backoff between rebuilds: a first rebuild comes after 100 to 200 ms.
+ * (`leave`), and the backoff between rebuilds: 100 to 200 ms before the first, doubling up to
+ * 5 to 10 s, so a member is given about half a minute (a network switch, a page frozen a while).
  */
-const MAX_REBUILD_FAILURES = 5;
+const MAX_REBUILD_FAILURES = 8;
 const REBUILD_DELAY_MS = 200;
 const MAX_REBUILD_DELAY_MS = 10_000;
 

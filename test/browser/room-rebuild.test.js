@@ -1,6 +1,7 @@
 // Rooms rebuild a member's Peer that dies while the member stays, and room.send() delivers every
 // message exactly once and in order per sender across the rebuilds.
 import { expect } from 'chai';
+import { executeServerCommand } from '@web/test-runner-commands';
 import { MemoryHub, MemoryTransport, Room } from '../../dist/index.js';
 import { until, within } from './helpers.js';
 
@@ -100,5 +101,56 @@ describe('Room rebuilds broken Peers', () => {
     expect(kills).to.be.greaterThan(3);
     expect(rebuilds).to.be.at.least(kills);
     console.log(`rebuild test: ${kills} kills, ${rebuilds} rebuild events`);
+  });
+
+  it('when the address the members meet on goes away and comes back, every room.send() message arrives once, in order; Firefox rebuilds the Peers it closes', async function () {
+    this.timeout(120000);
+    const network = (broken) => executeServerCommand('network', { fault: 'address', broken });
+    if ((await network(false)).unavailable) this.skip();
+    const hub = new MemoryHub({ latencyMs: 2 });
+    const name = roomName();
+    // Quick to notice and to retry, so that the outage takes seconds.
+    const quick = { silenceMs: 2000, disconnectedGraceMs: 500, iceRestartTimeoutMs: 4000, maxIceRestarts: 5 };
+    for (let i = 0; i < 2; i++) rooms.push(await Room.join(name, { transport: new MemoryTransport(hub), ...quick }));
+    await meshed(rooms);
+    const [a, b] = rooms;
+    const got = [[], []];
+    let rebuilds = 0;
+    const left = [];
+    rooms.forEach((room, r) => {
+      room.on('data', (data) => got[r].push(data.n));
+      room.on('rebuild', () => rebuilds++);
+      room.on('leave', (id) => left.push(id));
+    });
+    let stop = false;
+    const sent = [0, 0];
+    const senders = rooms.map(async (room, r) => {
+      while (!stop) {
+        await sendSurely(room, { n: sent[r] });
+        sent[r]++;
+        await sleep(5);
+      }
+    });
+    try {
+      await until('some messages before the outage', () => got[0].length > 50 && got[1].length > 50, 20000);
+      await network(true);
+      await sleep(4000);
+    } finally {
+      await network(false);
+    }
+    await until('the Peers connected again', () => rooms.every((room) => [...room.peers.values()].every((peer) => peer.state === 'connected') && room.peers.size === 1), 60000);
+    const mended = [...sent];
+    await until('messages after the outage', () => got[0].length > mended[1] + 20 && got[1].length > mended[0] + 20, 60000);
+    stop = true;
+    await within(60000, Promise.all(senders), 'the senders');
+    await until('every message', () => got[0].length === sent[1] && got[1].length === sent[0], 60000);
+    await sleep(300);
+    expect(got[1].every((n, i) => n === i), 'b got a\'s messages in order, once each').to.equal(true);
+    expect(got[0].every((n, i) => n === i), 'a got b\'s messages in order, once each').to.equal(true);
+    expect(got.map((box) => box.length)).to.deep.equal([sent[1], sent[0]]);
+    expect(left).to.deep.equal([]);
+    if (navigator.userAgent.includes('Firefox')) expect(rebuilds).to.be.at.least(1);
+    console.log(`address outage: ${sent[0] + sent[1]} messages, ${rebuilds} rebuild events`);
+    expect(a.peers.size + b.peers.size).to.equal(2);
   });
 });
