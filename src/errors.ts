@@ -23,6 +23,7 @@ export type PeerKitErrorCode =
   | 'ROOM_FULL'
   | 'UNAUTHORIZED'
   | 'RATE_LIMITED'
+  | 'BACKLOG_FULL'
   | 'TIMEOUT';
 
 /**

@@ -1,4 +1,5 @@
 import { PeerKitError } from '../errors.js';
+import { isRecord } from '../util.js';
 import { deriveRoomKey, helloContext, seal, signalContext, unseal } from './seal.js';
 
 /**
@@ -8,7 +9,11 @@ import { deriveRoomKey, helloContext, seal, signalContext, unseal } from './seal
  * Presence, version 1: `{ pk: 1, key, hello }` in the clear, `{ pk: 1, key, e }` sealed, where
  * `key` is the member's session key (random per Room, kept across reconnects) and `e` the sealed
  * `{ h: hello }`. Signals: the Peer's signal as is, or `{ pk: 1, e }` with `e` the sealed
- * `{ n, s }`, `n` counting up from 1 per sender and recipient, `s` the signal.
+ * `{ n, s }`, `n` counting up from 1 per sender and recipient, `s` the signal. Two routing fields
+ * go beside the signal's own (in the clear) or beside `n` and `s` (sealed), and are left out at
+ * their defaults: `g`, the generation of the sender's Peer for this pair (0 for the first, one
+ * more each time the Room rebuilds it; see room.ts), and `end: true` on the `bye` of a member
+ * that is leaving the room, so its Peers are not rebuilt.
  */
 
 const VERSION = 1;
@@ -19,15 +24,32 @@ export interface Presence {
   key: string;
   /** The rest of the envelope, opened by {@link Envelopes.openHello}. */
   raw: unknown;
+  /** Whether the member is a Room (and so rebuilds Peers and speaks room delivery). */
+  room: boolean;
 }
+
+/** Which of the sender's Peers a signal belongs to, and whether the sender is leaving. */
+export interface Route {
+  g: number;
+  end: boolean;
+}
+
+/** A signal opened, with its number (0 in the clear) and route. */
+export interface OpenedSignal extends Route {
+  n: number;
+  signal: unknown;
+}
+
+const routeOf = (fields: Record<string, unknown>): Route => ({
+  g: typeof fields.g === 'number' && Number.isSafeInteger(fields.g) && fields.g > 0 ? fields.g : 0,
+  end: fields.end === true,
+});
 
 /** Why a member's hello could not be opened. */
 export type HelloRefusal = 'wrong-secret' | 'needs-secret' | 'not-sealed';
 
 /** A member's hello, opened, or why it could not be. */
 export type OpenedHello = { hello: unknown } | { refusal: HelloRefusal };
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The envelopes of one Room; create with {@link Envelopes.create}. */
 export class Envelopes {
@@ -56,9 +78,9 @@ export class Envelopes {
 
   /** Reads the session key of a member's presence, without opening the rest. */
   read(id: string, raw: unknown): Presence {
-    if (isRecord(raw) && raw.pk === VERSION && typeof raw.key === 'string' && raw.key.length > 0) return { key: raw.key, raw };
+    if (isRecord(raw) && raw.pk === VERSION && typeof raw.key === 'string' && raw.key.length > 0) return { key: raw.key, raw, room: true };
     // A member that is not a Room (another client of the same server) is known by its id alone.
-    return { key: `id:${id}`, raw };
+    return { key: `id:${id}`, raw, room: false };
   }
 
   /** Opens a member's hello: the value, or why it cannot be trusted. */
@@ -75,22 +97,23 @@ export class Envelopes {
   }
 
   /** Wraps signal number `n` for the member with session key `to`. */
-  async wrap(to: string, n: number, signal: unknown): Promise<unknown> {
-    if (this.key === undefined) return signal;
-    return { pk: VERSION, e: await seal(this.key, signalContext(this.room, this.self, to), { n, s: signal }) };
+  async wrap(to: string, n: number, signal: object, route: Route): Promise<unknown> {
+    const fields = { ...(route.g > 0 ? { g: route.g } : {}), ...(route.end ? { end: true } : {}) };
+    if (this.key === undefined) return { ...signal, ...fields };
+    return { pk: VERSION, e: await seal(this.key, signalContext(this.room, this.self, to), { n, s: signal, ...fields }) };
   }
 
   /**
    * Opens a payload from the member with session key `from`: the signal and its number (0 when
    * in the clear), or an error when it was not sealed with this room's key for this pair.
    */
-  async open(from: string, payload: unknown): Promise<{ n: number; signal: unknown } | PeerKitError> {
-    if (this.key === undefined) return { n: 0, signal: payload };
+  async open(from: string, payload: unknown): Promise<OpenedSignal | PeerKitError> {
+    if (this.key === undefined) return { n: 0, signal: payload, ...(isRecord(payload) ? routeOf(payload) : { g: 0, end: false }) };
     const opened = isRecord(payload) && payload.pk === VERSION ? await unseal(this.key, signalContext(this.room, from, this.self), payload.e) : undefined;
     if (!isRecord(opened) || typeof opened.n !== 'number' || !('s' in opened)) {
       return new PeerKitError('UNAUTHORIZED', 'a signal did not open with the room secret: it was forged, altered or redirected, and is dropped');
     }
-    return { n: opened.n, signal: opened.s };
+    return { n: opened.n, signal: opened.s, ...routeOf(opened) };
   }
 }
 

@@ -1,25 +1,35 @@
 import { PeerKitError } from '../errors.js';
-import type { Sendable } from '../data/framing.js';
+import type { Outgoing, Sendable } from '../data/framing.js';
 import type { Peer } from '../peer/peer.js';
 import type { Signal } from '../signaling/signal.js';
-import type { Envelopes } from './envelope.js';
+import type { Courier } from './courier.js';
+import type { Envelopes, OpenedSignal, Route } from './envelope.js';
 
 /** Wrapped signals kept for a member in its rejoin grace: an ICE restart's worth, with room to spare. */
 const MAX_OUTBOX = 256;
 
 /**
- * One remote member as a Room sees it: its ids over time, its Peer once admitted, and its
- * signals in both directions, wrapped and opened strictly in order (sealing is asynchronous).
+ * One remote member as a Room sees it: its ids over time, its Peer once admitted (and the Peers
+ * that replace it), its timers, and its signals in both directions, wrapped and opened strictly in
+ * order (sealing is asynchronous).
  */
 export class Member {
-  /** Absent while `admit` is deciding. */
+  /** Absent while `admit` is deciding; after a rebuild, the newest Peer. */
   peer: Peer | undefined;
   hello: unknown;
   refused = false;
-  graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The generation of {@link peer}: 0 for the first, one more per rebuild. */
+  generation = 0;
+  /** Rebuilt Peers in a row that closed without connecting. */
+  failures = 0;
+  /** It said it is leaving the room: its Peer is not rebuilt. */
+  leaving = false;
+  /** Set while it is off the transport; still set once the grace ran out. */
+  private grace: ReturnType<typeof setTimeout> | undefined;
+  private rebuild: ReturnType<typeof setTimeout> | undefined;
   /** Signals that arrived while `admit` was deciding. */
   private inbox: unknown[];
-  /** Room messages for it sent while `admit` was deciding, with what settles each `send()`. */
+  /** Messages for it sent while `admit` was deciding, with what settles each `send()` (members that are not Rooms). */
   private waiting: { data: Sendable; settle: (sent: Promise<void>) => void }[] = [];
   /** Wrapped signals that could not go yet (it was away, or our transport was down), oldest first. */
   private outbox: unknown[] = [];
@@ -36,20 +46,49 @@ export class Member {
     readonly key: string,
     early: unknown[],
     private readonly envelopes: Envelopes,
+    /** Where its signals go once opened, in order. */
+    private readonly route: (member: Member, opened: OpenedSignal) => void,
+    /** Room messages to it, exactly once across rebuilt Peers; absent for a member that is not a Room. */
+    readonly courier?: Courier,
   ) {
     this.inbox = early;
   }
 
-  /** Whether it is off the transport, waiting to come back. */
+  /** Whether it is off the transport, waiting to come back (or given up on). */
   get away(): boolean {
-    return this.graceTimer !== undefined;
+    return this.grace !== undefined;
+  }
+
+  /** It dropped off the transport: `expire` runs unless it comes back within `ms`. */
+  departed(ms: number, expire: () => void): void {
+    clearTimeout(this.grace);
+    this.grace = setTimeout(expire, ms);
   }
 
   /** It is back (under `id`): ends the grace. */
   returned(id: string): void {
-    clearTimeout(this.graceTimer);
-    this.graceTimer = undefined;
+    clearTimeout(this.grace);
+    this.grace = undefined;
     this.id = id;
+  }
+
+  /** Its Peer closed while it stays: `build` runs after `ms`, unless {@link cancelRebuild} first. */
+  rebuildAfter(ms: number, build: () => void): void {
+    this.cancelRebuild();
+    this.rebuild = setTimeout(build, ms);
+  }
+
+  cancelRebuild(): void {
+    clearTimeout(this.rebuild);
+    this.rebuild = undefined;
+  }
+
+  /** It is gone: its timers stop, and what waited for it is let go. */
+  dispose(): void {
+    clearTimeout(this.grace);
+    this.grace = undefined;
+    this.cancelRebuild();
+    this.courier?.dispose();
   }
 
   /**
@@ -57,10 +96,10 @@ export class Member {
    * when the signal cannot go now (the member is away, or our transport is reconnecting): it is
    * held, after anything held before, until {@link flush}.
    */
-  transmit(signal: Signal, send: (id: string, payload: unknown) => boolean): void {
+  transmit(signal: Signal, send: (id: string, payload: unknown) => boolean, route: Route = { g: 0, end: false }): void {
     const n = ++this.sent;
     this.sending = this.sending.then(async () => {
-      const payload = await this.envelopes.wrap(this.key, n, signal);
+      const payload = await this.envelopes.wrap(this.key, n, signal, route);
       if (this.outbox.length > 0 || !send(this.id, payload)) this.hold(payload);
     });
   }
@@ -74,7 +113,7 @@ export class Member {
     if (this.outbox.length < MAX_OUTBOX) this.outbox.push(payload);
   }
 
-  /** Takes a payload from it: held until admitted, dropped if refused, else opened and applied in order. */
+  /** Takes a payload from it: held until admitted, dropped if refused, else opened and routed in order. */
   receive(payload: unknown, reject: (error: PeerKitError) => void): void {
     if (this.refused) return;
     if (this.peer === undefined) return void this.inbox.push(payload);
@@ -85,17 +124,19 @@ export class Member {
         if (opened.n <= this.received) return reject(new PeerKitError('UNAUTHORIZED', 'a signal was replayed; it is dropped'));
         this.received = opened.n;
       }
-      this.peer?.signal(opened.signal as Signal);
+      this.route(this, opened);
     });
   }
 
   /**
-   * Sends on its Peer; before it is admitted, the message waits and goes first once it is. A
-   * member refused, or gone before a decision, is no one to send to: the promise resolves.
+   * Sends to it: through its courier when it is a Room (held until acknowledged, across rebuilt
+   * Peers), else on its Peer, waiting for admission first. A member refused, or gone before a
+   * decision, is no one to send to: the promise resolves.
    */
-  send(data: Sendable): Promise<void> {
-    if (this.peer !== undefined) return this.peer.send(data);
+  send(data: Sendable, out: Outgoing): Promise<void> {
     if (this.refused) return Promise.resolve();
+    if (this.courier !== undefined) return this.courier.send(out);
+    if (this.peer !== undefined) return this.peer.send(data);
     return new Promise((settle) => this.waiting.push({ data, settle }));
   }
 
@@ -111,5 +152,6 @@ export class Member {
     this.refused = true;
     this.inbox = [];
     for (const { settle } of this.waiting.splice(0)) settle(Promise.resolve());
+    this.courier?.dispose();
   }
 }

@@ -173,6 +173,80 @@ describe('Room over MemoryTransport', () => {
     await meshed([a, b, c]);
   });
 
+  it('past 1,000 unacknowledged messages for a member, room.send() rejects with BACKLOG_FULL and sends that message to no one', async () => {
+    const hub = new MemoryHub({ latencyMs: 2 });
+    const name = roomName();
+    const a = await join(hub, name);
+    const boxA = inbox(a);
+    // While c's admit decides about a, c's messages for a wait, unacknowledged.
+    const c = await join(hub, name, { admit: () => new Promise((resolve) => setTimeout(() => resolve(true), 300)) });
+    const sends = [];
+    for (let n = 0; n < 1000; n++) sends.push(c.send({ n }));
+    const refused = await c.send({ n: 'one too many' }).catch((e) => e);
+    expect(refused).to.be.instanceOf(PeerKitError);
+    expect(refused.code).to.equal('BACKLOG_FULL');
+    await within(20000, Promise.all(sends), 'the 1,000 sends');
+    await until('1,000 messages at a', () => boxA.length >= 1000, 20000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(boxA.length).to.equal(1000);
+    expect(boxA.every(([data, from], i) => data.n === i && from === c.selfId)).to.equal(true);
+    // Acknowledged, the backlog is empty again.
+    await within(5000, c.send({ n: 1000 }), 'a send once the 1,000 are acknowledged');
+  });
+
+  it('a sealed room rebuilds a killed Peer: both sides emit rebuild, and messages keep flowing once each', async () => {
+    const hub = new MemoryHub({ latencyMs: 2 });
+    const name = roomName();
+    const options = { secret: 'correct horse', kdfIterations: 1000 };
+    const a = await join(hub, name, options);
+    const b = await join(hub, name, options);
+    await meshed([a, b]);
+    const boxB = inbox(b);
+    const rebuiltA = next(a, 'rebuild');
+    const rebuiltB = next(b, 'rebuild');
+    const left = [];
+    a.on('leave', (id) => left.push(id));
+    b.on('leave', (id) => left.push(id));
+    const before = a.peers.get(b.selfId);
+    await a.send('before');
+    before.connection.close();
+    const during = a.send('during');
+    const [peerA, idA] = await within(20000, rebuiltA, 'rebuild at a');
+    const [peerB, idB] = await within(20000, rebuiltB, 'rebuild at b');
+    expect([idA, idB]).to.deep.equal([b.selfId, a.selfId]);
+    expect(peerA).to.not.equal(before);
+    await within(20000, during, 'the send during the rebuild');
+    await a.send('after');
+    await until('three messages at b', () => boxB.length >= 3, 20000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(boxB).to.deep.equal([
+      ['before', a.selfId],
+      ['during', a.selfId],
+      ['after', a.selfId],
+    ]);
+    await meshed([a, b]);
+    expect(a.peers.get(b.selfId)).to.equal(peerA);
+    expect(b.peers.get(a.selfId)).to.equal(peerB);
+    expect(peerA.polite).to.equal(before.polite, 'the polite side is kept');
+    expect(peerA.polite).to.equal(!peerB.polite);
+    expect(left).to.deep.equal([]);
+  });
+
+  it('a member that leaves is not rebuilt: the others see leave, never rebuild', async () => {
+    const hub = new MemoryHub({ latencyMs: 2 });
+    const name = roomName();
+    const [a, b] = [await join(hub, name), await join(hub, name)];
+    await meshed([a, b]);
+    let rebuilds = 0;
+    a.on('rebuild', () => rebuilds++);
+    const left = next(a, 'leave');
+    await b.leave();
+    expect(await within(5000, left, 'leave at a')).to.equal(b.selfId);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(rebuilds).to.equal(0);
+    expect(a.peers.size).to.equal(0);
+  });
+
   it('misuse of a Room is refused with typed errors and no unhandled rejection', async () => {
     const rejections = watchRejections();
     const hub = new MemoryHub();

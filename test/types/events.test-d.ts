@@ -41,6 +41,9 @@ void Room.join('typed', { transport, hello: { name: 'Ada' }, admit: async (id: s
   room.on('track', (track: MediaStreamTrack, streams: readonly MediaStream[], from: string) => [track, streams, from]);
   room.on('state', (state: RoomState) => state === 'reconnecting');
   room.on('rejoin', (p: Peer, id: string, previousId: string) => [p, id, previousId]);
+  room.on('rebuild', (p: Peer, id: string) => [p, id]);
+  // @ts-expect-error: 'rebuild' gives the new Peer first, then the member id
+  room.on('rebuild', (id: string, p: Peer) => [id, p]);
   room.on('error', (err: PeerKitError, from: string | undefined) => [err.code, from]);
   // @ts-expect-error: no such Room event
   room.on('members', () => undefined);

@@ -1,0 +1,42 @@
+import type { Message } from '../data/framing.js';
+import type { PeerKitError } from '../errors.js';
+import type { Peer } from '../peer/peer.js';
+
+/** Where a Room is in its life; it follows its transport. */
+export type RoomState = 'joined' | 'reconnecting' | 'closed';
+
+/** Events of a Room. */
+export interface RoomEvents {
+  /** A member was admitted: here is its Peer, before it connects, so listeners can be added. */
+  member: [peer: Peer, id: string, hello: unknown];
+  /**
+   * A member came back under a new id after a signaling reconnect (its or this member's) and
+   * keeps its Peer: key any per-member state by Peer, or move it from `previousId` to `id`.
+   */
+  rejoin: [peer: Peer, id: string, previousId: string];
+  /**
+   * A member's Peer closed while the member stayed in the room (its address went away, ICE
+   * failed after every restart, its page was frozen), and the Room replaced it with `peer`, a new
+   * one that connects in the background: add any listeners you keep on Peers to it. Admission and
+   * the polite role are kept, local media is sent again, and `room.send()` messages resume on it
+   * exactly once, in order.
+   */
+  rebuild: [peer: Peer, id: string];
+  /** A member's Peer closed and was removed: it left, vanished, or failed for good. */
+  leave: [id: string];
+  /**
+   * A message from a member: sent with `room.send()` (exactly once and in order per sender, across
+   * rebuilt Peers), or with `send()` on its Peer's default channel.
+   */
+  data: [data: Message, from: string];
+  /** A remote media track arrived from a member. */
+  track: [track: MediaStreamTrack, streams: readonly MediaStream[], from: string];
+  /** A remote MediaStream from a member was seen for the first time. */
+  stream: [stream: MediaStream, from: string];
+  /** The state changed. */
+  state: [state: RoomState];
+  /** Something failed that no call waits for; `from` names the member when it is about one. */
+  error: [error: PeerKitError, from: string | undefined];
+  /** The room was left, by `leave()` or because its transport closed for good. Once. */
+  close: [];
+}

@@ -1,0 +1,89 @@
+import { PeerKitError } from '../errors.js';
+import type { PeerOptions } from '../peer/peer.js';
+import type { SignalingTransport } from '../signaling/transport.js';
+
+/** Options of {@link Room.join}; Peer options apply to every member's Peer. */
+export interface RoomOptions extends Omit<PeerOptions, 'polite' | 'iceServers'> {
+  /** Carries the signals: WebSocketTransport, BroadcastChannelTransport, MemoryTransport or your own. */
+  transport: SignalingTransport;
+  /**
+   * STUN and TURN servers. When absent, the list the signaling server hands out on joining is
+   * used, else none.
+   * @default undefined
+   */
+  iceServers?: RTCIceServer[];
+  /** Local media sent to every member, present and future. More can be added with `addStream`. @default undefined */
+  stream?: MediaStream;
+  /**
+   * Any JSON value the others receive before connecting to this member (a display name, say):
+   * the second argument of their `member` event and of their `admit`.
+   * @default undefined
+   */
+  hello?: unknown;
+  /**
+   * Decides, before any connection is made, whether to connect to a member; a member refused
+   * here is never connected and its signals are dropped. An `admit` that throws refuses.
+   * @default every member is admitted
+   */
+  admit?: (id: string, hello: unknown) => boolean | Promise<boolean>;
+  /**
+   * A secret shared by the members, out of band: every signal and hello is then encrypted end to
+   * end (AES-256-GCM, key from PBKDF2 over the secret and the room name), so the signaling server
+   * and the transport see only ciphertext and routing fields. A member with another secret is
+   * never connected; `join()` rejects with `UNAUTHORIZED` when no member present can be read.
+   * @default undefined
+   */
+  secret?: string;
+  /**
+   * PBKDF2 iterations for the room key; every member must use the same number.
+   * @default 600000
+   */
+  kdfIterations?: number;
+  /**
+   * How long a member that dropped off the signaling server while its Peer is still connected
+   * is given to come back (it gets a new id then, and keeps its Peer), in ms. Data keeps flowing
+   * meanwhile; after it, the Peer is closed.
+   * @default 15000
+   */
+  rejoinGraceMs?: number;
+}
+
+/** {@link RoomOptions.rejoinGraceMs}'s default. */
+export const DEFAULT_REJOIN_GRACE_MS = 15_000;
+
+/**
+ * Checks what {@link Room.join} was given, before anything is started.
+ * @throws PeerKitError `BAD_ARGUMENT` naming the first thing wrong
+ */
+export function checkRoomOptions(name: unknown, options: RoomOptions | undefined): void {
+  if (typeof name !== 'string' || name.length === 0) throw new PeerKitError('BAD_ARGUMENT', 'a room needs a non-empty name');
+  const transport = options?.transport;
+  if (typeof transport?.join !== 'function' || typeof transport.send !== 'function' || typeof transport.on !== 'function') {
+    throw new PeerKitError('BAD_ARGUMENT', 'options.transport must be a SignalingTransport');
+  }
+  if (options?.admit !== undefined && typeof options.admit !== 'function') {
+    throw new PeerKitError('BAD_ARGUMENT', 'options.admit must be a function');
+  }
+  if (options?.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length === 0)) {
+    throw new PeerKitError('BAD_ARGUMENT', 'options.secret must be a non-empty string');
+  }
+}
+
+/**
+ * The one place Room options become Peer options: everything a Peer understands passes through,
+ * the Room's own options stay behind, and the Room decides the ICE servers and the polite side.
+ */
+export function peerOptionsOf(options: RoomOptions, iceServers: RTCIceServer[], polite: boolean): PeerOptions {
+  const {
+    transport: _transport,
+    stream: _stream,
+    hello: _hello,
+    admit: _admit,
+    rejoinGraceMs: _grace,
+    iceServers: _iceServers,
+    secret: _secret,
+    kdfIterations: _iterations,
+    ...peerOptions
+  } = options;
+  return { ...peerOptions, iceServers, polite };
+}
