@@ -15,7 +15,9 @@ export const ENTRIES = [
   // The core is what every user ships: Peer with its Channel, signals and errors. Rooms,
   // transports and media helpers are opt-in named exports that tree-shaking drops when unused.
   { name: "core: import { Peer } from 'peerkit'", source: "import { Peer } from 'peerkit';\nexport { Peer };\n", budget: 10240 },
-  { name: "import { Room, WebSocketTransport } from 'peerkit'", source: "export { Room, WebSocketTransport } from 'peerkit';\n", budget: 16384 },
+  // 16 KiB until exactly-once room.send() and rebuilt Peers (sequence numbers, acknowledgements,
+  // replay and the room channel) added about 2.5 KiB.
+  { name: "import { Room, WebSocketTransport } from 'peerkit'", source: "export { Room, WebSocketTransport } from 'peerkit';\n", budget: 18432 },
   { name: 'dist/index.js, every export', input: dist('index.js'), budget: null },
   { name: 'peerkit/websocket (transport alone)', input: dist('signaling/transports/websocket.js'), budget: 4096 },
   { name: 'dist/peerkit.min.js (CDN, with webrtc-adapter)', file: dist('peerkit.min.js'), budget: null },
