@@ -72,6 +72,15 @@ export class Negotiator {
     }
   }
 
+  /** The `icecandidate` handler: sends each local candidate to the remote. */
+  trickle(candidate: RTCIceCandidate | null): void {
+    // An empty candidate marks the end of a generation; the remote does not need it.
+    if (!candidate?.candidate) return;
+    const init: RTCIceCandidateInit = { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex };
+    if (candidate.usernameFragment) init.usernameFragment = candidate.usernameFragment;
+    this.hooks.signal({ v: SIGNAL_VERSION, kind: 'candidate', candidate: init });
+  }
+
   /** Applies one remote signal. Rejects with a PeerKitError; the negotiation stays usable. */
   async handle(signal: HelloSignal | DescriptionSignal | CandidateSignal): Promise<void> {
     if (signal.kind === 'hello') {
