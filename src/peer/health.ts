@@ -19,6 +19,14 @@ export interface HealthHooks {
 const ufragOf = (description: RTCSessionDescription | null): string | undefined =>
   /a=ice-ufrag:(\S+)/.exec(description?.sdp ?? '')?.[1];
 
+/**
+ * How long a connection that never came up may go without an answer to any connectivity check,
+ * counted from the last candidate on either side, before it fails. Browsers take longer to say so
+ * themselves: Firefox 11 s, and Chromium never reports ICE `failed` for it (at 15 s ICE says
+ * `disconnected` and the connection `failed`).
+ */
+const UNANSWERED_CHECKS_MS = 10000;
+
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /**
@@ -42,6 +50,7 @@ export class ConnectionHealth {
   private localCandidates = 0;
   private remoteCandidates = 0;
   private readonly connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private checksTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly waiters = new Set<(err: PeerKitError) => void>();
   private readonly unwatch: () => void;
 
@@ -65,9 +74,13 @@ export class ConnectionHealth {
       this.connectTimer = setTimeout(() => this.hooks.fatal(this.timeoutError()), options.connectTimeoutMs);
     }
     const countLocal = ({ candidate }: RTCPeerConnectionIceEvent): void => {
-      if (candidate?.candidate) this.localCandidates += 1;
+      if (!candidate?.candidate) return;
+      this.localCandidates += 1;
+      this.armChecks();
     };
+    const described = (): void => this.armChecks();
     pc.addEventListener('icecandidate', countLocal);
+    pc.addEventListener('signalingstatechange', described);
     const unwatchNetwork = watchNetwork(options.network, {
       changed: () => {
         this.offline = false;
@@ -82,6 +95,7 @@ export class ConnectionHealth {
     });
     this.unwatch = () => {
       pc.removeEventListener('icecandidate', countLocal);
+      pc.removeEventListener('signalingstatechange', described);
       unwatchNetwork();
     };
   }
@@ -100,6 +114,7 @@ export class ConnectionHealth {
   connected(): void {
     this.up = true;
     clearTimeout(this.connectTimer);
+    clearTimeout(this.checksTimer);
   }
 
   /** Something arrived from the remote, on any channel. */
@@ -113,13 +128,16 @@ export class ConnectionHealth {
   /** A candidate arrived from the remote. */
   remoteCandidate(): void {
     this.remoteCandidates += 1;
+    this.armChecks();
   }
 
   /** Feeds the restart policy the ICE state as {@link iceHealth} sees it; the `iceconnectionstatechange` handler. */
   check(): void {
     // A Peer closing has stopped restarting; late ICE events must not start it again.
     if (this.stopped) return;
-    if (!this.up && this.pc.iceConnectionState === 'failed') return this.hooks.fatal(this.neverUpError());
+    if (!this.up && (this.pc.iceConnectionState === 'failed' || this.pc.connectionState === 'failed')) {
+      return this.hooks.fatal(this.neverUpError());
+    }
     this.restarter.update(this.iceHealth());
     this.hooks.changed();
   }
@@ -161,10 +179,33 @@ export class ConnectionHealth {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.connectTimer);
+    clearTimeout(this.checksTimer);
     this.restarter.stop();
     this.liveness.stop();
     this.unwatch();
     for (const finish of this.waiters) finish(new PeerKitError('CLOSED', 'The Peer closed during the ICE restart.'));
+  }
+
+  /** (Re)starts the wait for an answered check, once both descriptions are in place and until the Peer is up. */
+  private armChecks(): void {
+    if (this.up || this.stopped || !this.pc.remoteDescription || !this.pc.localDescription) return;
+    clearTimeout(this.checksTimer);
+    this.checksTimer = setTimeout(() => void this.judgeChecks(), UNANSWERED_CHECKS_MS);
+  }
+
+  private async judgeChecks(): Promise<void> {
+    let answered = false;
+    try {
+      (await this.pc.getStats()).forEach((report: { type?: string; state?: string; responsesReceived?: number }) => {
+        if (report.type === 'candidate-pair' && (report.state === 'succeeded' || (report.responsesReceived ?? 0) > 0)) answered = true;
+      });
+    } catch {
+      // A connection closed meanwhile has no stats; nothing to judge.
+      return;
+    }
+    // A check was answered: ICE works and the rest (DTLS, SCTP) is left to connectTimeoutMs.
+    if (answered || this.up || this.stopped || iceIsUp(this.pc.iceConnectionState)) return;
+    this.hooks.fatal(this.neverUpError());
   }
 
   private restart(why: string): void {

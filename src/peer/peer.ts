@@ -90,7 +90,7 @@ export class Peer extends Emitter<PeerEvents> {
       this.log('ice', pc.iceConnectionState);
       this.health.check();
     };
-    pc.onconnectionstatechange = () => this.refresh();
+    pc.onconnectionstatechange = () => this.health.check();
     pc.ondatachannel = ({ channel }) => this.emit('channel', this.channels.adoptRemote(channel));
     pc.ontrack = ({ track, streams }) => {
       this.emit('track', track, streams);
@@ -215,10 +215,13 @@ export class Peer extends Emitter<PeerEvents> {
    */
   close(): Promise<void> {
     if (!this.ending) {
-      this.ending = this.release();
+      let release = noop;
+      // Released only after `state: 'closed'` went out, so that `close` always comes after it.
+      this.ending = new Promise<void>((resolve) => (release = resolve)).then(() => this.release());
       this.health.stop();
       this.settle.reject(new PeerKitError('CLOSED', 'The Peer closed before it connected.'));
       this.refresh();
+      release();
     }
     return this.ending;
   }
@@ -228,7 +231,10 @@ export class Peer extends Emitter<PeerEvents> {
     const signal = parseSignal(message, this.options.maxSignalBytes);
     if (signal instanceof PeerKitError) return this.fail(signal);
     this.log('received', signal.kind, signal.kind === 'description' ? signal.type : '');
-    if (signal.kind === 'bye') return void this.close();
+    if (signal.kind === 'bye') {
+      this.settle.reject(new PeerKitError('CLOSED', 'The remote Peer closed before the connection came up.'));
+      return void this.close();
+    }
     if (signal.kind === 'candidate') this.health.remoteCandidate();
     try {
       await this.negotiator.handle(signal);
