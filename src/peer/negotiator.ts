@@ -142,8 +142,9 @@ export class Negotiator {
     try {
       await this.pc.setRemoteDescription(description);
     } catch (err) {
-      // setRemoteDescription rolls a colliding local offer back by itself in browsers; node-webrtc
-      // refuses instead, so roll back by hand there and apply the offer again.
+      // setRemoteDescription rolls a colliding local offer back by itself in browsers; node-webrtc,
+      // built on a libwebrtc from before implicit rollback (https://crbug.com/980875, M80), refuses
+      // instead, so roll back by hand there and apply the offer again.
       if (!collision || this.pc.signalingState !== 'have-local-offer') throw err;
       await this.pc.setLocalDescription({ type: 'rollback' });
       await this.pc.setRemoteDescription(description);
@@ -203,7 +204,7 @@ async function setLocal(pc: RTCPeerConnection, intent: 'offer' | 'answer'): Prom
     return true;
   } catch (err) {
     // node-webrtc (@roamhq/wrtc) predates parameterless setLocalDescription() and throws a
-    // TypeError for it; browsers never do. Its rejection lands a turn late, when an offer may
+    // TypeError for it (https://github.com/node-webrtc/node-webrtc/issues/677); browsers never do. Its rejection lands a turn late, when an offer may
     // have arrived: that offer's handler answers it, so the offer we meant is dropped.
     if (!(err instanceof TypeError)) throw err;
     if (intent === 'offer' && pc.signalingState !== 'stable') return false;
