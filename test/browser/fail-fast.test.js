@@ -90,6 +90,12 @@ describe('Calls that fail fail fast, with the reason', () => {
     expect(events.at(-1).at - events.at(-2).at, 'close follows state closed at once').to.be.below(200);
   });
 
+  it('a negative or non-numeric connectTimeoutMs throws BAD_ARGUMENT', () => {
+    for (const connectTimeoutMs of [-1, Number.NaN, '30000']) {
+      expect(() => new Peer({ connectTimeoutMs }), String(connectTimeoutMs)).to.throw().with.property('code', 'BAD_ARGUMENT');
+    }
+  });
+
   it('a connection that came up still connects and carries data under a short connectTimeoutMs', async () => {
     const [a, b] = pair({ connectTimeoutMs: 10000 });
     await within(10000, Promise.all([a.connected, b.connected]), 'connecting');
