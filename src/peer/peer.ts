@@ -11,7 +11,7 @@ import { watchGathering } from './ice-servers.js';
 import { Negotiator } from './negotiator.js';
 import { createConnection, logger, resolvePeerOptions } from './options.js';
 import type { PeerOptions, ResolvedPeerOptions } from './options.js';
-import { Senders } from './senders.js';
+import { Senders, firstSeen } from './senders.js';
 import { derivePeerState } from './state.js';
 import type { PeerState } from './state.js';
 import { summarizeStats } from './stats.js';
@@ -50,7 +50,6 @@ export class Peer extends Emitter<PeerEvents> {
   private readonly senders: Senders;
   private readonly main: Channel;
   private readonly channels: Channels;
-  private readonly streams = new Set<string>();
   private readonly log: (...args: unknown[]) => void;
   private inbox: Promise<void> = Promise.resolve();
   private current: PeerState = 'new';
@@ -70,10 +69,7 @@ export class Peer extends Emitter<PeerEvents> {
     this.connected = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.connected.catch(noop);
     this.senders = new Senders(pc);
-    this.negotiator = new Negotiator(pc, options.polite, {
-      signal: (signal) => this.send$(signal),
-      error: (err) => this.fail(err),
-    });
+    this.negotiator = new Negotiator(pc, options.polite, { signal: (signal) => this.send$(signal), error: (err) => this.fail(err) });
     this.health = new ConnectionHealth(pc, this.options, {
       log: this.log,
       ping: () => this.main.ping(),
@@ -92,13 +88,10 @@ export class Peer extends Emitter<PeerEvents> {
     };
     pc.onconnectionstatechange = () => this.health.check();
     pc.ondatachannel = ({ channel }) => this.emit('channel', this.channels.adoptRemote(channel));
+    const newStreams = firstSeen((stream) => this.emit('stream', stream));
     pc.ontrack = ({ track, streams }) => {
       this.emit('track', track, streams);
-      for (const stream of streams) {
-        if (this.streams.has(stream.id)) continue;
-        this.streams.add(stream.id);
-        this.emit('stream', stream);
-      }
+      newStreams(streams);
     };
     // Listeners are attached after the constructor returns.
     queueMicrotask(() => this.send$(this.negotiator.hello));

@@ -49,3 +49,15 @@ export class Senders {
     return sender;
   }
 }
+
+/** Calls `seen` once for each remote MediaStream, when the first of its tracks arrives. */
+export function firstSeen(seen: (stream: MediaStream) => void): (streams: readonly MediaStream[]) => void {
+  const ids = new Set<string>();
+  return (streams) => {
+    for (const stream of streams) {
+      if (ids.has(stream.id)) continue;
+      ids.add(stream.id);
+      seen(stream);
+    }
+  };
+}
