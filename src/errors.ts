@@ -7,6 +7,10 @@ export type PeerKitErrorCode =
   | 'BAD_ARGUMENT'
   | 'BAD_MESSAGE'
   | 'NEGOTIATION_FAILED'
+  /**
+   * ICE found no working path: before the connection ever came up (the message says what was
+   * tried: candidates gathered, received, checks), or after the ICE restarts of one that dropped.
+   */
   | 'ICE_FAILED'
   | 'TURN_UNAUTHORIZED'
   | 'CLOSED'
@@ -23,8 +27,11 @@ export type PeerKitErrorCode =
   | 'ROOM_FULL'
   | 'UNAUTHORIZED'
   | 'RATE_LIMITED'
+  /** `room.send()` past the bound of unacknowledged messages for a member; nothing was sent. */
   | 'BACKLOG_FULL'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  /** A Peer did not connect within its `connectTimeoutMs`; the message says how far it got. */
+  | 'CONNECT_TIMEOUT';
 
 /**
  * The one error class peerkit throws, rejects with, or emits on `error`.

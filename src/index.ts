@@ -1,7 +1,7 @@
 export { PeerKitError } from './errors.js';
 export type { PeerKitErrorCode } from './errors.js';
 export { Peer } from './peer/peer.js';
-export type { PeerEvents, PeerOptions, WebRtcImplementation } from './peer/peer.js';
+export type { NetworkEvents, PeerEvents, PeerOptions, WebRtcImplementation } from './peer/peer.js';
 export type { PeerState } from './peer/state.js';
 export type { CandidateSummary, PeerStats } from './peer/stats.js';
 export type { Verification } from './peer/verification.js';

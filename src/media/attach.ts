@@ -79,7 +79,8 @@ export function attach(element: HTMLMediaElement, stream: MediaStream, options: 
   };
 
   element.autoplay = true;
-  // The attribute rather than the property: Firefox has no property, and iOS reads the attribute.
+  // The attribute rather than the property: Firefox has no property, and iOS reads the attribute
+  // to play inline instead of fullscreen (https://webkit.org/blog/6784/new-video-policies-for-ios/).
   element.setAttribute('playsinline', '');
   element.muted = local;
   element.srcObject = stream;

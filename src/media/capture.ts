@@ -82,6 +82,8 @@ export function mediaError(err: unknown, source: CaptureSource = 'user', constra
   const detail = err instanceof Error && err.message ? ` (${err.message})` : '';
   const make = (code: PeerKitError['code'], message: string): PeerKitError => new PeerKitError(code, message + detail, { cause: err });
   const name = nameOf(err);
+  // The second name of each pair is Chrome's from before it adopted the spec's names
+  // (https://crbug.com/721412); embedded Chromium builds may still use them.
   switch (name) {
     case 'NotAllowedError':
     case 'PermissionDeniedError':

@@ -11,6 +11,9 @@ export interface NegotiatorHooks {
 /** The most candidates kept while waiting for the description they belong to. */
 const MAX_EARLY_CANDIDATES = 256;
 
+/** The ICE username fragments of an SDP: one per media section, or one for the whole session. */
+const ufragsOf = (sdp: string | undefined): Set<string> => new Set([...(sdp ?? '').matchAll(/^a=ice-ufrag:(\S+)\r?$/gm)].map((m) => m[1] ?? ''));
+
 /**
  * The W3C webrtc-pc "perfect negotiation" pattern (section 10.7 of the spec, "Perfect
  * Negotiation Example"): either side may offer whenever `negotiationneeded` fires; on a
@@ -32,7 +35,10 @@ export class Negotiator {
   private answerPending = false;
   private remoteTieBreaker: number | undefined;
   private waitingForRoles = false;
-  private readonly early: RTCIceCandidateInit[] = [];
+  /** Candidates waiting for the description of their ICE generation. */
+  private early: RTCIceCandidateInit[] = [];
+  /** ufrags of remote descriptions that a later one replaced: their candidates are stale. */
+  private readonly retired = new Set<string>();
 
   constructor(
     private readonly pc: RTCPeerConnection,
@@ -72,6 +78,15 @@ export class Negotiator {
     }
   }
 
+  /** The `icecandidate` handler: sends each local candidate to the remote. */
+  trickle(candidate: RTCIceCandidate | null): void {
+    // An empty candidate marks the end of a generation; the remote does not need it.
+    if (!candidate?.candidate) return;
+    const init: RTCIceCandidateInit = { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex };
+    if (candidate.usernameFragment) init.usernameFragment = candidate.usernameFragment;
+    this.hooks.signal({ v: SIGNAL_VERSION, kind: 'candidate', candidate: init });
+  }
+
   /** Applies one remote signal. Rejects with a PeerKitError; the negotiation stays usable. */
   async handle(signal: HelloSignal | DescriptionSignal | CandidateSignal): Promise<void> {
     if (signal.kind === 'hello') {
@@ -86,14 +101,16 @@ export class Negotiator {
       return;
     }
     if (signal.kind === 'candidate') {
-      if (!this.pc.remoteDescription) return this.keep(signal.candidate);
-      return this.addCandidate(signal.candidate);
+      const fate = this.fate(signal.candidate);
+      if (fate === 'wait') return this.keep(signal.candidate);
+      return fate === 'add' ? this.addCandidate(signal.candidate) : undefined;
     }
     const readyForOffer = !this.makingOffer && (this.pc.signalingState === 'stable' || this.answerPending);
     const collision = signal.type === 'offer' && !readyForOffer;
     this.ignoreOffer = !this.polite && collision;
     if (this.ignoreOffer) return;
     this.answerPending = signal.type === 'answer';
+    const before = ufragsOf(this.pc.remoteDescription?.sdp);
     try {
       await this.remote(signal, collision);
     } catch (err) {
@@ -101,7 +118,15 @@ export class Negotiator {
     } finally {
       this.answerPending = false;
     }
-    for (const candidate of this.early.splice(0)) await this.addCandidate(candidate).catch(this.hooks.error);
+    const now = ufragsOf(this.pc.remoteDescription?.sdp);
+    for (const ufrag of before) if (!now.has(ufrag)) this.retired.add(ufrag);
+    const waiting = this.early;
+    this.early = [];
+    for (const candidate of waiting) {
+      const fate = this.fate(candidate);
+      if (fate === 'wait') this.early.push(candidate);
+      else if (fate === 'add') await this.addCandidate(candidate).catch(this.hooks.error);
+    }
     if (signal.type === 'offer') {
       try {
         await setLocal(this.pc, 'answer');
@@ -117,17 +142,34 @@ export class Negotiator {
     try {
       await this.pc.setRemoteDescription(description);
     } catch (err) {
-      // setRemoteDescription rolls a colliding local offer back by itself in browsers; node-webrtc
-      // refuses instead, so roll back by hand there and apply the offer again.
+      // setRemoteDescription rolls a colliding local offer back by itself in browsers; node-webrtc,
+      // built on a libwebrtc from before implicit rollback (https://crbug.com/980875, M80), refuses
+      // instead, so roll back by hand there and apply the offer again.
       if (!collision || this.pc.signalingState !== 'have-local-offer') throw err;
       await this.pc.setLocalDescription({ type: 'rollback' });
       await this.pc.setRemoteDescription(description);
     }
   }
 
+  /**
+   * What to do with a remote candidate now. A candidate names its ICE generation by its ufrag
+   * (JSEP, RFC 8829 section 5.10): one of the current remote description is added; one of a
+   * generation whose description has not arrived yet waits for it, since browsers refuse it
+   * (Firefox: "Unknown ufrag") or accept it into a generation that the description then replaces
+   * (Chromium), and either way it is lost; one of a replaced description is dropped. Candidates
+   * of an offer this side ignored wait too: the remote may offer the same credentials again once
+   * it has rolled back. A candidate without a ufrag belongs to the latest description.
+   */
+  private fate(candidate: RTCIceCandidateInit): 'add' | 'wait' | 'drop' {
+    if (!this.pc.remoteDescription) return 'wait';
+    const ufrag = candidate.usernameFragment;
+    if (!ufrag || ufragsOf(this.pc.remoteDescription.sdp).has(ufrag)) return 'add';
+    return this.retired.has(ufrag) ? 'drop' : 'wait';
+  }
+
   private keep(candidate: RTCIceCandidateInit): void {
     if (this.early.length >= MAX_EARLY_CANDIDATES) {
-      throw new PeerKitError('BAD_SIGNAL', `More than ${MAX_EARLY_CANDIDATES} candidates arrived before any description; dropped one.`);
+      throw new PeerKitError('BAD_SIGNAL', `More than ${MAX_EARLY_CANDIDATES} candidates arrived before their description; dropped one.`);
     }
     this.early.push(candidate);
   }
@@ -162,7 +204,7 @@ async function setLocal(pc: RTCPeerConnection, intent: 'offer' | 'answer'): Prom
     return true;
   } catch (err) {
     // node-webrtc (@roamhq/wrtc) predates parameterless setLocalDescription() and throws a
-    // TypeError for it; browsers never do. Its rejection lands a turn late, when an offer may
+    // TypeError for it (https://github.com/node-webrtc/node-webrtc/issues/677); browsers never do. Its rejection lands a turn late, when an offer may
     // have arrived: that offer's handler answers it, so the offer we meant is dropped.
     if (!(err instanceof TypeError)) throw err;
     if (intent === 'offer' && pc.signalingState !== 'stable') return false;

@@ -43,7 +43,8 @@ function candidate(stat: Stat | undefined): CandidateSummary | null {
 
 function selectedPair(stats: Map<string, Stat>): Stat | undefined {
   for (const stat of stats.values()) {
-    // Chrome and libwebrtc name the pair on the transport; Firefox marks the pair itself.
+    // Chrome and libwebrtc name the pair on the transport; Firefox has no transport stats and marks
+    // the pair itself (https://developer.mozilla.org/en-US/docs/Web/API/RTCIceCandidatePairStats/selected).
     const id = stat['type'] === 'transport' ? str(stat['selectedCandidatePairId']) : null;
     if (id && stats.has(id)) return stats.get(id);
   }

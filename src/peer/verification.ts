@@ -1,3 +1,5 @@
+import { PeerKitError } from '../errors.js';
+
 /**
  * Verifying a connection without trusting the signaling path. Each end of a DTLS connection has a
  * certificate whose fingerprint travels in the SDP; the browser refuses a DTLS peer whose
@@ -34,4 +36,18 @@ export async function shortAuthString(local: string, remote: string): Promise<st
   const input = new TextEncoder().encode(['peerkit-sas/1', ...[local, remote].sort()].join('\n'));
   const digest = new DataView(await crypto.subtle.digest('SHA-256', input));
   return String(digest.getUint32(0) % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * The verification of a connection whose descriptions are both applied.
+ *
+ * @throws PeerKitError `UNSUPPORTED` where the SDP carries no fingerprint or WebCrypto is missing
+ */
+export async function verificationOf(pc: RTCPeerConnection): Promise<Verification> {
+  const local = fingerprintsOf(pc.localDescription?.sdp).join(', ');
+  const remote = fingerprintsOf(pc.remoteDescription?.sdp).join(', ');
+  if (local === '' || remote === '' || globalThis.crypto?.subtle === undefined) {
+    throw new PeerKitError('UNSUPPORTED', 'no DTLS fingerprint in the descriptions, or no WebCrypto to hash them');
+  }
+  return { local, remote, sas: await shortAuthString(local, remote) };
 }
