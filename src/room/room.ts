@@ -1,4 +1,4 @@
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from '../emitter.js';
 import { PeerKitError } from '../errors.js';
 import type { Sendable } from '../data/framing.js';
 import type { Peer } from '../peer/peer.js';
@@ -39,7 +39,7 @@ export type { RoomEvents, RoomState } from './events.js';
  * room.send('hi all');
  * ```
  */
-export class Room extends EventEmitter<RoomEvents> {
+export class Room extends Emitter<RoomEvents> {
   /** The room's name. */
   readonly name: string;
   readonly #transport: SignalingTransport;

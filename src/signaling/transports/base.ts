@@ -1,4 +1,4 @@
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from '../../emitter.js';
 import { PeerKitError } from '../../errors.js';
 import { assertSendable, joinRefusal } from './checks.js';
 import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
@@ -9,7 +9,7 @@ import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, Tran
  * A transport fills in how it enters a room, carries a payload and releases what it holds.
  * @internal
  */
-export abstract class BaseTransport extends EventEmitter<TransportEvents> implements SignalingTransport {
+export abstract class BaseTransport extends Emitter<TransportEvents> implements SignalingTransport {
   #state: TransportState = 'idle';
   #pendingJoin: { resolve: (result: JoinResult) => void; reject: (error: PeerKitError) => void } | undefined;
 
