@@ -51,12 +51,17 @@ async function webkit() {
 
 const browser = engine === 'firefox' ? firefox : engine === 'webkit' ? await webkit() : chromium;
 
+// With PEERKIT_THROWING_LISTENERS set, every event of every peerkit object also has a listener
+// that throws (test/throwing-listeners.js), installed before the test files load.
+const throwing = process.env.PEERKIT_THROWING_LISTENERS ? '<script type="module" src="/test/throwing-listeners.js"></script>' : '';
+
 export default {
   files: process.env.PEERKIT_FILES ?? (engine === 'webkit' ? WEBKIT_FILES : 'test/browser/**/*.test.js'),
   nodeResolve: true,
   plugins: [eventemitter3AsModule, signalServerPlugin(), networkPlugin()],
   concurrency: 1,
   browsers: [browser],
+  testRunnerHtml: (testFramework) => `<!doctype html><html><body>${throwing}<script type="module" src="${testFramework}"></script></body></html>`,
   browserStartTimeout: 120000,
   testsStartTimeout: 120000,
   testsFinishTimeout: 900000,

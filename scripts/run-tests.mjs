@@ -42,11 +42,12 @@ async function nodeSuite(name, paths) {
   add(name, nodeTally(out), code);
 }
 
-async function browserSuite(engine) {
-  const counts = join(scratch, `${engine}.json`);
+async function browserSuite(engine, env = {}, label = `browser (${engine})`) {
+  const counts = join(scratch, `${label.replace(/\W+/g, '-')}.json`);
   const { code } = await run(process.execPath, ['node_modules/@web/test-runner/dist/bin.js', '--config', 'web-test-runner.config.mjs'], {
     PEERKIT_BROWSER: engine,
     PEERKIT_COUNTS: counts,
+    ...env,
   });
   let tally = { passed: 0, failed: 0, skipped: 0 };
   try {
@@ -54,7 +55,7 @@ async function browserSuite(engine) {
   } catch {
     // No counts file: the runner never got to report.
   }
-  add(`browser (${engine})`, tally, code);
+  add(label, tally, code);
 }
 
 async function typeTests() {
@@ -70,6 +71,8 @@ await nodeSuite('node', testFiles('test/node'));
 await browserSuite('chromium');
 await browserSuite('firefox');
 await browserSuite('webkit');
+// Once more with a throwing listener on every event of every peerkit object: nothing may change.
+await browserSuite('chromium', { PEERKIT_THROWING_LISTENERS: '1' }, 'browser (chromium, throwing listeners)');
 for (const [name, dir] of [['cross-engine', 'test/cross'], ['e2e', 'test/e2e'], ['new user', 'test/user']]) {
   const files = testFiles(dir);
   if (files.length > 0) await nodeSuite(name, files);
