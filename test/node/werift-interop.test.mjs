@@ -163,14 +163,20 @@ for (const role of ['impolite', 'polite']) {
     assert.match(ours.sas, /^\d{6}$/);
     assert.deepEqual({ local: ours.remote, remote: ours.local, sas: ours.sas }, verification);
 
-    // Section 6.5, from each side in turn: the closer's channels by handshake, then bye.
+    // Section 6.5, from each side in turn: the closer's channels by handshake, then bye. The
+    // closer's close() waits for its default channel, which the other side closes on the close
+    // frame: well under peerkit's closeTimeoutMs (5 s) means the handshake, not the timeout, ended it.
     const closer = role === 'impolite' ? peer : remote;
     const other = closer === peer ? remote : peer;
     const otherClosed = once(other, 'close');
     started = performance.now();
     await within(8000, 'closing', closer.close());
-    await within(2000, 'the other side closing', otherClosed);
-    assert.ok(performance.now() - started < 3000, 'the default channel closed by the handshake, not by a timeout');
+    const closeMs = performance.now() - started;
+    assert.ok(closeMs < 3000, `the default channel closed by the handshake, in ${closeMs.toFixed(0)} ms`);
+    // On bye, peerkit still waits for its own channels, up to closeTimeoutMs: libwebrtc sometimes
+    // leaves a channel "closing" when werift's reset of the second direction follows right after
+    // its answer to the first (see the report of this test's commit).
+    await within(7000, 'the other side closing', otherClosed);
     const bye = remote.wire.find((w) => w.signal.kind === 'bye');
     assert.equal(bye?.dir, closer === remote ? 'out' : 'in', 'the closer sent bye');
     assert.equal(remote.pc.connectionState, 'closed');
@@ -237,14 +243,16 @@ test('the werift peer joins a peerkit Room through peerkit-signal with a secret,
   // What the server relayed was sealed: the clear signals exist only at the ends.
   assert.ok(werift.members.get(ada.selfId).accepted > 2, 'werift opened a run of sealed signals from ada');
 
-  // Leaving: werift closes its peers (handshake, bye), then leaves; both Rooms let it go.
+  // Leaving: werift closes its peers (handshake, bye), then leaves; both Rooms let it go. Had it
+  // left without a bye, a connected member would be kept for rejoinGraceMs (15 s); peerkit may
+  // take up to closeTimeoutMs (5 s) after the bye (see the Peer test above).
   const adaLeave = new Promise((resolve) => ada.on('leave', (id) => id === werift.id && resolve()));
   const boLeave = new Promise((resolve) => bo.on('leave', (id) => id === werift.id && resolve()));
   const started = performance.now();
   await within(8000, 'werift leaving', werift.leave());
-  await within(3000, 'the Rooms letting werift go', Promise.all([adaLeave, boLeave]));
-  // Without a bye first, a connected member would be kept for rejoinGraceMs (15 s).
-  assert.ok(performance.now() - started < 5000, `leaving took ${(performance.now() - started).toFixed(0)} ms`);
+  assert.ok(performance.now() - started < 3000, 'werift closed its peers by the handshake');
+  await within(7000, 'the Rooms letting werift go', Promise.all([adaLeave, boLeave]));
+  assert.ok(performance.now() - started < 10_000, `leaving took ${(performance.now() - started).toFixed(0)} ms`);
   assert.ok(ada.peers.has(bo.selfId), 'the peerkit members stay connected to each other');
   assert.deepEqual(problems, []);
 });
