@@ -630,6 +630,8 @@ export class WeriftRoomMember extends EventEmitter {
   id;
   /** id -> { key, peer, sent, accepted }. */
   members = new Map();
+  /** Every frame the server sent, parsed, for tests to read. */
+  frames = [];
   #stun;
   #url;
   #room;
@@ -666,6 +668,7 @@ export class WeriftRoomMember extends EventEmitter {
           return this.emit('dropped', 'a server frame that is not JSON');
         }
         if (!isRecord(frame) || frame.v !== 1) return this.emit('dropped', 'a server frame without v 1');
+        this.frames.push(frame);
         if (frame.type === 'joined') resolve(frame);
         else if (frame.type === 'error' && frame.re === 'join') reject(new Error(`join refused: ${frame.code}`));
         else this.#onFrame(frame);
