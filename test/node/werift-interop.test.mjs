@@ -57,11 +57,12 @@ const opened = (channel) => (channel.state === 'open' ? Promise.resolve() : once
 // Random bytes, so that a chunk put at the wrong offset cannot go unnoticed.
 const big = new Uint8Array(randomBytes(300_000));
 
-for (const role of ['impolite', 'polite']) {
-  test(`a peerkit Peer and the werift peer (told to be ${role}) connect, exchange every kind of message both ways, and close`, { timeout: 25_000 }, async (t) => {
+// The werift peer told its role (tb 2^53 − 1 or 0), then left to the tie-breaker (a random tb).
+for (const [role, polite] of [['told to be impolite', false], ['told to be polite', true], ['with a random tie-breaker', undefined]]) {
+  test(`a peerkit Peer and the werift peer (${role}) connect, exchange every kind of message both ways, and close`, { timeout: 25_000 }, async (t) => {
     const silenceMs = 1500;
     const peer = new Peer({ wrtc, silenceMs });
-    const remote = new WeriftPeer({ stun, polite: role === 'polite' });
+    const remote = new WeriftPeer({ stun, polite });
     t.after(() => Promise.all([peer.close(), remote.close()]));
     const problems = [];
     watch(problems, { peerkit: [peer], werift: [remote, remote.main] });
@@ -76,13 +77,16 @@ for (const role of ['impolite', 'polite']) {
     // Sections 3.2, 4.1, 4.2: hello first on both sides, the offer from the impolite one.
     const sent = remote.wire.filter((w) => w.dir === 'out').map((w) => w.signal);
     const received = remote.wire.filter((w) => w.dir === 'in').map((w) => w.signal);
-    assert.deepEqual(sent[0], { v: 1, kind: 'hello', tb: role === 'polite' ? 0 : MAX_TB });
+    const isRandom = (tb) => Number.isSafeInteger(tb) && tb >= 1 && tb < MAX_TB;
+    assert.deepEqual(sent[0], { v: 1, kind: 'hello', tb: polite === undefined ? remote.tb : polite ? 0 : MAX_TB });
+    if (polite === undefined) assert.ok(isRandom(remote.tb), `werift's random tb ${remote.tb}`);
     assert.equal(received[0].kind, 'hello');
-    assert.ok(Number.isSafeInteger(received[0].tb) && received[0].tb >= 1 && received[0].tb < MAX_TB, `peerkit's random tb ${received[0].tb}`);
+    assert.ok(isRandom(received[0].tb), `peerkit's random tb ${received[0].tb}`);
+    if (polite === undefined) assert.equal(remote.polite, remote.tb < received[0].tb, 'the lower tie-breaker is polite');
+    assert.equal(peer.polite, !remote.polite);
     const firstOffer = remote.wire.find((w) => w.signal.kind === 'description');
     assert.equal(firstOffer.signal.type, 'offer');
-    assert.equal(firstOffer.dir, role === 'polite' ? 'in' : 'out', 'the impolite side makes the first offer');
-    assert.equal(peer.polite, role === 'impolite');
+    assert.equal(firstOffer.dir, remote.polite ? 'in' : 'out', 'the impolite side makes the first offer');
     assert.ok(sent.some((s) => s.kind === 'candidate') && received.some((s) => s.kind === 'candidate'), 'candidates trickled both ways');
 
     // peerkit to werift: a string, JSON, an ArrayBuffer of several frames, a typed array.
@@ -168,7 +172,7 @@ for (const role of ['impolite', 'polite']) {
     // Section 6.5, from each side in turn: the closer's channels by handshake, then bye. The
     // closer's close() waits for its default channel, which the other side closes on the close
     // frame: well under peerkit's closeTimeoutMs (5 s) means the handshake, not the timeout, ended it.
-    const closer = role === 'impolite' ? peer : remote;
+    const closer = polite === true ? remote : peer;
     const other = closer === peer ? remote : peer;
     const otherClosed = once(other, 'close');
     started = performance.now();

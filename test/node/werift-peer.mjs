@@ -689,6 +689,7 @@ export class WeriftRoomMember extends EventEmitter {
 
   /** Closes every peer (channels, then `bye`), then sends `leave` and closes the socket. */
   leave() {
+    if (this.#ws === undefined) return Promise.resolve();
     this.#leaving ??= (async () => {
       await Promise.all([...this.members.values()].map(({ peer }) => peer.close()));
       if (this.#ws.readyState === WebSocket.OPEN) {
