@@ -273,8 +273,9 @@ export class FramedChannel extends EventEmitter {
 const STUN_COOKIE = 0x2112a442;
 
 /**
- * werift asks stun.l.google.com when it is given no STUN server (werift 0.24, RTCIceGatherer),
- * and holds setLocalDescription up to 5 s for the answer. A test must contact nothing outside the
+ * werift asks stun.l.google.com when it is given no STUN server, even with `iceServers: []`
+ * (https://github.com/shinyoshiaki/werift-webrtc/issues/691), and holds setLocalDescription up
+ * to 5 s for the answer. A test must contact nothing outside the
  * machine, so each WeriftPeer is given this one, on loopback, which answers every Binding request
  * at once with error 400: gathering ends in milliseconds, with host candidates only, as
  * `iceServers: []` gives a browser. Resolves to `{ urls, close() }`.
