@@ -361,9 +361,9 @@ test('a sealed signal is the documented payload, and opens only for its pair', a
   assert.equal(sealAsDocumented(roomKey, v.iv, v.context, v.plaintext), v.payload.e);
   const [sender, recipient, stranger] = await Promise.all([v.from, v.to, 'a'.repeat(32)].map(envelopesOf));
   t.mock.method(globalThis.crypto, 'getRandomValues', (array) => (array.set(bytes(v.iv)), array));
-  assert.deepEqual(await sender.wrap(v.to, v.n, v.signal), v.payload);
+  assert.deepEqual(await sender.wrap(v.to, v.n, v.signal, { g: 0, end: false }), v.payload);
   t.mock.restoreAll();
-  assert.deepEqual(await recipient.open(v.from, v.payload), { n: v.n, signal: v.signal });
+  assert.deepEqual(await recipient.open(v.from, v.payload), { n: v.n, signal: v.signal, g: 0, end: false });
   assert.equal(code(await recipient.open(v.to, v.payload)), 'UNAUTHORIZED', 'claimed by another sender');
   assert.equal(code(await stranger.open(v.from, v.payload)), 'UNAUTHORIZED', 'redirected to another recipient');
   assert.equal(code(await recipient.open(v.from, { ...v.payload, pk: 2 })), 'UNAUTHORIZED', 'another envelope version');
