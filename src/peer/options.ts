@@ -4,6 +4,7 @@ import { PeerKitError } from '../errors.js';
 
 /** WebRTC classes for environments without them as globals (Node: `@roamhq/wrtc`). */
 export interface WebRtcImplementation {
+  /** The RTCPeerConnection class to build connections with. */
   RTCPeerConnection: typeof RTCPeerConnection;
 }
 

@@ -4,7 +4,9 @@ export interface CandidateSummary {
   type: string | null;
   /** `udp` or `tcp`. */
   protocol: string | null;
+  /** The candidate's IP address (or mDNS name), as the browser reports it. */
   address: string | null;
+  /** The candidate's port. */
   port: number | null;
 }
 
@@ -14,15 +16,19 @@ export interface PeerStats {
   timestamp: number;
   /** Round-trip time on the selected candidate pair, in ms; null until measured. */
   rtt: number | null;
-  /** Bytes sent and received on the selected candidate pair. */
+  /** Bytes sent on the selected candidate pair. */
   bytesSent: number;
+  /** Bytes received on the selected candidate pair. */
   bytesReceived: number;
-  /** Bits per second since the previous `getStats()`; null on the first call. */
+  /** Bits per second sent since the previous `getStats()`; null on the first call. */
   sendBitrate: number | null;
+  /** Bits per second received since the previous `getStats()`; null on the first call. */
   receiveBitrate: number | null;
   /** `relay` when either end is a TURN relay candidate, `direct` otherwise; `unknown` before a pair is selected. */
   path: 'direct' | 'relay' | 'unknown';
+  /** This end's candidate of the selected pair; null before a pair is selected. */
   local: CandidateSummary | null;
+  /** The remote's candidate of the selected pair; null before a pair is selected. */
   remote: CandidateSummary | null;
 }
 
