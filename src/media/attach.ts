@@ -79,8 +79,9 @@ export function attach(element: HTMLMediaElement, stream: MediaStream, options: 
   };
 
   element.autoplay = true;
-  // The attribute rather than the property: Firefox has no property, and iOS reads the attribute
-  // to play inline instead of fullscreen (https://webkit.org/blog/6784/new-video-policies-for-ios/).
+  // The attribute rather than the property: Firefox has no property (not a bug, a missing feature:
+  // https://html.spec.whatwg.org/#dom-video-playsinline), and iOS reads the attribute to play
+  // inline instead of fullscreen (https://webkit.org/blog/6784/new-video-policies-for-ios/).
   element.setAttribute('playsinline', '');
   element.muted = local;
   element.srcObject = stream;

@@ -49,7 +49,9 @@ export class IceRestarter {
   }
 
   private attempt(): void {
-    // Connected again without an event saying so (Firefox may not send one after a restart).
+    // Connected again without an event saying so: a restart that silence began may find ICE never
+    // left `connected` (Firefox, see Liveness), and the event fires only on a change (not a bug:
+    // https://www.w3.org/TR/webrtc/#update-ice-connection-state).
     const now = this.current();
     if (now === 'connected' || now === 'completed') return this.update(now);
     if (this.attempts >= this.policy.maxAttempts) {

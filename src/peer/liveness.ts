@@ -1,6 +1,7 @@
 /**
  * Notices a path that died without the browser saying so. Firefox keeps ICE `connected` for about
- * 30 s after packets stop getting through (until consent expires, as Mozilla describes in
+ * 30 s after packets stop getting through, until consent expires (not a bug: RFC 7675 gives
+ * consent 30 s, https://www.rfc-editor.org/rfc/rfc7675#section-5.1; Mozilla describes it in
  * https://blog.mozilla.org/webrtc/ice-disconnected-not/); a ping on the default channel
  * every second, and a clock of when anything last arrived from the remote on any channel, tell
  * within `silenceMs`. Chromium's own `disconnected` comes after about 5 s; whichever is first wins.

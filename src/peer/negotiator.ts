@@ -142,9 +142,10 @@ export class Negotiator {
     try {
       await this.pc.setRemoteDescription(description);
     } catch (err) {
-      // setRemoteDescription rolls a colliding local offer back by itself in browsers; node-webrtc,
-      // built on a libwebrtc from before implicit rollback (https://crbug.com/980875, M80), refuses
-      // instead, so roll back by hand there and apply the offer again.
+      // setRemoteDescription rolls a colliding local offer back by itself in browsers. libwebrtc
+      // does so only when its embedder turns implicit rollback on, as Chromium does since
+      // https://crbug.com/980875; node-webrtc leaves it off and refuses instead (still so with
+      // @roamhq/wrtc 0.10, libwebrtc M106), so roll back by hand there and apply the offer again.
       if (!collision || this.pc.signalingState !== 'have-local-offer') throw err;
       await this.pc.setLocalDescription({ type: 'rollback' });
       await this.pc.setRemoteDescription(description);
@@ -155,10 +156,12 @@ export class Negotiator {
    * What to do with a remote candidate now. A candidate names its ICE generation by its ufrag
    * (JSEP, RFC 8829 section 5.10): one of the current remote description is added; one of a
    * generation whose description has not arrived yet waits for it, since browsers refuse it
-   * (Firefox: "Unknown ufrag") or accept it into a generation that the description then replaces
-   * (Chromium), and either way it is lost; one of a replaced description is dropped. Candidates
-   * of an offer this side ignored wait too: the remote may offer the same credentials again once
-   * it has rolled back. A candidate without a ufrag belongs to the latest description.
+   * (Firefox: "Unknown ufrag"; not a bug, webrtc-pc requires it:
+   * https://w3c.github.io/webrtc-pc/#dom-peerconnection-addicecandidate) or accept it into a
+   * generation that the description then replaces (Chromium), and either way it is lost; one of a
+   * replaced description is dropped. Candidates of an offer this side ignored wait too: the remote
+   * may offer the same credentials again once it has rolled back. A candidate without a ufrag
+   * belongs to the latest description.
    */
   private fate(candidate: RTCIceCandidateInit): 'add' | 'wait' | 'drop' {
     if (!this.pc.remoteDescription) return 'wait';
@@ -203,9 +206,10 @@ async function setLocal(pc: RTCPeerConnection, intent: 'offer' | 'answer'): Prom
     await pc.setLocalDescription();
     return true;
   } catch (err) {
-    // node-webrtc (@roamhq/wrtc) predates parameterless setLocalDescription() and throws a
-    // TypeError for it (https://github.com/node-webrtc/node-webrtc/issues/677); browsers never do. Its rejection lands a turn late, when an offer may
-    // have arrived: that offer's handler answers it, so the offer we meant is dropped.
+    // node-webrtc (@roamhq/wrtc) lacks parameterless setLocalDescription() and throws a TypeError
+    // for it (https://github.com/node-webrtc/node-webrtc/issues/677); browsers never do. Its
+    // rejection lands a turn late, when an offer may have arrived: that offer's handler answers
+    // it, so the offer we meant is dropped.
     if (!(err instanceof TypeError)) throw err;
     if (intent === 'offer' && pc.signalingState !== 'stable') return false;
     await pc.setLocalDescription(intent === 'offer' ? await pc.createOffer() : await pc.createAnswer());

@@ -15,7 +15,9 @@ const isEventTarget = (value: unknown): value is EventTarget =>
 function defaults(): NetworkEvents {
   const events: NetworkEvents = {};
   if (isEventTarget(globalThis)) events.window = globalThis;
-  // navigator.connection is Chromium-only and missing from TypeScript's DOM library.
+  // navigator.connection is Chromium-only (not a bug: a draft others have not taken up,
+  // https://developer.mozilla.org/en-US/docs/Web/API/Navigator/connection) and missing from
+  // TypeScript's DOM library (https://github.com/microsoft/TypeScript/issues/56962).
   const connection = (globalThis.navigator as { connection?: unknown } | undefined)?.connection;
   if (isEventTarget(connection)) events.connection = connection;
   return events;

@@ -60,7 +60,8 @@ export interface PeerOptions {
   /**
    * How long the remote may send nothing, pings included, before a connected Peer counts as
    * disconnected (then `disconnectedGraceMs` and ICE restart follow). Both sides ping every second
-   * on the default channel: Firefox would otherwise report a dead path only after about 30 s.
+   * on the default channel: Firefox would otherwise report a dead path only after about 30 s, when
+   * ICE consent expires (https://www.rfc-editor.org/rfc/rfc7675#section-5.1).
    * 0 turns pinging and the watch off. @default 6000
    */
   silenceMs?: number;

@@ -49,8 +49,9 @@ function candidate(stat: Stat | undefined): CandidateSummary | null {
 
 function selectedPair(stats: Map<string, Stat>): Stat | undefined {
   for (const stat of stats.values()) {
-    // Chrome and libwebrtc name the pair on the transport; Firefox has no transport stats and marks
-    // the pair itself (https://developer.mozilla.org/en-US/docs/Web/API/RTCIceCandidatePairStats/selected).
+    // Chrome and libwebrtc name the pair on the transport; Firefox before 153 has no transport
+    // stats (https://bugzilla.mozilla.org/show_bug.cgi?id=1225723) and marks the pair itself
+    // (https://developer.mozilla.org/en-US/docs/Web/API/RTCIceCandidatePairStats/selected).
     const id = stat['type'] === 'transport' ? str(stat['selectedCandidatePairId']) : null;
     if (id && stats.has(id)) return stats.get(id);
   }
