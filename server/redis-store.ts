@@ -28,6 +28,9 @@ import { RoomMirror } from './redis-mirror.js';
 import { StoreScripts } from './redis-scripts.js';
 import type { JoinOutcome, LocalMember, RoomStore, StoreEvents } from './rooms.js';
 
+/** How long a join waits for the store to reconnect to Redis before it fails. */
+const JOIN_WAIT_MS = 10_000;
+
 /** Options for {@link RedisRoomStore}. */
 export interface RedisRoomStoreOptions extends RedisConnectionOptions {
   /**
@@ -86,6 +89,8 @@ export class RedisRoomStore implements RoomStore {
   /** Members on this instance by id, for signals published to this instance's channel. */
   #local = new Map<string, LocalMember>();
   #retry: NodeJS.Timeout | undefined;
+  /** Joins waiting for the store to reconnect. */
+  #waiting = new Set<() => void>();
   #retries = 0;
   #closed = false;
 
@@ -127,6 +132,7 @@ export class RedisRoomStore implements RoomStore {
       const registration = await InstanceRegistration.register(context, command, (channel) => this.#subscribe(subscriber, channel));
       this.#link = { command, subscriber, registration };
       this.#retries = 0;
+      for (const wake of this.#waiting) wake();
       this.#log('info', 'store-ready', { store: 'redis', instance: registration.id });
     } catch (error) {
       command.disconnect();
@@ -203,7 +209,26 @@ export class RedisRoomStore implements RoomStore {
     unsubscribed?.catch((error: unknown) => this.#log('debug', 'unsubscribe-failed', { message: String(error) }));
   }
 
+  /**
+   * Resolves once connected, waiting up to {@link JOIN_WAIT_MS} while the store reconnects: a
+   * client that re-joins right after a reset (a failover) is served once Redis is back.
+   */
+  async #ready(): Promise<void> {
+    if (this.#link !== undefined || this.#closed) return;
+    let wake = (): void => {};
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    this.#waiting.add(wake);
+    const timer = setTimeout(wake, JOIN_WAIT_MS);
+    try {
+      await woken;
+    } finally {
+      clearTimeout(timer);
+      this.#waiting.delete(wake);
+    }
+  }
+
   async join(room: string, member: LocalMember, maxMembers: number, announce: string): Promise<JoinOutcome> {
+    await this.#ready();
     const entry = this.#entry(room);
     entry.mirror.beginJoin();
     try {
