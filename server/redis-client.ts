@@ -125,7 +125,8 @@ export class RedisTarget {
       ...(url?.username === undefined ? {} : { username: url.username }),
       ...(url?.password === undefined ? {} : { password: url.password }),
       ...(url?.db === undefined ? {} : { db: url.db }),
-      ...(useTls ? { tls: { ...(url === undefined || cluster !== undefined || sentinels !== undefined ? {} : { servername: url.host }), ...tls } } : {}),
+      // Node checks the certificate against the host connected to unless told a servername.
+      ...(useTls ? { tls: { ...tls } } : {}),
       commandTimeout,
       connectTimeout: Math.max(commandTimeout, 2000),
       // Without it, a primary that vanished behind a dead network is never noticed by the kernel.

@@ -1,40 +1,26 @@
 // The Redis store on a 3-master Redis Cluster of Debian's redis-server, created here with
 // redis-cli --cluster create. Build first: npm run build.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { keyNames } from '../../dist/server/redis-keys.js';
-import { redisMissing, startCluster } from '../../scripts/redis.mjs';
+import { startCluster } from '../../scripts/redis.mjs';
 import { roomName } from '../support/names.mjs';
-import { meetThenKill } from '../support/redis-scenario.mjs';
+import { meetThenKill, redisFixture } from '../support/redis-scenario.mjs';
 import { startServer } from '../support/servers.mjs';
 import { joinAs } from '../support/signal-client.mjs';
 
-const missing = redisMissing();
-if (missing) console.log(`# skipping the Redis Cluster tests: ${missing}`);
-const withCluster = { skip: missing ?? false, timeout: 60_000 };
-
-let dir;
-let cluster;
-before(async () => {
-  if (missing) return;
-  dir = await mkdtemp(join(tmpdir(), 'peerkit-cluster-'));
-  cluster = await startCluster(dir, 3);
-});
-after(async () => {
-  await cluster?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const fixture = redisFixture('Redis Cluster', (dir) => startCluster(dir, 3));
+const withCluster = { skip: fixture.skip, timeout: 60_000 };
 
 test('on a Redis Cluster, members of two instances meet and a killed instance\'s are reported gone in time', withCluster, async (t) => {
+  const cluster = fixture.get();
   const seconds = await meetThenKill(t, { cluster: cluster.nodes }, ['--redis-cluster', cluster.nodes.join(',')]);
   console.log(`# Cluster: members of a killed instance reported gone after ${seconds.toFixed(1)} s`);
 });
 
 test('rooms on every master of a Cluster work across instances, each room\'s keys on its own node', withCluster, async (t) => {
+  const cluster = fixture.get();
   const prefix = 'spread:';
   const [one, two] = [await startServer(t, { redis: { cluster: cluster.nodes }, redisPrefix: prefix }), await startServer(t, { redis: { cluster: [cluster.nodes[1]] }, redisPrefix: prefix })];
   const names = keyNames(prefix);

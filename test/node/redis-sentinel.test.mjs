@@ -2,36 +2,20 @@
 // three redis-sentinel processes, all started here. The primary is killed mid-call; the rooms
 // must come back on the promoted replica with no one's help. Build first: npm run build.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { WebSocket } from 'ws';
 import { WebSocketTransport } from '../../dist/signaling/transports/websocket.js';
-import { redisCli, redisMissing, startSentinels } from '../../scripts/redis.mjs';
+import { redisCli, startSentinels } from '../../scripts/redis.mjs';
 import { roomName } from '../support/names.mjs';
-import { GONE_MS, meetThenKill, startChild } from '../support/redis-scenario.mjs';
+import { GONE_MS, meetThenKill, redisFixture, startChild } from '../support/redis-scenario.mjs';
 import { startServer } from '../support/servers.mjs';
 import { next, until, within } from '../support/wait.mjs';
 
-const missing = redisMissing();
-if (missing) console.log(`# skipping the Redis Sentinel tests: ${missing}`);
-const withSentinel = { skip: missing ?? false, timeout: 90_000 };
+const fixture = redisFixture('Redis Sentinel', (dir) => startSentinels(dir, { replicas: 1, sentinels: 3 }));
+const withSentinel = { skip: fixture.skip, timeout: 90_000 };
 
-let dir;
-let setup;
-before(async () => {
-  if (missing) return;
-  dir = await mkdtemp(join(tmpdir(), 'peerkit-sentinel-'));
-  setup = await startSentinels(dir, { replicas: 1, sentinels: 3 });
-});
-after(async () => {
-  await setup?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-const redisOption = () => ({ sentinels: setup.sentinels, master: setup.master });
-const cliArgs = () => ['--redis-sentinel', setup.sentinels.join(','), '--redis-master', setup.master];
+const redisOption = () => ({ sentinels: fixture.get().sentinels, master: fixture.get().master });
+const cliArgs = () => ['--redis-sentinel', fixture.get().sentinels.join(','), '--redis-master', fixture.get().master];
 
 /** A transport that tries `urls` in order, closed when test `t` ends; `met` lists every member-joined id. */
 function transport(t, urls) {
@@ -51,6 +35,7 @@ test('behind Sentinel, members of two instances meet and a killed instance\'s ar
 });
 
 test('when the primary is killed mid-call, the room comes back on the promoted replica by itself', withSentinel, async (t) => {
+  const setup = fixture.get();
   const one = await startServer(t, { redis: redisOption() });
   const two = await startChild(t, cliArgs());
   const room = roomName();

@@ -2,41 +2,31 @@
 // required and an ACL user (certificates made here with openssl), and against a redis-server
 // stopped with SIGSTOP. Build first: npm run build.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { makeTlsFiles, redisMissing, startRedis } from '../../scripts/redis.mjs';
+import { test } from 'node:test';
+import { makeTlsFiles, startRedis } from '../../scripts/redis.mjs';
 import { createSignalingServer } from '../../dist/server/index.js';
 import { roomName } from '../support/names.mjs';
-import { meetThenKill } from '../support/redis-scenario.mjs';
+import { meetThenKill, redisFixture } from '../support/redis-scenario.mjs';
 import { HOST, startServer } from '../support/servers.mjs';
 import { joinAs } from '../support/signal-client.mjs';
 import { sleep, until } from '../support/wait.mjs';
 
-const missing = redisMissing();
-if (missing) console.log(`# skipping the Redis TLS tests: ${missing}`);
-const withRedis = { skip: missing ?? false, timeout: 60_000 };
-
-let dir;
-let files;
-let redis;
-before(async () => {
-  if (missing) return;
-  dir = await mkdtemp(join(tmpdir(), 'peerkit-redis-tls-'));
-  files = makeTlsFiles(dir);
+const fixture = redisFixture('Redis TLS', async (dir) => {
+  const files = makeTlsFiles(dir);
   // The default user is off: only the ACL user gets in, and only to the keys and channels of its prefix.
-  redis = await startRedis({ tls: files, args: ['--user', 'default', 'off', '--user', 'signal', 'on', '>s3cret', '~tls:*', '&tls:*', '+@all'] });
+  const redis = await startRedis({ tls: files, args: ['--user', 'default', 'off', '--user', 'signal', 'on', '>s3cret', '~tls:*', '&tls:*', '+@all'] });
+  return { files, redis, stop: () => redis.stop() };
 });
-after(async () => {
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const withRedis = { skip: fixture.skip, timeout: 60_000 };
 
-const url = (user = 'signal', password = 's3cret') => `rediss://${user}:${password}@127.0.0.1:${redis.port}`;
-const tls = () => ({ ca: files.ca, cert: files.clientCert, key: files.clientKey, servername: 'localhost' });
+const url = (user = 'signal', password = 's3cret') => `rediss://${user}:${password}@127.0.0.1:${fixture.get().redis.port}`;
+const tls = () => {
+  const { files } = fixture.get();
+  return { ca: files.ca, cert: files.clientCert, key: files.clientKey, servername: 'localhost' };
+};
 
 test('over TLS with a client certificate and an ACL user, members of two instances meet and a killed one\'s are reported gone in time', withRedis, async (t) => {
+  const { files } = fixture.get();
   const redisOption = { url: url(), tls: tls(), commandTimeoutMs: 1000 };
   const args = ['--redis', url(), '--redis-prefix', 'tls:', '--redis-tls-ca', files.caFile, '--redis-tls-cert', files.clientCertFile, '--redis-tls-key', files.clientKeyFile, '--redis-tls-servername', 'localhost'];
   const seconds = await meetThenKill(t, redisOption, args, { redisPrefix: 'tls:' });
@@ -44,6 +34,7 @@ test('over TLS with a client certificate and an ACL user, members of two instanc
 });
 
 test('Redis refuses a wrong password, a missing client certificate, a CA it was not signed by, and keys outside the ACL', withRedis, async () => {
+  const { files } = fixture.get();
   const refused = async (redisOption, pattern, prefix = 'tls:') => {
     const server = createSignalingServer({ logger: false, redis: redisOption, redisPrefix: prefix });
     await assert.rejects(server.listen(0, HOST), pattern);

@@ -2,6 +2,11 @@
 // room and relay signals both ways; the second instance, a peerkit-signal CLI in its own process,
 // is killed, and its member must be reported gone within the documented time.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { redisMissing } from '../../scripts/redis.mjs';
 import { roomName } from './names.mjs';
 import { HOST, startServer } from './servers.mjs';
 import { startSignalCli } from './signal-cli.mjs';
@@ -46,4 +51,26 @@ export async function meetThenKill(t, redis, args, options = {}) {
   const carol = await joinAs(t, survivor.url, room);
   assert.deepEqual(carol.joined.members, [alice.id], 'the room holds only the living');
   return seconds;
+}
+
+/**
+ * Runs `start(dir)` before the file's tests, in a fresh temporary folder, and its result's
+ * `stop()` after them, then removes the folder. `get()` is what `start` resolved; `skip` says
+ * why the tests cannot run, or false.
+ */
+export function redisFixture(what, start) {
+  const missing = redisMissing();
+  if (missing) console.log(`# skipping the ${what} tests: ${missing}`);
+  let dir;
+  let started;
+  before(async () => {
+    if (missing) return;
+    dir = await mkdtemp(join(tmpdir(), 'peerkit-redis-'));
+    started = await start(dir);
+  });
+  after(async () => {
+    await started?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return { skip: missing ?? false, get: () => started };
 }
