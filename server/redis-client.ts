@@ -2,13 +2,12 @@
  * How the Redis store reaches Redis: one server, a Sentinel-managed primary or a Cluster, through
  * ioredis.
  *
- * ioredis rather than the official `redis` package: everything the store needs is one option of
- * one constructor, with no code of ours around it. `commandTimeout` rejects a command that gets
- * no answer (node-redis has no per-client command timeout); `reconnectOnError` reconnects and
- * resends on `-READONLY` after a failover (node-redis leaves that to the caller); `keepAlive`,
- * `tls` (CA, client certificate, server name) and ACL `username` are plain options; Sentinel
- * is `sentinels` + `name` on the same class, and `Cluster` with `shardedSubscribers` keeps each
- * sharded channel's subscription on the node that owns its slot.
+ * ioredis rather than the official `redis` package: everything the store needs is an option of
+ * one constructor, with no code of ours around it. Both clients have command timeouts,
+ * keep-alive, TLS, ACL users, Sentinel and Cluster with sharded pub/sub; ioredis also has
+ * `reconnectOnError`, which reconnects (through Sentinel, to the new primary) and resends on
+ * `-READONLY` after a failover, where node-redis leaves that to the caller, and one `Redis`
+ * class serves one server and Sentinel alike.
  */
 import { Cluster, Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
