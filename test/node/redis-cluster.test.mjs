@@ -15,7 +15,7 @@ const withCluster = { skip: fixture.skip, timeout: 60_000 };
 
 test('on a Redis Cluster, members of two instances meet and a killed instance\'s are reported gone in time', withCluster, async (t) => {
   const cluster = fixture.get();
-  const seconds = await meetThenKill(t, { cluster: cluster.nodes }, ['--redis-cluster', cluster.nodes.join(',')]);
+  const seconds = await meetThenKill(t, { cluster: cluster.nodes }, ['--redis-cluster', cluster.nodes.join(','), '--redis-command-timeout-ms', '1500']);
   console.log(`# Cluster: members of a killed instance reported gone after ${seconds.toFixed(1)} s`);
 });
 
