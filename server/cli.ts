@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /** `peerkit-signal`: runs the signaling server from the command line until SIGINT or SIGTERM. */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createSignalingServer } from './index.js';
 import type { IceServer } from './protocol.js';
 import type { SignalingServerOptions } from './options.js';
+import type { RedisConnectionOptions, RedisTlsOptions } from './redis-client.js';
 
 const USAGE = `Usage: peerkit-signal [options]
 
@@ -24,6 +26,15 @@ const USAGE = `Usage: peerkit-signal [options]
                         e.g. redis://127.0.0.1:6379 (or set PEERKIT_REDIS_URL)
   --redis-prefix P      start of every Redis key and channel (default peerkit:);
                         deployments sharing one Redis need different ones
+  --redis-sentinel a,b  Sentinels (host:port,...) to find the primary through, with
+                        --redis-master NAME; --redis then gives only user, password, TLS
+  --redis-master NAME   the primary's name in Sentinel
+  --redis-cluster a,b   some Redis Cluster nodes (host:port,...); the rest are discovered
+  --redis-tls-ca F      PEM file of the CA that signed Redis's certificate (turns TLS on)
+  --redis-tls-cert F    PEM client certificate for Redis (with --redis-tls-key)
+  --redis-tls-key F     PEM key of that certificate
+  --redis-tls-servername N  name to check Redis's certificate against
+  --redis-command-timeout-ms N  how long a Redis command may go unanswered (default 2000)
   --quiet               no logs
   --help                this text
 `;
@@ -73,6 +84,14 @@ try {
       'turn-ttl': { type: 'string' },
       redis: { type: 'string' },
       'redis-prefix': { type: 'string' },
+      'redis-sentinel': { type: 'string' },
+      'redis-master': { type: 'string' },
+      'redis-cluster': { type: 'string' },
+      'redis-tls-ca': { type: 'string' },
+      'redis-tls-cert': { type: 'string' },
+      'redis-tls-key': { type: 'string' },
+      'redis-tls-servername': { type: 'string' },
+      'redis-command-timeout-ms': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -106,8 +125,43 @@ if ((turnSecret === undefined || turnSecret === '') !== (turnUrls === undefined)
 if (turnSecret !== undefined && turnSecret !== '' && turnUrls !== undefined) {
   options.turn = turnTtl === undefined ? { secret: turnSecret, urls: turnUrls } : { secret: turnSecret, urls: turnUrls, ttlSeconds: turnTtl };
 }
-const redis = args.redis ?? process.env.PEERKIT_REDIS_URL;
-if (redis !== undefined && redis !== '') options.redis = redis;
+/** The contents of the file a flag names. */
+function pem(name: string, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    fail(`--${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+const list = (text: string | undefined): string[] | undefined => text?.split(',').map((s) => s.trim()).filter(Boolean);
+
+// The Redis flags as one option: a plain URL when that is all there is.
+const redisUrl = args.redis ?? process.env.PEERKIT_REDIS_URL;
+const redisTls: RedisTlsOptions = {};
+const redisCa = pem('redis-tls-ca', args['redis-tls-ca']);
+const redisCert = pem('redis-tls-cert', args['redis-tls-cert']);
+const redisKey = pem('redis-tls-key', args['redis-tls-key']);
+if (redisCa !== undefined) redisTls.ca = redisCa;
+if (redisCert !== undefined) redisTls.cert = redisCert;
+if (redisKey !== undefined) redisTls.key = redisKey;
+if (args['redis-tls-servername'] !== undefined) redisTls.servername = args['redis-tls-servername'];
+const redisTimeout = integer('redis-command-timeout-ms', args['redis-command-timeout-ms']);
+const sentinels = list(args['redis-sentinel']);
+const cluster = list(args['redis-cluster']);
+const master = args['redis-master'];
+const redis: RedisConnectionOptions = {
+  ...(redisUrl === undefined || redisUrl === '' ? {} : { url: redisUrl }),
+  ...(sentinels === undefined ? {} : { sentinels }),
+  ...(master === undefined ? {} : { master }),
+  ...(cluster === undefined ? {} : { cluster }),
+  ...(Object.keys(redisTls).length === 0 ? {} : { tls: redisTls }),
+  ...(redisTimeout === undefined ? {} : { commandTimeoutMs: redisTimeout }),
+};
+const redisKeys = Object.keys(redis);
+if (redisKeys.length === 1 && redis.url !== undefined) options.redis = redis.url;
+else if (redisKeys.length > 0) options.redis = redis;
 if (args['redis-prefix'] !== undefined) options.redisPrefix = args['redis-prefix'];
 if (args.quiet) options.logger = false;
 

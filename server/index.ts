@@ -26,6 +26,7 @@ export type { JoinOutcome, LocalMember, MemberInfo, RoomStore, StoreEvents } fro
 export { MemoryRoomStore } from './rooms.js';
 export { RedisRoomStore } from './redis-store.js';
 export type { RedisRoomStoreOptions } from './redis-store.js';
+export type { RedisConnectionOptions, RedisNode, RedisTlsOptions } from './redis-client.js';
 export type { ErrorCode, IceServer } from './protocol.js';
 export { PROTOCOL_VERSION } from './protocol.js';
 
@@ -68,7 +69,9 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const log = createLog(resolved.logger);
   const store: RoomStore =
     options.store ??
-    (options.redis === undefined ? new MemoryRoomStore() : new RedisRoomStore({ url: options.redis, log, ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }) }));
+    (options.redis === undefined
+      ? new MemoryRoomStore()
+      : new RedisRoomStore({ ...(typeof options.redis === 'string' ? { url: options.redis } : options.redis), log, ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }) }));
   const sessions = new Set<Session>();
   let shuttingDown = false;
   let closing: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 /** Server options, their defaults and their validation. */
 import type { IceServer } from './protocol.js';
 import type { Logger } from './log.js';
+import type { RedisConnectionOptions } from './redis-client.js';
 import type { RoomStore } from './rooms.js';
 import type { TurnOptions } from './turn.js';
 import { stderrLogger } from './log.js';
@@ -91,12 +92,14 @@ export interface SignalingServerOptions {
    */
   store?: RoomStore;
   /**
-   * A Redis URL (`redis://[[user]:password@]host[:port][/db]`). Every server given the same one
-   * shares its rooms: members on different instances meet, and members of an instance that dies
-   * are reported gone within seconds. Ignored when `store` is given.
+   * A Redis URL (`redis://[[user]:password@]host[:port][/db]`, `rediss://` for TLS), or where
+   * Redis is in more detail: Sentinel (`sentinels` and `master`), Cluster (`cluster`), TLS
+   * files, a command timeout. Every server given the same Redis shares its rooms: members on
+   * different instances meet, and members of an instance that is killed are reported gone
+   * within a heartbeat (1 s). Ignored when `store` is given.
    * @default undefined
    */
-  redis?: string;
+  redis?: string | RedisConnectionOptions;
   /**
    * What every Redis key and channel name starts with, to keep deployments that share one Redis
    * apart (pub/sub ignores the `/db` of the URL). Instances serving the same rooms use the same one.

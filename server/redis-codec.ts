@@ -1,8 +1,8 @@
 /**
  * The formats of what the Redis store writes to Redis: room events, member values, held entries
- * and relayed signals. Most are written by the Lua scripts (only they know the sequence number
- * a change gets) and read in TypeScript, so both halves live here, built from the same
- * constants: {@link LUA_FORMATS} is the writing half for the scripts.
+ * and relayed signals. Events and member values are written by the Lua scripts (only they know
+ * the sequence number a change gets) and read in TypeScript, so both halves live here, built
+ * from the same constants: {@link LUA_FORMATS} is the writing half for the scripts.
  *
  * Fields are separated by a newline. Member ids, instance ids and sequence numbers never hold
  * one, and the JSON of a frame or a `hello` never holds a raw one, so only the last field of a
@@ -37,20 +37,12 @@ export interface StoredMember {
 /** Lua string literal of a constant above (JSON's escapes for these are Lua's too). */
 const lua = (text: string): string => JSON.stringify(text);
 
-/**
- * Lua functions that write these formats, prepended to every script. `split_held` is the one
- * reader: a sweep needs the member and room of each entry of a dead instance.
- */
+/** Lua functions that write these formats, prepended to every script. */
 export const LUA_FORMATS = `
 local SEP = ${lua(SEP)}
 local function join_event(seq, instance, id, frame) return ${lua(JOIN)} .. SEP .. seq .. SEP .. instance .. SEP .. id .. SEP .. frame end
 local function leave_event(seq, instance, id) return ${lua(LEAVE)} .. SEP .. seq .. SEP .. instance .. SEP .. id end
 local function member_value(seq, instance, hello) return seq .. SEP .. instance .. SEP .. hello end
-local function held_entry(id, room) return id .. SEP .. room end
-local function split_held(entry)
-  local cut = string.find(entry, SEP, 1, true)
-  return string.sub(entry, 1, cut - 1), string.sub(entry, cut + 1)
-end
 `;
 
 /** Splits `text` at its first `count` separators; the last part keeps any later ones. */
@@ -94,4 +86,15 @@ export function encodeSignal(to: string, frame: string): string {
 export function decodeSignal(text: string): { to: string; frame: string } | undefined {
   const cut = text.indexOf(SEP);
   return cut === -1 ? undefined : { to: text.slice(0, cut), frame: text.slice(cut + 1) };
+}
+
+/** An entry of an instance's held set: member `id` in `room`. */
+export function encodeHeld(id: string, room: string): string {
+  return id + SEP + room;
+}
+
+/** Reads {@link encodeHeld}'s entry; undefined when it is not one. */
+export function decodeHeld(entry: string): { id: string; room: string } | undefined {
+  const [id = '', room] = fields(entry, 1);
+  return room === undefined ? undefined : { id, room };
 }

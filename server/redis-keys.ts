@@ -1,8 +1,6 @@
 /**
- * Every Redis key and channel name of the Redis store, written once. The Lua scripts get the
- * names they can know in advance through KEYS and ARGV; for the names they find while running
- * (the rooms and instances a sweep discovers) they get the pieces from {@link KeyNames.luaArgs}
- * and only join them.
+ * Every Redis key and channel name of the Redis store, written once. The Lua scripts get theirs
+ * through KEYS and ARGV, never build one.
  *
  * A name is `prefix{r:room}suffix` for a room, `prefix{i:instance id}suffix` for an instance.
  * Redis Cluster hashes only what stands between the first `{` and the next `}` when that is not
@@ -32,18 +30,13 @@ export type NameKind = keyof typeof SUFFIXES;
 /** What starts the tag of each kind: rooms and instances never share a name. */
 const TAG_STARTS: Record<NameKind, string> = { members: 'r:', seq: 'r:', events: 'r:', held: 'i:', alive: 'i:', signals: 'i:' };
 
-/** The order in which {@link KeyNames.luaArgs} passes the suffixes, read by the Lua prelude. */
-export const LUA_NAME_KINDS: readonly NameKind[] = ['members', 'seq', 'events', 'held', 'alive', 'signals'];
-
 /** Key and channel names under one prefix. */
 export interface KeyNames {
   readonly prefix: string;
-  /** Set of the registered instance ids. */
+  /** Set of the registered instance ids: the one key outside any room's or instance's slot. */
   readonly instances: string;
   /** The `kind` name of room or instance `tag`. */
   of(tag: string, kind: NameKind): string;
-  /** What a Lua script needs to build names itself: the head and tail of each of {@link LUA_NAME_KINDS}. */
-  luaArgs(): string[];
 }
 
 /**
@@ -60,6 +53,5 @@ export function keyNames(prefix: unknown): KeyNames {
     prefix,
     instances: `${prefix}instances`,
     of: (tag, kind) => head(kind) + tag + tail(kind),
-    luaArgs: () => LUA_NAME_KINDS.flatMap((kind) => [head(kind), tail(kind)]),
   };
 }

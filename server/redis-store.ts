@@ -3,7 +3,9 @@
  *
  * Redis holds the truth (see redis-keys for the names, redis-codec for the formats): one hash
  * per room of its members, one set per instance of the members it holds, and one heartbeat key
- * per instance (redis-instance). Joins and leaves are Lua scripts (redis-scripts).
+ * per instance (redis-instance). Joins and leaves are Lua scripts (redis-scripts), each within
+ * one room's hash slot, so the store works on one server, behind Sentinel, or on a Cluster
+ * (redis-client), where rooms' channels are sharded: each lives on its room's slot.
  *
  * Each instance subscribes to the rooms it has members in and keeps a mirror of who is where
  * (redis-mirror), so a signal is routed without a round trip: delivered in-process to a local
@@ -16,25 +18,26 @@
  * a new instance id; its old members are then swept like those of a dead instance.
  */
 import type { LogLevel } from './log.js';
+import type { RedisClient, RedisConnectionOptions } from './redis-client.js';
+import { RedisTarget } from './redis-client.js';
 import { decodeEvent, decodeSignal, encodeSignal } from './redis-codec.js';
 import { InstanceRegistration } from './redis-instance.js';
 import type { KeyNames } from './redis-keys.js';
 import { keyNames } from './redis-keys.js';
 import { RoomMirror } from './redis-mirror.js';
 import { StoreScripts } from './redis-scripts.js';
-import type { RedisAddress, RespValue } from './resp.js';
-import { RedisConnection, parseRedisUrl } from './resp.js';
 import type { JoinOutcome, LocalMember, RoomStore, StoreEvents } from './rooms.js';
 
+/** How long a join waits for the store to reconnect to Redis before it fails. */
+const JOIN_WAIT_MS = 10_000;
+
 /** Options for {@link RedisRoomStore}. */
-export interface RedisRoomStoreOptions {
-  /** `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. */
-  url: string;
+export interface RedisRoomStoreOptions extends RedisConnectionOptions {
   /**
    * How often this instance renews its heartbeat and sweeps dead instances. Members of a killed
-   * instance are announced gone at the next sweep, so within one of these. A hung instance is
-   * taken for dead after ten missed heartbeats: a busy one must not be, since it would lose
-   * every connection.
+   * instance are announced gone at the next sweep (or the next join) once Redis has seen its
+   * connections close, so within one of these. A hung instance is taken for dead after ten
+   * missed heartbeats: a busy one must not be, since it would lose every connection.
    * @default 1000
    */
   heartbeatMs?: number;
@@ -53,14 +56,14 @@ export interface RedisRoomStoreOptions {
 /** A room this instance has members in, and its subscription. */
 interface RoomEntry {
   readonly events: string;
-  readonly subscribed: Promise<RespValue>;
+  readonly subscribed: Promise<unknown>;
   readonly mirror: RoomMirror;
 }
 
 /** The connections and registration of one life of this instance, between two losses. */
 interface Link {
-  readonly command: RedisConnection;
-  readonly subscriber: RedisConnection;
+  readonly command: RedisClient;
+  readonly subscriber: RedisClient;
   readonly registration: InstanceRegistration;
 }
 
@@ -74,7 +77,7 @@ interface Link {
  * ```
  */
 export class RedisRoomStore implements RoomStore {
-  readonly #address: RedisAddress;
+  readonly #target: RedisTarget;
   readonly #heartbeatMs: number;
   readonly #names: KeyNames;
   readonly #scripts: StoreScripts;
@@ -86,18 +89,20 @@ export class RedisRoomStore implements RoomStore {
   /** Members on this instance by id, for signals published to this instance's channel. */
   #local = new Map<string, LocalMember>();
   #retry: NodeJS.Timeout | undefined;
+  /** Joins waiting for the store to reconnect. */
+  #waiting = new Set<() => void>();
   #retries = 0;
   #closed = false;
 
   constructor(options: RedisRoomStoreOptions) {
-    this.#address = parseRedisUrl(options.url);
+    this.#target = new RedisTarget(options);
     const heartbeatMs = options.heartbeatMs ?? 1000;
     if (!(Number.isFinite(heartbeatMs) && heartbeatMs > 0)) {
       throw new TypeError(`RedisRoomStore: heartbeatMs must be a positive number, got ${String(heartbeatMs)}`);
     }
     this.#heartbeatMs = heartbeatMs;
     this.#names = keyNames(options.prefix ?? 'peerkit:');
-    this.#scripts = new StoreScripts(this.#names);
+    this.#scripts = new StoreScripts(this.#names, this.#target.pubsub);
     this.#log = options.log ?? (() => {});
   }
 
@@ -108,21 +113,40 @@ export class RedisRoomStore implements RoomStore {
   }
 
   async #connect(): Promise<void> {
-    const lost = (reason: string): void => this.#lost(`Redis connection lost: ${reason}`);
-    const command = await RedisConnection.open(this.#address, { lost });
-    let subscriber: RedisConnection | undefined;
+    const target = this.#target;
+    const { pubsub } = target;
+    // Reconnections report every failed attempt; the loss itself is logged once, as store-lost.
+    const onError = (error: Error): void => this.#log('debug', 'redis-error', { message: error.message });
+    const command = target.client('command', onError);
+    const subscriber = target.client('subscriber', onError);
+    const lost = (): void => {
+      if (this.#link?.subscriber === subscriber) this.#lost('the Redis subscriber connection closed: messages may have been missed');
+    };
     try {
-      subscriber = await RedisConnection.open(this.#address, { lost, message: (c, d) => this.#message(c, d) });
+      await target.connect(command);
+      await target.connect(subscriber);
+      subscriber.on(pubsub.message, (channel: string, data: string) => this.#message(channel, data));
+      // A Cluster reports a lost sharded subscriber as -node; one server, as close.
+      for (const event of ['close', 'end', '-node']) subscriber.on(event, lost);
       const context = { names: this.#names, scripts: this.#scripts, heartbeatMs: this.#heartbeatMs, lost: (reason: string) => this.#lost(reason), log: this.#log };
-      const registration = await InstanceRegistration.register(context, command, subscriber);
+      const registration = await InstanceRegistration.register(context, command, (channel) => this.#subscribe(subscriber, channel));
       this.#link = { command, subscriber, registration };
       this.#retries = 0;
+      for (const wake of this.#waiting) wake();
       this.#log('info', 'store-ready', { store: 'redis', instance: registration.id });
     } catch (error) {
-      command.close();
-      subscriber?.close();
+      command.disconnect();
+      subscriber.disconnect();
       throw error;
     }
+  }
+
+  #subscribe(subscriber: RedisClient, channel: string): Promise<unknown> {
+    return this.#target.pubsub.subscribe === 'ssubscribe' ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
+  }
+
+  #publish(command: RedisClient, channel: string, message: string): Promise<unknown> {
+    return this.#target.pubsub.publish === 'SPUBLISH' ? command.spublish(channel, message) : command.publish(channel, message);
   }
 
   /** Drops everything this instance knew, tells the server, and registers again later. */
@@ -149,8 +173,8 @@ export class RedisRoomStore implements RoomStore {
     const link = this.#link;
     this.#link = undefined;
     link?.registration.stop();
-    link?.command.close();
-    link?.subscriber.close();
+    link?.command.disconnect();
+    link?.subscriber.disconnect();
     this.#rooms = new Map();
     this.#byChannel = new Map();
     this.#local = new Map();
@@ -166,7 +190,7 @@ export class RedisRoomStore implements RoomStore {
     if (entry === undefined) {
       const link = this.#connected();
       const events = this.#names.of(room, 'events');
-      entry = { events, subscribed: link.subscriber.command(['SUBSCRIBE', events]), mirror: new RoomMirror(link.registration.id) };
+      entry = { events, subscribed: this.#subscribe(link.subscriber, events), mirror: new RoomMirror(link.registration.id) };
       this.#rooms.set(room, entry);
       this.#byChannel.set(events, entry);
     }
@@ -180,10 +204,31 @@ export class RedisRoomStore implements RoomStore {
     this.#byChannel.delete(entry.events);
     // A later join of the same room subscribes after this on the same connection, so Redis
     // processes the two in order.
-    this.#link?.subscriber.command(['UNSUBSCRIBE', entry.events]).catch(() => {});
+    const subscriber = this.#link?.subscriber;
+    const unsubscribed = this.#target.pubsub.unsubscribe === 'sunsubscribe' ? subscriber?.sunsubscribe(entry.events) : subscriber?.unsubscribe(entry.events);
+    unsubscribed?.catch((error: unknown) => this.#log('debug', 'unsubscribe-failed', { message: String(error) }));
+  }
+
+  /**
+   * Resolves once connected, waiting up to {@link JOIN_WAIT_MS} while the store reconnects: a
+   * client that re-joins right after a reset (a failover) is served once Redis is back.
+   */
+  async #ready(): Promise<void> {
+    if (this.#link !== undefined || this.#closed) return;
+    let wake = (): void => {};
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    this.#waiting.add(wake);
+    const timer = setTimeout(wake, JOIN_WAIT_MS);
+    try {
+      await woken;
+    } finally {
+      clearTimeout(timer);
+      this.#waiting.delete(wake);
+    }
   }
 
   async join(room: string, member: LocalMember, maxMembers: number, announce: string): Promise<JoinOutcome> {
+    await this.#ready();
     const entry = this.#entry(room);
     entry.mirror.beginJoin();
     try {
@@ -191,8 +236,23 @@ export class RedisRoomStore implements RoomStore {
       await entry.subscribed;
       const { command, registration } = this.#connected();
       const { id, hello } = member;
-      const result = await this.#scripts.join(command, { room, id, instance: registration.id, maxMembers, hello, announce });
-      if (result === undefined) return { ok: false, reason: 'ROOM_FULL' };
+      // Swept first, so that a client re-joining right after its instance died does not meet its own ghost.
+      await registration.sweep();
+      // Held before it joins: a crash in between leaves an entry a sweep skips, never an untracked member.
+      await registration.hold(id, room);
+      const result = await this.#scripts.join(command, { room, id, instance: registration.id, maxMembers, hello, announce }).catch((error: unknown) => {
+        // A script that timed out may still run once Redis answers: a leave sent after it on the
+        // same connection (the room's slot, so the same node) takes the member out again.
+        this.#scripts
+          .leave(command, room, id, registration.id)
+          .then(() => registration.release(id, room))
+          .catch((cleanup: unknown) => this.#log('warn', 'join-cleanup-failed', { message: String(cleanup) }));
+        throw error;
+      });
+      if (result === undefined) {
+        await registration.release(id, room);
+        return { ok: false, reason: 'ROOM_FULL' };
+      }
       entry.mirror.joined(member, result.seq, result.present, announce);
       this.#local.set(id, member);
       return { ok: true, others: result.present.map((p) => p.info) };
@@ -210,6 +270,7 @@ export class RedisRoomStore implements RoomStore {
     // Published even while this instance shuts down: members elsewhere must learn it is gone.
     const { command, registration } = this.#connected();
     await this.#scripts.leave(command, room, id, registration.id);
+    await registration.release(id, room);
   }
 
   send(room: string, to: string, frame: string): boolean {
@@ -224,7 +285,7 @@ export class RedisRoomStore implements RoomStore {
     // Not awaited: the reply only says how many subscribers got it, and waiting would hold up
     // the sender's next frame for a round trip.
     const link = this.#connected();
-    link.command.command(['PUBLISH', this.#names.of(instance, 'signals'), encodeSignal(to, frame)]).catch((error: unknown) => {
+    this.#publish(link.command, this.#names.of(instance, 'signals'), encodeSignal(to, frame)).catch((error: unknown) => {
       // After a lost connection every pending relay fails; the loss itself is logged once.
       if (link === this.#link) this.#log('warn', 'relay-failed', { message: String(error) });
     });
