@@ -24,6 +24,11 @@ const USAGE = `Usage: peerkit-signal [options]
                         e.g. redis://127.0.0.1:6379 (or set PEERKIT_REDIS_URL)
   --redis-prefix P      start of every Redis key and channel (default peerkit:);
                         deployments sharing one Redis need different ones
+  --janus URL           bridge to a Janus VideoRoom at this WebSocket API URL and serve
+                        WHIP/WHEP endpoints, e.g. ws://127.0.0.1:8188 (repeatable)
+  --janus-secret S      Janus's api_secret, if it has one (or set PEERKIT_JANUS_SECRET)
+  --janus-admin-key K   the VideoRoom plugin's admin_key, if it has one
+                        (or set PEERKIT_JANUS_ADMIN_KEY)
   --quiet               no logs
   --help                this text
 `;
@@ -73,6 +78,9 @@ try {
       'turn-ttl': { type: 'string' },
       redis: { type: 'string' },
       'redis-prefix': { type: 'string' },
+      janus: { type: 'string', multiple: true },
+      'janus-secret': { type: 'string' },
+      'janus-admin-key': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -109,6 +117,14 @@ if (turnSecret !== undefined && turnSecret !== '' && turnUrls !== undefined) {
 const redis = args.redis ?? process.env.PEERKIT_REDIS_URL;
 if (redis !== undefined && redis !== '') options.redis = redis;
 if (args['redis-prefix'] !== undefined) options.redisPrefix = args['redis-prefix'];
+if (args.janus !== undefined) {
+  for (const url of args.janus) if (!/^wss?:\/\//.test(url)) fail(`--janus must be a ws:// or wss:// URL, got "${url}"`);
+  options.janus = args.janus;
+}
+const janusSecret = args['janus-secret'] ?? process.env.PEERKIT_JANUS_SECRET;
+if (janusSecret !== undefined && janusSecret !== '') options.janusSecret = janusSecret;
+const janusAdminKey = args['janus-admin-key'] ?? process.env.PEERKIT_JANUS_ADMIN_KEY;
+if (janusAdminKey !== undefined && janusAdminKey !== '') options.janusAdminKey = janusAdminKey;
 if (args.quiet) options.logger = false;
 
 let server;
