@@ -190,14 +190,16 @@ export class SfuBridge {
   }
 
   /**
-   * A trickle-ICE fragment: candidates go to Janus; new credentials mean an ICE restart, which
-   * Janus takes as a renegotiation. Resolves with the restart's answer fragment, or undefined.
+   * A trickle-ICE fragment: candidates go to Janus. With `restart` (`If-Match: "*"`), its new
+   * credentials start an ICE restart, which Janus takes as a renegotiation; resolves with the
+   * restart's answer fragment then, undefined otherwise.
    */
-  async patch(id: string, fragment: string): Promise<string | undefined> {
+  async patch(id: string, fragment: string, restart: boolean): Promise<string | undefined> {
     const resource = this.find(id);
     const parsed = parseFragment(fragment, mids(resource.janusSdp));
     let reply: string | undefined;
-    if (parsed.ufrag !== undefined && parsed.pwd !== undefined) {
+    if (restart) {
+      if (parsed.ufrag === undefined || parsed.pwd === undefined) throw new SfuError(400, 'an ICE restart needs a=ice-ufrag and a=ice-pwd');
       if (resource.clientSdp === undefined) throw new SfuError(400, 'an ICE restart before the session is negotiated');
       const client: Jsep = { type: resource.kind === 'whip' ? 'offer' : 'answer', sdp: withIceCredentials(resource.clientSdp, parsed.ufrag, parsed.pwd) };
       try {

@@ -171,7 +171,7 @@ async function serve(ctx: MediaHttpContext, at: Route, req: IncomingMessage, res
     reply(res, 412, 'the session has changed (ETag)');
     return;
   }
-  const fragment = await ctx.bridge.patch(resource.id, body);
+  const fragment = await ctx.bridge.patch(resource.id, body, restart);
   if (fragment === undefined) {
     res.writeHead(204).end();
     return;

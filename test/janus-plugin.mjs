@@ -1,0 +1,57 @@
+// Real Janus beside the browser suite: Debian's `janus` started by scripts/janus.mjs (inside
+// scripts/netns.sh only) and a peerkit signaling server bridged to it, serving WHIP/WHEP with room
+// tokens. Tests read MEDIA_URL (or JANUS_MISSING, why Janus cannot run here) from
+// /__peerkit/janus-env.js, mint tokens and ask Janus's Admin API for its sessions with the
+// `janus` command.
+import WebSocket from 'ws';
+import { createRoomToken, createSignalingServer } from '../dist/server/index.js';
+import { JanusUnavailable, startJanus } from '../scripts/janus.mjs';
+
+const SECRET = 'peerkit-test-media-secret';
+
+/** The ids of the sessions Janus holds, from its Admin API. */
+async function janusSessions(janus) {
+  const ws = new WebSocket(janus.adminUrl, 'janus-admin-protocol');
+  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+  const reply = new Promise((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)))));
+  ws.send(JSON.stringify({ janus: 'list_sessions', transaction: 'sessions', admin_secret: janus.adminSecret }));
+  const { sessions } = await reply;
+  ws.close();
+  return sessions;
+}
+
+export function janusPlugin() {
+  let janus;
+  let server;
+  let mediaUrl = null;
+  let missing = null;
+  return {
+    name: 'peerkit-janus',
+    async serverStart() {
+      try {
+        janus = await startJanus();
+      } catch (error) {
+        if (!(error instanceof JanusUnavailable)) throw error;
+        missing = error.message;
+        return;
+      }
+      server = createSignalingServer({ logger: false, tokenSecret: SECRET, janus: [janus.url] });
+      mediaUrl = `http://127.0.0.1:${(await server.listen(0, '127.0.0.1')).port}`;
+    },
+    async serverStop() {
+      await server?.close();
+      await janus?.stop();
+    },
+    serve(context) {
+      if (context.path !== '/__peerkit/janus-env.js') return undefined;
+      const body = [`export const MEDIA_URL = ${JSON.stringify(mediaUrl)};`, `export const JANUS_MISSING = ${JSON.stringify(missing)};`].join('\n');
+      return { body, type: 'js' };
+    },
+    async executeCommand({ command, payload }) {
+      if (command !== 'janus') return undefined;
+      if (payload?.action === 'token') return createRoomToken(SECRET, payload.room, 600, payload.sub);
+      if (payload?.action === 'sessions') return (await janusSessions(janus)).length;
+      throw new Error(`janus command: unknown action ${JSON.stringify(payload)}`);
+    },
+  };
+}
