@@ -2,7 +2,7 @@
 // scripts/netns.sh only) and a peerkit signaling server bridged to it, serving WHIP/WHEP with room
 // tokens. Tests read MEDIA_URL (or JANUS_MISSING, why Janus cannot run here) from
 // /__peerkit/janus-env.js, mint tokens and ask Janus's Admin API for its sessions with the
-// `janus` command.
+// `janus` command. PEERKIT_JANUS_DEBUG=1 prints the bridge's log on stderr.
 import WebSocket from 'ws';
 import { createRoomToken, createSignalingServer } from '../dist/server/index.js';
 import { JanusUnavailable, startJanus } from '../scripts/janus.mjs';
@@ -35,7 +35,7 @@ export function janusPlugin() {
         missing = error.message;
         return;
       }
-      server = createSignalingServer({ logger: false, tokenSecret: SECRET, janus: [janus.url] });
+      server = createSignalingServer({ logger: process.env.PEERKIT_JANUS_DEBUG ? (e) => console.error(JSON.stringify(e)) : false, tokenSecret: SECRET, janus: [janus.url] });
       mediaUrl = `http://127.0.0.1:${(await server.listen(0, '127.0.0.1')).port}`;
     },
     async serverStop() {

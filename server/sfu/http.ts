@@ -82,8 +82,13 @@ export function handleMediaHttp(ctx: MediaHttpContext, req: IncomingMessage, res
     res.setHeader('access-control-allow-origin', '*');
   }
   res.setHeader('access-control-expose-headers', 'Location, ETag, Link, Accept-Patch, Retry-After');
-  if (found === null) {
+  if (found === null && req.method !== 'OPTIONS') {
     reply(res, 404, 'no such endpoint');
+    return true;
+  }
+  if (found === null) {
+    // A preflight is answered on any path, so that the request itself can get its 404.
+    preflight(res, 'POST, PATCH, DELETE, OPTIONS', false);
     return true;
   }
   serve(ctx, found, req, res).catch((error: unknown) => {
@@ -101,11 +106,7 @@ async function serve(ctx: MediaHttpContext, at: Route, req: IncomingMessage, res
   const endpoint = at.id === undefined;
   const methods = endpoint ? 'POST, OPTIONS' : 'PATCH, DELETE, OPTIONS';
   if (req.method === 'OPTIONS') {
-    res.setHeader('access-control-allow-methods', methods);
-    res.setHeader('access-control-allow-headers', 'Authorization, Content-Type, If-Match');
-    res.setHeader('access-control-max-age', '600');
-    if (endpoint) res.setHeader('accept-post', SDP);
-    res.writeHead(204).end();
+    preflight(res, methods, endpoint);
     return;
   }
   if (!(endpoint ? ['POST'] : ['PATCH', 'DELETE']).includes(req.method ?? '')) {
@@ -178,6 +179,14 @@ async function serve(ctx: MediaHttpContext, at: Route, req: IncomingMessage, res
   }
   res.writeHead(200, { 'content-type': FRAGMENT, etag: resource.etag, 'cache-control': 'no-store' });
   res.end(fragment);
+}
+
+function preflight(res: ServerResponse, methods: string, endpoint: boolean): void {
+  res.setHeader('access-control-allow-methods', methods);
+  res.setHeader('access-control-allow-headers', 'Authorization, Content-Type, If-Match');
+  res.setHeader('access-control-max-age', '600');
+  if (endpoint) res.setHeader('accept-post', SDP);
+  res.writeHead(204).end();
 }
 
 /** The token's `sub` (undefined with no secret or no sub), or false after answering 401/403. */

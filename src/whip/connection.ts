@@ -150,7 +150,6 @@ export class HttpMediaConnection {
     if (this.resource === undefined) throw new PeerKitError('BAD_ARGUMENT', 'restartIce() before the session was set up.');
     if (!this.trickles) throw new PeerKitError('UNSUPPORTED', 'The server takes no PATCH, so ICE cannot restart within this session.');
     const generation = ++this.restartGeneration;
-    this.setState(this.everConnected ? 'reconnecting' : 'connecting');
     const remote = this.pc.remoteDescription?.sdp;
     this.pc.restartIce();
     this.pending = [];
@@ -207,7 +206,10 @@ export class HttpMediaConnection {
       this.flushSoon();
     });
     pc.addEventListener('iceconnectionstatechange', () => {
-      if (pc === this.pc && this.everConnected) this.restarter.update(pc.iceConnectionState);
+      if (pc !== this.pc) return;
+      if (this.everConnected) this.restarter.update(pc.iceConnectionState);
+      // A restart may bring ICE back while connectionState never left `connected`.
+      this.derive();
     });
     pc.addEventListener('connectionstatechange', () => {
       if (pc === this.pc) this.derive();

@@ -10,9 +10,15 @@ import { JANUS_MISSING, MEDIA_URL } from '/__peerkit/janus-env.js';
 const token = (room, sub) => executeServerCommand('janus', { action: 'token', room, sub });
 const janusSessions = () => executeServerCommand('janus', { action: 'sessions' });
 
-/** One audio track that never needs a device: an oscillator. */
-function toneTrack() {
+/** One audio track: the browser's fake microphone, else an oscillator. */
+async function toneTrack() {
+  try {
+    return (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0];
+  } catch {
+    // No fake device: an oscillator needs none.
+  }
   const audio = new AudioContext();
+  await audio.resume();
   const oscillator = audio.createOscillator();
   const destination = audio.createMediaStreamDestination();
   oscillator.connect(destination);
@@ -76,7 +82,7 @@ describe('WHIP/WHEP against Janus', function () {
   it('publish() then play(): the viewer decodes video and receives audio through Janus', async () => {
     const r = await fresh();
     const video = canvasTrack('teal');
-    const audio = toneTrack();
+    const audio = await toneTrack();
     const pub = await publish(r.whip, new MediaStream([video, audio]), { token: r.ada });
     expect(pub.state).to.equal('connected');
     const tracks = [];
@@ -172,6 +178,9 @@ describe('WHIP/WHEP against Janus', function () {
     };
     const pub = await publish(r.whip, new MediaStream([video]), { token: r.ada, fetch: recordingFetch });
     const view = await play(r.whep, { token: r.viewer, fetch: recordingFetch });
+    const errors = [];
+    pub.on('error', (e) => errors.push(e));
+    view.on('error', (e) => errors.push(e));
     await grows(view, 'video', 'framesDecoded');
     const ufrag = async (session) => {
       let found;
@@ -188,6 +197,7 @@ describe('WHIP/WHEP against Janus', function () {
     await until('the viewer reconnected', () => view.state === 'connected');
     await grows(view, 'video', 'framesDecoded');
     expect(restarts).to.have.length(2);
+    expect(errors.map((e) => e.message)).to.deep.equal([]);
     const pubAfter = await ufrag(pub);
     if (pubBefore !== undefined) expect(pubAfter).to.not.equal(pubBefore);
     await view.close();
