@@ -4,19 +4,18 @@
 //
 //   import { startJanus } from './scripts/janus.mjs';
 //   const janus = await startJanus();   // throws JanusUnavailable when it cannot run here
-//   ... janus.url, janus.adminUrl, janus.adminSecret ...; await janus.stop();
+//   ... janus.url, await janus.sessions() ...; await janus.stop();
 //
 // Janus gathers no loopback candidates (libnice skips them), so inside scripts/netns.sh it gathers
 // on the namespace's veth address (198.18.7.1) only, enforced by `ice_enforce_list`; outside the
 // namespace it would gather on the host's interfaces, which is why it refuses to run there.
 import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NETNS_ADDRESS } from './coturn.mjs';
+import WebSocket from 'ws';
+import { NETNS_ADDRESS, accepts, stopChild } from './coturn.mjs';
 import { freePort } from './redis.mjs';
 
 const LIB = '/usr/lib/x86_64-linux-gnu/janus';
@@ -45,12 +44,15 @@ function allBut(folder, keep) {
   return names.filter((name) => name !== keep).join(',');
 }
 
-function accepts(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => (socket.destroy(), resolve(false)));
-  });
+/** The ids of the sessions a Janus holds, from its Admin API. */
+async function listSessions(adminUrl, adminSecret) {
+  const ws = new WebSocket(adminUrl, 'janus-admin-protocol');
+  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+  const reply = new Promise((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)))));
+  ws.send(JSON.stringify({ janus: 'list_sessions', transaction: 'sessions', admin_secret: adminSecret }));
+  const { sessions } = await reply;
+  ws.close();
+  return sessions;
 }
 
 /**
@@ -58,7 +60,8 @@ function accepts(port) {
  * @param {{ port?: number, apiSecret?: string, adminKey?: string }} [options] - `port` reuses a
  * port, to restart a stopped Janus where clients expect it; `apiSecret` and `adminKey` configure
  * Janus's `api_secret` and the VideoRoom's `admin_key`, to test a bridge given them.
- * @returns {Promise<{ url: string, port: number, adminUrl: string, adminSecret: string, address: string, stop(): Promise<void>, log(): string }>}
+ * @returns {Promise<{ url: string, port: number, adminUrl: string, adminSecret: string, address: string, sessions(): Promise<number[]>, stop(): Promise<void>, log(): string }>}
+ * (`sessions()`: the ids of the sessions Janus holds, from its Admin API)
  */
 export async function startJanus({ port, apiSecret, adminKey } = {}) {
   const why = janusMissing();
@@ -139,18 +142,12 @@ admin: {
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child, 3000);
     rmSync(scratch, { recursive: true, force: true });
   };
   let started = false;
   for (const deadline = Date.now() + 10_000; !started && Date.now() < deadline && child.exitCode === null; ) {
-    started = (await accepts(wsPort)) && (await accepts(adminPort));
+    started = (await accepts('127.0.0.1', wsPort)) && (await accepts('127.0.0.1', adminPort));
     if (!started) await new Promise((resolve) => setTimeout(resolve, 50));
   }
   if (!started) {
@@ -163,6 +160,7 @@ admin: {
     adminUrl: `ws://127.0.0.1:${adminPort}`,
     adminSecret,
     address: NETNS_ADDRESS,
+    sessions: () => listSessions(`ws://127.0.0.1:${adminPort}`, adminSecret),
     stop,
     log: () => output,
   };

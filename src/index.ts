@@ -44,4 +44,4 @@ export type {
   TrackReplacer,
 } from './media/index.js';
 export { play, publish, WhepSession, WhipSession } from './whip/index.js';
-export type { FetchLike, PlayOptions, PublishOptions, SessionOptions, SessionState, WhepSessionEvents, WhipSessionEvents } from './whip/index.js';
+export type { FetchLike, PlayOptions, PublishOptions, MediaSessionOptions, MediaSessionState, WhepSessionEvents, WhipSessionEvents } from './whip/index.js';

@@ -3,22 +3,10 @@
 // tokens. Tests read MEDIA_URL (or JANUS_MISSING, why Janus cannot run here) from
 // /__peerkit/janus-env.js, mint tokens and ask Janus's Admin API for its sessions with the
 // `janus` command. PEERKIT_JANUS_DEBUG=1 prints the bridge's log on stderr.
-import WebSocket from 'ws';
 import { createRoomToken, createSignalingServer } from '../dist/server/index.js';
 import { JanusUnavailable, startJanus } from '../scripts/janus.mjs';
 
 const SECRET = 'peerkit-test-media-secret';
-
-/** The ids of the sessions Janus holds, from its Admin API. */
-async function janusSessions(janus) {
-  const ws = new WebSocket(janus.adminUrl, 'janus-admin-protocol');
-  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-  const reply = new Promise((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)))));
-  ws.send(JSON.stringify({ janus: 'list_sessions', transaction: 'sessions', admin_secret: janus.adminSecret }));
-  const { sessions } = await reply;
-  ws.close();
-  return sessions;
-}
 
 export function janusPlugin() {
   let janus;
@@ -50,7 +38,7 @@ export function janusPlugin() {
     async executeCommand({ command, payload }) {
       if (command !== 'janus') return undefined;
       if (payload?.action === 'token') return createRoomToken(SECRET, payload.room, 600, payload.sub);
-      if (payload?.action === 'sessions') return (await janusSessions(janus)).length;
+      if (payload?.action === 'sessions') return (await janus.sessions()).length;
       throw new Error(`janus command: unknown action ${JSON.stringify(payload)}`);
     },
   };

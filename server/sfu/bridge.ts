@@ -316,7 +316,8 @@ export class SfuBridge {
     } catch (error) {
       instance.error = reason(error);
       instance.control = undefined;
-      this.log('error', 'janus-unreachable', { url: instance.janus.url, reason: instance.error });
+      // Said once at error level (at start-up, or when Janus went away); the retries after it quietly.
+      this.log(instance.attempts === 0 ? 'error' : 'debug', 'janus-unreachable', { url: instance.janus.url, reason: instance.error });
       instance.janus.close();
       this.retry(instance);
     }

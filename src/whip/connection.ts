@@ -16,7 +16,7 @@ import type { LocalCandidate } from './sdp.js';
 import { buildFragment, firstMid, parseRestartAnswer, restartedRemote, setupOf } from './sdp.js';
 
 /** Options shared by {@link publish} and {@link play}; each session keeps its own copy. */
-export interface SessionOptions {
+export interface MediaSessionOptions {
   /** Sent as `Authorization: Bearer <token>` on every request; none is sent without it. @default undefined */
   token?: string;
   /** ICE servers of your own; the server's `Link: rel="ice-server"` headers are added to them. @default [] */
@@ -38,11 +38,11 @@ export interface SessionOptions {
 }
 
 /** The state of a session. */
-export type SessionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+export type MediaSessionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 /** What the public session classes hear from their connection. */
 export interface ConnectionCallbacks {
-  state: (state: SessionState) => void;
+  state: (state: MediaSessionState) => void;
   error: (error: PeerKitError) => void;
   close: () => void;
   track: (event: RTCTrackEvent) => void;
@@ -65,11 +65,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** The connection under a WhipSession or WhepSession. */
 export class HttpMediaConnection {
   pc: RTCPeerConnection;
-  private readonly options: SessionOptions & typeof DEFAULTS & { iceServers: RTCIceServer[] };
+  private readonly options: MediaSessionOptions & typeof DEFAULTS & { iceServers: RTCIceServer[] };
   private readonly ctx: RequestContext;
   private readonly config: RTCConfiguration;
   private readonly restarter: IceRestarter;
-  private state: SessionState = 'connecting';
+  private state: MediaSessionState = 'connecting';
   private resource: string | undefined;
   private etag: string | undefined;
   /** False once the server refused a trickle PATCH (405, 422, 501): no PATCH is sent again. */
@@ -79,6 +79,8 @@ export class HttpMediaConnection {
   private batchTimer: ReturnType<typeof setTimeout> | undefined;
   private patching: Promise<void> = Promise.resolve();
   private restartGeneration = 0;
+  /** Between a restart's new offer and the server's answer: candidates wait for the new ETag. */
+  private restarting = false;
   /** The DTLS role this side took in the first negotiation. */
   private localSetup: string | undefined;
   private everConnected = false;
@@ -86,7 +88,7 @@ export class HttpMediaConnection {
 
   constructor(
     readonly kind: 'whip' | 'whep',
-    options: SessionOptions,
+    options: MediaSessionOptions,
     private readonly on: ConnectionCallbacks,
   ) {
     this.options = { ...DEFAULTS, ...options, iceServers: [...(options.iceServers ?? [])] };
@@ -103,7 +105,7 @@ export class HttpMediaConnection {
     );
   }
 
-  get current(): SessionState {
+  get current(): MediaSessionState {
     return this.state;
   }
 
@@ -154,14 +156,21 @@ export class HttpMediaConnection {
     this.pc.restartIce();
     this.pending = [];
     this.gatheringDone = false;
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    const local = this.pc.localDescription?.sdp ?? '';
-    const deadline = Date.now() + this.options.iceRestartTimeoutMs;
-    const response = await request(this.ctx, 'PATCH', this.resource, { 'content-type': FRAGMENT, 'if-match': '*' }, buildFragment(local, [], false), deadline);
+    this.restarting = true;
+    let response: Response;
+    try {
+      await this.pc.setLocalDescription(await this.pc.createOffer());
+      const local = this.pc.localDescription?.sdp ?? '';
+      const deadline = Date.now() + this.options.iceRestartTimeoutMs;
+      response = await request(this.ctx, 'PATCH', this.resource, { 'content-type': FRAGMENT, 'if-match': '*' }, buildFragment(local, [], false), deadline);
+    } finally {
+      if (generation === this.restartGeneration) this.restarting = false;
+    }
     if (generation !== this.restartGeneration || this.closing !== undefined) return;
     if (response.status === 405 || response.status === 422 || response.status === 501) this.trickles = false;
     const answer = response.ok ? parseRestartAnswer(await response.text(), firstMid(remote)) : undefined;
     if (!response.ok || answer === undefined || remote === undefined) {
+      this.pending = [];
       await this.pc.setLocalDescription({ type: 'rollback' });
       throw response.ok ? new PeerKitError('BAD_REQUEST', 'The ICE restart answer had no ICE credentials.') : await statusError('ICE restart PATCH', response);
     }
@@ -258,7 +267,7 @@ export class HttpMediaConnection {
 
   /** Sends queued candidates in one PATCH: when gathering is done, or after a short batch. */
   private flushSoon(): void {
-    if (this.resource === undefined || !this.trickles || this.closing !== undefined) return;
+    if (this.resource === undefined || !this.trickles || this.restarting || this.closing !== undefined) return;
     if (this.gatheringDone) {
       clearTimeout(this.batchTimer);
       this.batchTimer = undefined;
@@ -322,7 +331,7 @@ export class HttpMediaConnection {
     }
   }
 
-  private setState(next: SessionState): void {
+  private setState(next: MediaSessionState): void {
     if (this.state === next || this.state === 'closed') return;
     this.state = next;
     this.on.state(next);

@@ -7,5 +7,5 @@ export { publish, WhipSession } from './publish.js';
 export type { PublishOptions, WhipSessionEvents } from './publish.js';
 export { play, WhepSession } from './play.js';
 export type { PlayOptions, WhepSessionEvents } from './play.js';
-export type { SessionOptions, SessionState } from './connection.js';
+export type { MediaSessionOptions, MediaSessionState } from './connection.js';
 export type { FetchLike } from './http.js';

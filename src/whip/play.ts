@@ -1,10 +1,10 @@
 import { EventEmitter } from 'eventemitter3';
 import type { PeerKitError } from '../errors.js';
 import { HttpMediaConnection } from './connection.js';
-import type { SessionOptions, SessionState } from './connection.js';
+import type { MediaSessionOptions, MediaSessionState } from './connection.js';
 
 /** Options of {@link play}. */
-export interface PlayOptions extends SessionOptions {
+export interface PlayOptions extends MediaSessionOptions {
   /**
    * How long to keep asking while the server answers 409 (the stream is not live yet), with
    * backoff, before failing with `NOT_LIVE`.
@@ -18,7 +18,7 @@ export interface WhepSessionEvents {
   /** A track arrived; it is also in {@link WhepSession.stream}. */
   track: [track: MediaStreamTrack, stream: MediaStream];
   /** The state changed. */
-  state: [state: SessionState];
+  state: [state: MediaSessionState];
   /** Something went wrong that no call is waiting for (a refused PATCH, ICE given up). */
   error: [error: PeerKitError];
   /** The session closed. Once per session. */
@@ -40,7 +40,7 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
   private readonly connection: HttpMediaConnection;
 
   /** @internal Use {@link play}. */
-  constructor(options: SessionOptions) {
+  constructor(options: MediaSessionOptions) {
     super();
     this.stream = new MediaStream();
     this.connection = new HttpMediaConnection('whep', options, {
@@ -59,7 +59,7 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
   }
 
   /** `connecting`, `connected`, `reconnecting` (an ICE restart is under way) or `closed`. */
-  get state(): SessionState {
+  get state(): MediaSessionState {
     return this.connection.current;
   }
 

@@ -1,15 +1,15 @@
 import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../errors.js';
 import { HttpMediaConnection } from './connection.js';
-import type { SessionOptions, SessionState } from './connection.js';
+import type { MediaSessionOptions, MediaSessionState } from './connection.js';
 
 /** Options of {@link publish}. */
-export type PublishOptions = SessionOptions;
+export type PublishOptions = MediaSessionOptions;
 
 /** Events of a {@link WhipSession}. */
 export interface WhipSessionEvents {
   /** The state changed. */
-  state: [state: SessionState];
+  state: [state: MediaSessionState];
   /** Something went wrong that no call is waiting for (a refused PATCH, ICE given up). */
   error: [error: PeerKitError];
   /** The session closed. Once per session. */
@@ -30,7 +30,7 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
   private readonly connection: HttpMediaConnection;
 
   /** @internal Use {@link publish}. */
-  constructor(options: SessionOptions) {
+  constructor(options: MediaSessionOptions) {
     super();
     this.connection = new HttpMediaConnection('whip', options, {
       state: (state) => this.emit('state', state),
@@ -44,7 +44,7 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
   }
 
   /** `connecting`, `connected`, `reconnecting` (an ICE restart is under way) or `closed`. */
-  get state(): SessionState {
+  get state(): MediaSessionState {
     return this.connection.current;
   }
 

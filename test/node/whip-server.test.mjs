@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import wrtc from '@roamhq/wrtc';
-import WebSocket from 'ws';
 import { createRoomToken, createSignalingServer } from '../../dist/server/index.js';
 import { janusMissing, startJanus } from '../../scripts/janus.mjs';
 import { freePort } from '../../scripts/redis.mjs';
@@ -30,17 +29,6 @@ after(async () => {
 });
 
 const token = (room, sub) => createRoomToken(SECRET, room, 600, sub);
-
-/** Janus's Admin API: the ids of the sessions it holds. */
-async function janusSessions() {
-  const ws = new WebSocket(janus.adminUrl, 'janus-admin-protocol');
-  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-  const reply = new Promise((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)))));
-  ws.send(JSON.stringify({ janus: 'list_sessions', transaction: 't', admin_secret: janus.adminSecret }));
-  const { sessions } = await reply;
-  ws.close();
-  return sessions;
-}
 
 /** A sendonly audio+video offer with its candidates, made by @roamhq/wrtc. */
 async function offer() {
@@ -91,7 +79,7 @@ test('WHEP of a member who is not publishing is 409', { skip: missing }, async (
 });
 
 test('WHIP publish: 201 with an answer, Location, ETag; WHEP gets a 406 counter-offer; DELETE ends the sessions in Janus and the room', { skip: missing }, async () => {
-  const before = (await janusSessions()).length;
+  const before = (await janus.sessions()).length;
   const { pc, sdp } = await offer();
   const res = await post('/whip/r1/ada', sdp, { authorization: `Bearer ${token('r1', 'ada')}` });
   assert.equal(res.status, 201, await res.clone().text());
@@ -105,7 +93,7 @@ test('WHIP publish: 201 with an answer, Location, ETag; WHEP gets a 406 counter-
   const answer = await res.text();
   assert.match(answer, /a=candidate:.* 198\.18\.7\.1 /);
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-  assert.equal((await janusSessions()).length, before + 1);
+  assert.equal((await janus.sessions()).length, before + 1);
 
   const viewerToken = `Bearer ${token('r1', 'viewer')}`;
   // 409 until the publisher's media reaches Janus: not live yet.
@@ -136,7 +124,7 @@ test('WHIP publish: 201 with an answer, Location, ETag; WHEP gets a 406 counter-
     const gone = await fetch(`${base}${path}`, { method: 'DELETE', headers: { authorization: auth } });
     assert.equal(gone.status, 200);
   }
-  assert.equal((await janusSessions()).length, before);
+  assert.equal((await janus.sessions()).length, before);
   assert.equal((await fetch(`${base}${location}`, { method: 'DELETE', headers: { authorization: `Bearer ${token('r1', 'ada')}` } })).status, 404);
   assert.ok(logs.some((entry) => entry.event === 'videoroom-destroyed' && entry.room === 'r1'));
   pc.close();
