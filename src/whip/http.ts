@@ -71,8 +71,8 @@ export function retryAfterMs(response: Response, fallback: number): number {
   return Number.isNaN(date) ? fallback : Math.max(0, date - Date.now());
 }
 
-/** Splits a header value on commas outside `<...>` and quotes. */
-function splitLinks(value: string): string[] {
+/** Splits a header value on `separator` outside `<...>` and quotes. */
+function splitOutside(value: string, separator: ',' | ';'): string[] {
   const out: string[] = [];
   let current = '';
   let inAngle = false;
@@ -81,7 +81,7 @@ function splitLinks(value: string): string[] {
     if (char === '<' && !inQuote) inAngle = true;
     else if (char === '>' && !inQuote) inAngle = false;
     else if (char === '"' && !inAngle) inQuote = !inQuote;
-    if (char === ',' && !inAngle && !inQuote) {
+    if (char === separator && !inAngle && !inQuote) {
       out.push(current);
       current = '';
     } else current += char;
@@ -94,11 +94,11 @@ function splitLinks(value: string): string[] {
 export function iceServersFromLinks(value: string | null): RTCIceServer[] {
   if (value === null) return [];
   const servers: RTCIceServer[] = [];
-  for (const link of splitLinks(value)) {
+  for (const link of splitOutside(value, ',')) {
     const match = /^<([^>]*)>(.*)$/.exec(link);
     if (match === null) continue;
     const params = new Map<string, string>();
-    for (const param of (match[2] ?? '').split(';')) {
+    for (const param of splitOutside(match[2] ?? '', ';')) {
       const eq = param.indexOf('=');
       if (eq < 0) continue;
       params.set(param.slice(0, eq).trim().toLowerCase(), param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));

@@ -1,6 +1,6 @@
-import { EventEmitter } from 'eventemitter3';
 import type { PeerKitError } from '../errors.js';
 import { HttpMediaConnection } from './connection.js';
+import { MediaSession } from './session.js';
 import type { MediaSessionOptions, MediaSessionState } from './connection.js';
 
 /** Options of {@link play}. */
@@ -34,10 +34,11 @@ export interface WhepSessionEvents {
  * video.srcObject = view.stream;
  * ```
  */
-export class WhepSession extends EventEmitter<WhepSessionEvents> {
+export class WhepSession extends MediaSession<WhepSessionEvents> {
   /** The tracks received, in one stream, ready for a `<video>` element's `srcObject`. */
   readonly stream: MediaStream;
-  private readonly connection: HttpMediaConnection;
+  /** @internal */
+  protected readonly connection: HttpMediaConnection;
 
   /** @internal Use {@link play}. */
   constructor(options: MediaSessionOptions) {
@@ -58,31 +59,11 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
     });
   }
 
-  /** `connecting`, `connected`, `reconnecting` (an ICE restart is under way) or `closed`. */
-  get state(): MediaSessionState {
-    return this.connection.current;
-  }
-
   /** @internal */
   async start(url: string, timeoutMs: number): Promise<void> {
     this.connection.pc.addTransceiver('audio', { direction: 'recvonly' });
     this.connection.pc.addTransceiver('video', { direction: 'recvonly' });
     await this.connection.open(url, timeoutMs);
-  }
-
-  /** Restarts ICE through a PATCH with `If-Match: "*"`; resolves once the server's answer is applied. */
-  restartIce(): Promise<void> {
-    return this.connection.restartIce();
-  }
-
-  /** The connection's statistics (inbound-rtp with framesDecoded, candidate-pair...). */
-  getStats(): Promise<RTCStatsReport> {
-    return this.connection.pc.getStats();
-  }
-
-  /** Ends the session: DELETE on its URL, then the connection closes. Idempotent. */
-  close(): Promise<void> {
-    return this.connection.close();
   }
 }
 

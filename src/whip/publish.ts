@@ -1,6 +1,6 @@
-import { EventEmitter } from 'eventemitter3';
 import { PeerKitError } from '../errors.js';
 import { HttpMediaConnection } from './connection.js';
+import { MediaSession } from './session.js';
 import type { MediaSessionOptions, MediaSessionState } from './connection.js';
 
 /** Options of {@link publish}. */
@@ -26,8 +26,9 @@ export interface WhipSessionEvents {
  * await pub.close(); // DELETE on the session URL
  * ```
  */
-export class WhipSession extends EventEmitter<WhipSessionEvents> {
-  private readonly connection: HttpMediaConnection;
+export class WhipSession extends MediaSession<WhipSessionEvents> {
+  /** @internal */
+  protected readonly connection: HttpMediaConnection;
 
   /** @internal Use {@link publish}. */
   constructor(options: MediaSessionOptions) {
@@ -41,11 +42,6 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
       },
       track: () => undefined,
     });
-  }
-
-  /** `connecting`, `connected`, `reconnecting` (an ICE restart is under way) or `closed`. */
-  get state(): MediaSessionState {
-    return this.connection.current;
   }
 
   /** @internal */
@@ -67,21 +63,6 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
       throw new PeerKitError('BAD_ARGUMENT', `replaceTrack(): a ${newTrack.kind} track cannot replace a ${oldTrack.kind} track.`);
     }
     await sender.replaceTrack(newTrack);
-  }
-
-  /** Restarts ICE through a PATCH with `If-Match: "*"`; resolves once the server's answer is applied. */
-  restartIce(): Promise<void> {
-    return this.connection.restartIce();
-  }
-
-  /** The connection's statistics (outbound-rtp, candidate-pair...). */
-  getStats(): Promise<RTCStatsReport> {
-    return this.connection.pc.getStats();
-  }
-
-  /** Ends the session: DELETE on its URL, then the connection closes. Idempotent. Your tracks keep running. */
-  close(): Promise<void> {
-    return this.connection.close();
   }
 }
 
