@@ -13,14 +13,16 @@ export function janusPlugin() {
   let server;
   let mediaUrl = null;
   let missing = null;
+  let failed = null;
   return {
     name: 'peerkit-janus',
     async serverStart() {
       try {
         janus = await startJanus();
       } catch (error) {
-        if (!(error instanceof JanusUnavailable)) throw error;
-        missing = error.message;
+        // Unavailable: the WHIP tests skip. Failed: they fail with why, and the rest of the suite runs.
+        if (error instanceof JanusUnavailable) missing = error.message;
+        else failed = error instanceof Error ? error.message : String(error);
         return;
       }
       server = createSignalingServer({ logger: process.env.PEERKIT_JANUS_DEBUG ? (e) => console.error(JSON.stringify(e)) : false, tokenSecret: SECRET, janus: [janus.url] });
@@ -32,7 +34,7 @@ export function janusPlugin() {
     },
     serve(context) {
       if (context.path !== '/__peerkit/janus-env.js') return undefined;
-      const body = [`export const MEDIA_URL = ${JSON.stringify(mediaUrl)};`, `export const JANUS_MISSING = ${JSON.stringify(missing)};`].join('\n');
+      const body = [`export const MEDIA_URL = ${JSON.stringify(mediaUrl)};`, `export const JANUS_MISSING = ${JSON.stringify(missing)};`, `export const JANUS_FAILED = ${JSON.stringify(failed)};`].join('\n');
       return { body, type: 'js' };
     },
     async executeCommand({ command, payload }) {

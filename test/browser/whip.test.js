@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { PeerKitError, play, publish } from '../../dist/index.js';
 import { canvasTrack, until, within } from './helpers.js';
-import { JANUS_MISSING, MEDIA_URL } from '/__peerkit/janus-env.js';
+import { JANUS_FAILED, JANUS_MISSING, MEDIA_URL } from '/__peerkit/janus-env.js';
 
 const token = (room, sub) => executeServerCommand('janus', { action: 'token', room, sub });
 const janusSessions = () => executeServerCommand('janus', { action: 'sessions' });
@@ -82,6 +82,7 @@ async function fresh() {
 
 describe('WHIP/WHEP against Janus', function () {
   before(function () {
+    if (JANUS_FAILED) throw new Error(`Janus did not start: ${JANUS_FAILED}`);
     if (JANUS_MISSING) this.skip();
   });
 
