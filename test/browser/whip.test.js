@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { PeerKitError, play, publish } from '../../dist/index.js';
 import { canvasTrack, until, within } from './helpers.js';
-import { JANUS_FAILED, JANUS_MISSING, MEDIA_URL } from '/__peerkit/janus-env.js';
+import { DEAD_MEDIA_URL, JANUS_FAILED, JANUS_MISSING, MEDIA_URL, OPEN_MEDIA_URL, REDIRECT_URL } from '/__peerkit/janus-env.js';
 
 const token = (room, sub) => executeServerCommand('janus', { action: 'token', room, sub });
 const janusSessions = () => executeServerCommand('janus', { action: 'sessions' });
@@ -259,6 +259,42 @@ describe('WHIP/WHEP against Janus', function () {
     await view.close();
     await pub.close();
     second.stop();
+  });
+
+  it('a 307 is followed: publish() and play() through a redirecting endpoint, the session URL resolved against where the request ended up', async () => {
+    const name = `redirect-${Date.now()}`;
+    const video = canvasTrack();
+    const requested = [];
+    const watching = (url, init) => {
+      requested.push(url);
+      return fetch(url, init);
+    };
+    const pub = await publish(`${REDIRECT_URL}/whip/${name}/ada`, new MediaStream([video]), { fetch: watching });
+    const view = await play(`${REDIRECT_URL}/whep/${name}/ada`, { fetch: watching });
+    await grows(view, 'video', 'framesDecoded');
+    // PATCH and DELETE go to the server that answered (its relative Location), not the redirector.
+    expect(requested.filter((url) => url.startsWith(OPEN_MEDIA_URL)).length).to.be.at.least(2);
+    const sessions = await janusSessions();
+    await view.close();
+    await pub.close();
+    expect(await janusSessions()).to.equal(sessions - 2);
+    video.stop();
+  });
+
+  it('a 503 with Retry-After is retried after the delay it names until connectTimeoutMs, then fails with TIMEOUT', async () => {
+    const video = canvasTrack();
+    const posts = [];
+    const counting = (url, init) => {
+      if (init.method === 'POST') posts.push(performance.now());
+      return fetch(url, init);
+    };
+    const started = performance.now();
+    await failsWith(publish(`${DEAD_MEDIA_URL}/whip/nowhere/ada`, new MediaStream([video]), { fetch: counting, connectTimeoutMs: 5000 }), 'TIMEOUT');
+    expect(performance.now() - started).to.be.within(4500, 8000);
+    // The bridge says Retry-After: 2.
+    expect(posts.length).to.be.within(2, 3);
+    expect(posts[1] - posts[0]).to.be.within(1900, 3000);
+    video.stop();
   });
 
   it('publish() with no tracks, or two video tracks, throws BAD_ARGUMENT at once', async () => {
