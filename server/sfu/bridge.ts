@@ -24,7 +24,7 @@ export interface SfuOptions {
 export class SfuError extends Error {
   override readonly name = 'SfuError';
   constructor(
-    readonly status: 400 | 404 | 409 | 412 | 500 | 503,
+    readonly status: 400 | 404 | 409 | 500 | 503,
     message: string,
   ) {
     super(message);
@@ -344,6 +344,7 @@ export class SfuBridge {
       const pending = this.rooms.get(resource.room);
       void pending?.then((videoRoom) => {
         if (videoRoom.instance === instance) {
+          void resource.handle.destroy();
           this.resources.delete(resource.id);
           this.rooms.delete(resource.room);
         }
@@ -357,9 +358,10 @@ export class SfuBridge {
 function asSfuError(error: unknown): SfuError {
   if (error instanceof SfuError) return error;
   if (error instanceof JanusError) {
-    // 0: the connection failed or timed out; 465/466: the VideoRoom could not use the SDP.
+    // 0: the connection failed or timed out. Janus core 465/466: unknown JSEP type, invalid SDP;
+    // VideoRoom 431/437: invalid SDP type, invalid SDP.
     if (error.code === 0) return new SfuError(503, error.message);
-    if (error.code === 465 || error.code === 466 || error.code === 454) return new SfuError(400, `Janus refused the description: ${error.message}`);
+    if ([431, 437, 465, 466].includes(error.code)) return new SfuError(400, `Janus refused the description: ${error.message}`);
     return new SfuError(500, `Janus: ${error.message} (${error.code})`);
   }
   return new SfuError(500, reason(error));

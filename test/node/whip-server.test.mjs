@@ -167,3 +167,8 @@ test('Janus stopped and started again on its port: /healthz says degraded, then 
   await fetch(`${base}${res.headers.get('location')}`, { method: 'DELETE', headers: { authorization: `Bearer ${token('r3', 'ada')}` } });
   pc.close();
 });
+
+test('an offer Janus cannot use is 400', { skip: missing }, async () => {
+  const res = await post('/whip/r4/ada', 'v=0\r\nthis is not sdp\r\n', { authorization: `Bearer ${token('r4', 'ada')}` });
+  assert.equal(res.status, 400, await res.clone().text());
+});
