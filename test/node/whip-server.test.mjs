@@ -172,3 +172,30 @@ test('an offer Janus cannot use is 400', { skip: missing }, async () => {
   const res = await post('/whip/r4/ada', 'v=0\r\nthis is not sdp\r\n', { authorization: `Bearer ${token('r4', 'ada')}` });
   assert.equal(res.status, 400, await res.clone().text());
 });
+
+test('a Janus with an api_secret and a VideoRoom admin_key: refused without them (and /healthz says why), served with --janus-secret and --janus-admin-key', { skip: missing }, async () => {
+  const guarded = await startJanus({ apiSecret: 'api-s3cret', adminKey: 'admin-k3y' });
+  const servers = [];
+  try {
+    const start = async (options) => {
+      const s = createSignalingServer({ logger: false, janus: [guarded.url], ...options });
+      servers.push(s);
+      return `http://127.0.0.1:${(await s.listen(0)).port}`;
+    };
+    const without = await start({});
+    const health = await (await fetch(`${without}/healthz`)).json();
+    assert.equal(health.janus[0].up, false);
+    assert.match(health.janus[0].error, /unauthorized/i);
+    const noAdminKey = await start({ janusSecret: 'api-s3cret' });
+    const { pc, sdp } = await offer();
+    const refused = await fetch(`${noAdminKey}/whip/g/ada`, { method: 'POST', body: sdp, headers: { 'content-type': 'application/sdp' } });
+    assert.equal(refused.status, 500, 'the VideoRoom refuses to create a room without its admin_key');
+    const both = await start({ janusSecret: 'api-s3cret', janusAdminKey: 'admin-k3y' });
+    const ok = await fetch(`${both}/whip/g/ada`, { method: 'POST', body: sdp, headers: { 'content-type': 'application/sdp' } });
+    assert.equal(ok.status, 201, await ok.clone().text());
+    pc.close();
+  } finally {
+    for (const s of servers) await s.close();
+    await guarded.stop();
+  }
+});
