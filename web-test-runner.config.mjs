@@ -6,6 +6,7 @@ import { puppeteerLauncher } from '@web/test-runner-puppeteer';
 import { countingReporter } from './test/reporter.mjs';
 import { networkPlugin } from './test/network-plugin.mjs';
 import { signalServerPlugin } from './test/signal-plugin.mjs';
+import { janusPlugin } from './test/janus-plugin.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, FIREFOX_PATH, FIREFOX_PREFS } from './scripts/browsers.mjs';
 import { defaultReporter } from '@web/test-runner';
 import { webdriverLauncher } from '@web/test-runner-webdriver';
@@ -58,7 +59,7 @@ const throwing = process.env.PEERKIT_THROWING_LISTENERS ? '<script type="module"
 export default {
   files: process.env.PEERKIT_FILES ?? (engine === 'webkit' ? WEBKIT_FILES : 'test/browser/**/*.test.js'),
   nodeResolve: true,
-  plugins: [eventemitter3AsModule, signalServerPlugin(), networkPlugin()],
+  plugins: [eventemitter3AsModule, signalServerPlugin(), networkPlugin(), janusPlugin()],
   concurrency: 1,
   browsers: [browser],
   testRunnerHtml: (testFramework) => `<!doctype html><html><body>${throwing}<script type="module" src="${testFramework}"></script></body></html>`,

@@ -25,12 +25,23 @@ export class CoturnUnavailable extends Error {
   name = 'CoturnUnavailable';
 }
 
-function accepts(host, port) {
+/** Resolves true when something accepts TCP connections on `host`:`port`. */
+export function accepts(host, port) {
   return new Promise((resolve) => {
     const socket = net.connect(port, host);
     socket.once('connect', () => (socket.destroy(), resolve(true)));
     socket.once('error', () => (socket.destroy(), resolve(false)));
   });
+}
+
+/** Stops a child with SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
+export async function stopChild(child, graceMs) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** Why coturn cannot run here, or undefined when it can. */
@@ -84,13 +95,7 @@ export async function startCoturn({ secret, address, realm = 'peerkit.test' }) {
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child, 2000);
     rmSync(scratch, { recursive: true, force: true });
   };
   // coturn logs nothing when its listeners are up; the TCP one accepting connections says it.

@@ -35,6 +35,11 @@ const USAGE = `Usage: peerkit-signal [options]
   --redis-tls-key F     PEM key of that certificate
   --redis-tls-servername N  name to check Redis's certificate against
   --redis-command-timeout-ms N  how long a Redis command may go unanswered (default 2000)
+  --janus URL           bridge to a Janus VideoRoom at this WebSocket API URL and serve
+                        WHIP/WHEP endpoints, e.g. ws://127.0.0.1:8188 (repeatable)
+  --janus-secret S      Janus's api_secret, if it has one (or set PEERKIT_JANUS_SECRET)
+  --janus-admin-key K   the VideoRoom plugin's admin_key, if it has one
+                        (or set PEERKIT_JANUS_ADMIN_KEY)
   --quiet               no logs
   --help                this text
 `;
@@ -92,6 +97,9 @@ try {
       'redis-tls-key': { type: 'string' },
       'redis-tls-servername': { type: 'string' },
       'redis-command-timeout-ms': { type: 'string' },
+      janus: { type: 'string', multiple: true },
+      'janus-secret': { type: 'string' },
+      'janus-admin-key': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -163,6 +171,14 @@ const redisKeys = Object.keys(redis);
 if (redisKeys.length === 1 && redis.url !== undefined) options.redis = redis.url;
 else if (redisKeys.length > 0) options.redis = redis;
 if (args['redis-prefix'] !== undefined) options.redisPrefix = args['redis-prefix'];
+if (args.janus !== undefined) {
+  for (const url of args.janus) if (!/^wss?:\/\//.test(url)) fail(`--janus must be a ws:// or wss:// URL, got "${url}"`);
+  options.janus = args.janus;
+}
+const janusSecret = args['janus-secret'] ?? process.env.PEERKIT_JANUS_SECRET;
+if (janusSecret !== undefined && janusSecret !== '') options.janusSecret = janusSecret;
+const janusAdminKey = args['janus-admin-key'] ?? process.env.PEERKIT_JANUS_ADMIN_KEY;
+if (janusAdminKey !== undefined && janusAdminKey !== '') options.janusAdminKey = janusAdminKey;
 if (args.quiet) options.logger = false;
 
 let server;

@@ -6,6 +6,8 @@ export interface HttpContext {
   isShuttingDown: () => boolean;
   gauges: () => { connections: number; rooms: number; members: number };
   renderMetrics: () => string;
+  /** Extra health fields (the SFU bridge's Janus instances), and whether they make it degraded. */
+  health?: () => { fields: Record<string, unknown>; degraded: boolean };
 }
 
 /** Answers `GET /healthz` and `GET /metrics`; everything else is 404 (or 405 for other methods). */
@@ -26,7 +28,9 @@ export function handleHttp(ctx: HttpContext, req: IncomingMessage, res: ServerRe
   }
   // 503 while draining, so a load balancer stops sending new clients here.
   const shuttingDown = ctx.isShuttingDown();
-  const body = { status: shuttingDown ? 'shutting-down' : 'ok', ...ctx.gauges() };
+  const extra = ctx.health?.();
+  const status = shuttingDown ? 'shutting-down' : extra?.degraded === true ? 'degraded' : 'ok';
+  const body = { status, ...ctx.gauges(), ...extra?.fields };
   reply(res, shuttingDown ? 503 : 200, 'application/json', JSON.stringify(body));
 }
 

@@ -15,6 +15,9 @@ import { RedisRoomStore } from './redis-store.js';
 import { MemoryRoomStore } from './rooms.js';
 import type { RoomStore } from './rooms.js';
 import { Session } from './session.js';
+import { SfuBridge } from './sfu/bridge.js';
+import type { SfuOptions } from './sfu/bridge.js';
+import { handleMediaHttp } from './sfu/http.js';
 
 export { createRoomToken, verifyRoomToken } from './tokens.js';
 export { turnCredentials } from './turn.js';
@@ -29,6 +32,7 @@ export type { RedisRoomStoreOptions } from './redis-store.js';
 export type { RedisConnectionOptions, RedisNode, RedisTlsOptions } from './redis-client.js';
 export type { ErrorCode, IceServer } from './protocol.js';
 export { PROTOCOL_VERSION } from './protocol.js';
+export type { JanusHealth } from './sfu/bridge.js';
 
 /** A signaling server; create it with {@link createSignalingServer}. */
 export interface SignalingServer {
@@ -78,9 +82,16 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   let sweepTimer: NodeJS.Timeout | undefined;
 
   const gauges = () => ({ connections: sessions.size, ...store.stats() });
-  const httpServer = createServer((req, res) =>
-    handleHttp({ isShuttingDown: () => shuttingDown, gauges, renderMetrics: () => metrics.render(gauges()) }, req, res),
-  );
+  const bridge = options.janus === undefined || options.janus.length === 0 ? undefined : new SfuBridge(sfuOptions(options), log);
+  const media = bridge === undefined ? undefined : { bridge, origins: resolved.origins, tokenSecret: resolved.tokenSecret, iceServers: resolved.iceServers };
+  const health = () => {
+    const janus = bridge?.health() ?? [];
+    return { fields: bridge === undefined ? {} : { janus }, degraded: janus.some((instance) => !instance.up) };
+  };
+  const httpServer = createServer((req, res) => {
+    if (media !== undefined && handleMediaHttp(media, req, res)) return;
+    handleHttp({ isShuttingDown: () => shuttingDown, gauges, renderMetrics: () => metrics.render(gauges()), health }, req, res);
+  });
   // Frames between maxFrameBytes and this get a FRAME_TOO_LARGE answer; past it, ws closes with 1009
   // before buffering more, which bounds memory per connection.
   const wss = new WebSocketServer({ noServer: true, maxPayload: resolved.maxFrameBytes * 4 });
@@ -124,6 +135,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
           for (const session of sessions) session.shutdown();
         },
       });
+      // An unreachable Janus is logged here and retried; signaling works without it.
+      await bridge?.start();
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, () => {
@@ -151,12 +164,20 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
         httpServer.closeAllConnections();
         await stopped;
         wss.close();
+        await bridge?.close();
         await store.close?.();
         log('info', 'closed');
       })();
       return closing;
     },
   };
+}
+
+function sfuOptions(options: SignalingServerOptions): SfuOptions {
+  const sfu: SfuOptions = { janus: options.janus ?? [] };
+  if (options.janusSecret !== undefined) sfu.janusSecret = options.janusSecret;
+  if (options.janusAdminKey !== undefined) sfu.janusAdminKey = options.janusAdminKey;
+  return sfu;
 }
 
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {

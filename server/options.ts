@@ -106,6 +106,23 @@ export interface SignalingServerOptions {
    * @default 'peerkit:'
    */
   redisPrefix?: string;
+  /**
+   * WebSocket URLs of Janus instances (`ws://127.0.0.1:8188`). With any, the server bridges to
+   * Janus's VideoRoom and serves WHIP (`POST /whip/<room>/<member>`) and WHEP
+   * (`POST /whep/<room>/<member>`) endpoints; new rooms go to the instance with the fewest.
+   * @default undefined
+   */
+  janus?: string[];
+  /**
+   * Janus's `api_secret`, when Janus is configured with one.
+   * @default undefined
+   */
+  janusSecret?: string;
+  /**
+   * The Janus VideoRoom plugin's `admin_key`, when it is configured with one.
+   * @default undefined
+   */
+  janusAdminKey?: string;
 }
 
 /** Options after defaults, as the server uses them. */

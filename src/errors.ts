@@ -1,6 +1,8 @@
 /**
  * Stable error codes. A code never changes meaning between versions; match on it, not on
- * `message`.
+ * `message`. `publish` and `play` (WHIP/WHEP) map HTTP statuses onto `UNAUTHORIZED` (401, 403),
+ * `NOT_FOUND`, `BAD_REQUEST`, `NOT_LIVE` and `SERVER_ERROR`, and also fail with `TIMEOUT`,
+ * `ICE_FAILED` and `CLOSED`.
  */
 export type PeerKitErrorCode =
   | 'BAD_SIGNAL'
@@ -31,7 +33,15 @@ export type PeerKitErrorCode =
   | 'BACKLOG_FULL'
   | 'TIMEOUT'
   /** A Peer did not connect within its `connectTimeoutMs`; the message says how far it got. */
-  | 'CONNECT_TIMEOUT';
+  | 'CONNECT_TIMEOUT'
+  /** WHIP/WHEP: the endpoint or session does not exist (HTTP 404). */
+  | 'NOT_FOUND'
+  /** WHIP/WHEP: the server refused the request or the offer (HTTP 400, 422, or another 4xx). */
+  | 'BAD_REQUEST'
+  /** WHEP: the stream was still not live (HTTP 409) when `timeoutMs` ran out. */
+  | 'NOT_LIVE'
+  /** WHIP/WHEP: the server failed (HTTP 5xx) or could not be reached. */
+  | 'SERVER_ERROR';
 
 /**
  * The one error class peerkit throws, rejects with, or emits on `error`.

@@ -43,3 +43,5 @@ export type {
   SwitchDeviceOptions,
   TrackReplacer,
 } from './media/index.js';
+export { play, publish, WhepSession, WhipSession } from './whip/index.js';
+export type { FetchLike, PlayOptions, PublishOptions, MediaSessionOptions, MediaSessionState, WhepSessionEvents, WhipSessionEvents } from './whip/index.js';
