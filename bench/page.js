@@ -3,7 +3,10 @@
 'use strict';
 (() => {
   const { Peer, Room, MemoryHub, MemoryTransport } = window.PeerKit;
+  const { SimplePeer } = window;
   let payload;
+  /** The three connected pairs the round-trip bench alternates between, by name. */
+  let pairs;
 
   function deferred() {
     let resolve;
@@ -34,6 +37,16 @@
     const b = new Peer();
     a.on('signal', (m) => b.signal(m));
     b.on('signal', (m) => a.signal(m));
+    return [a, b];
+  }
+
+  /** simple-peer with no STUN server (its default is a public one), wired back to back. */
+  async function simplePair() {
+    const a = new SimplePeer({ initiator: true, config: { iceServers: [] } });
+    const b = new SimplePeer({ config: { iceServers: [] } });
+    a.on('signal', (m) => b.signal(m));
+    b.on('signal', (m) => a.signal(m));
+    await Promise.all([a, b].map((p) => new Promise((resolve) => p.once('connect', resolve))));
     return [a, b];
   }
 
@@ -132,6 +145,88 @@
     return { ms, maxBuffered, heapGrowth: heapPeak - heapBefore };
   }
 
+  /**
+   * One connected pair of each kind, every one echoing at b: a plain RTCDataChannel, peerkit's
+   * default channel (peer.send), and simple-peer. Each entry sends from a and calls `onReply`.
+   */
+  async function rttOpen() {
+    const raw = [new RTCPeerConnection({ iceServers: [] }), new RTCPeerConnection({ iceServers: [] })];
+    const dc = raw[0].createDataChannel('rtt');
+    dc.binaryType = 'arraybuffer';
+    raw[1].ondatachannel = ({ channel }) => {
+      channel.binaryType = 'arraybuffer';
+      channel.onmessage = ({ data }) => channel.send(data);
+    };
+    await rawConnect(raw[0], raw[1]);
+    await opened(dc);
+    const peerkit = peerPair();
+    await Promise.all(peerkit.map((p) => p.connected));
+    peerkit[1].on('data', (data) => void peerkit[1].send(data));
+    const simple = await simplePair();
+    simple[1].on('data', (data) => simple[1].send(data));
+    pairs = {
+      raw: { send: (m) => dc.send(m), onReply: (fn) => (dc.onmessage = fn), close: () => raw.forEach((pc) => pc.close()) },
+      peerkit: { send: (m) => void peerkit[0].send(m), onReply: (fn) => peerkit[0].removeAllListeners('data').on('data', fn), close: () => Promise.all(peerkit.map((p) => p.close())) },
+      'simple-peer': { send: (m) => simple[0].send(m), onReply: (fn) => simple[0].removeAllListeners('data').on('data', fn), close: () => simple.forEach((p) => p.destroy()) },
+    };
+  }
+
+  /** `count` round trips of a 16-byte message on one pair, one at a time; the time of each, in ms. */
+  function rttRun(kind, count) {
+    const pair = pairs[kind];
+    const message = new Uint8Array(16);
+    const times = [];
+    return new Promise((resolve) => {
+      let t0 = 0;
+      pair.onReply(() => {
+        times.push(performance.now() - t0);
+        if (times.length === count) return resolve(times);
+        t0 = performance.now();
+        pair.send(message);
+      });
+      t0 = performance.now();
+      pair.send(message);
+    });
+  }
+
+  async function rttClose() {
+    await Promise.all(Object.values(pairs).map((pair) => pair.close()));
+    pairs = undefined;
+  }
+
+  /** simple-peer's own backpressure: write() until it says to wait, then wait for 'drain'. */
+  async function simplePeerBulk(total, chunk) {
+    const [a, b] = await simplePair();
+    const got = new Promise((resolve) => {
+      let count = 0;
+      b.on('data', (data) => (count += data.byteLength) >= total && resolve());
+    });
+    const data = bytes(total);
+    let maxBuffered = 0;
+    const t0 = performance.now();
+    for (let offset = 0; offset < total; offset += chunk) {
+      if (!a.write(data.subarray(offset, offset + chunk))) await new Promise((resolve) => a.once('drain', resolve));
+      maxBuffered = Math.max(maxBuffered, a.bufferSize);
+    }
+    await got;
+    const ms = performance.now() - t0;
+    a.destroy();
+    b.destroy();
+    return { ms, maxBuffered };
+  }
+
+  /** How finely this page's clock ticks, in ms (browsers coarsen it outside cross-origin isolation). */
+  function clockStep() {
+    let step = Infinity;
+    for (let i = 0; i < 1000; i++) {
+      const t0 = performance.now();
+      let t1 = t0;
+      while (t1 === t0) t1 = performance.now();
+      step = Math.min(step, t1 - t0);
+    }
+    return step;
+  }
+
   /** The floor for a mesh of n: every pair hand-wired at once, done when every channel is open at both ends. */
   async function rawMesh(n) {
     const t0 = performance.now();
@@ -173,5 +268,5 @@
     return ms;
   }
 
-  window.bench = { rawTtfm, peerkitTtfm, rawBulk, peerkitBulk, rawMesh, roomMesh };
+  window.bench = { rawTtfm, peerkitTtfm, rawBulk, peerkitBulk, simplePeerBulk, rawMesh, roomMesh, rttOpen, rttRun, rttClose, clockStep };
 })();

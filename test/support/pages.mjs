@@ -19,14 +19,17 @@ export function within(ms, promise, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Serves the given folders of `root` (the repository unless told; e.g. `/dist/`), nothing else, on loopback. */
-export async function startStatic(folders, root = ROOT) {
+/**
+ * Serves the given folders of `root` (the repository unless told; e.g. `/dist/`), nothing else, on
+ * loopback, with `headers` added to every file (the bench's cross-origin isolation, for a finer clock).
+ */
+export async function startStatic(folders, root = ROOT, headers = {}) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     if (!folders.some((folder) => path.startsWith(folder))) return res.writeHead(404).end();
     try {
       const body = await readFile(join(root, path));
-      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
+      res.writeHead(200, { ...headers, 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
     } catch {
       res.writeHead(404).end();
     }
