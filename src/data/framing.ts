@@ -45,17 +45,23 @@ export interface Outgoing {
   kind: Kind;
   size: number;
   read(start: number, end: number): Uint8Array | Promise<Uint8Array>;
+  /** All of it, when it is in memory already (anything but a Blob). */
+  bytes?: Uint8Array;
 }
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
 
 const bytesOf = (kind: Kind, bytes: Uint8Array): Outgoing => ({
   kind,
   size: bytes.byteLength,
   read: (start, end) => bytes.subarray(start, end),
+  bytes,
 });
 
 /** Turns what the user passed to `send()` into bytes, or says why it cannot be sent. */
 export function encode(data: unknown): Outgoing | PeerKitError {
-  if (typeof data === 'string') return bytesOf(Kind.String, new TextEncoder().encode(data));
+  if (typeof data === 'string') return bytesOf(Kind.String, textEncoder.encode(data));
   if (data instanceof ArrayBuffer) return bytesOf(Kind.ArrayBuffer, new Uint8Array(data));
   if (ArrayBuffer.isView(data)) return bytesOf(Kind.Bytes, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   if (typeof Blob !== 'undefined' && data instanceof Blob) {
@@ -72,17 +78,44 @@ export function encode(data: unknown): Outgoing | PeerKitError {
     return new PeerKitError('BAD_ARGUMENT', 'send() takes a string, binary data, a Blob or a JSON value; this value does not serialise to JSON.', { cause: err });
   }
   if (text === undefined) return new PeerKitError('BAD_ARGUMENT', `send() cannot send ${typeof data}: it has no JSON form.`);
-  return bytesOf(Kind.Json, new TextEncoder().encode(text));
+  return bytesOf(Kind.Json, textEncoder.encode(text));
 }
 
-/** Builds one frame: header plus a copy of the chunk. */
-export function frame(kind: Kind, id: number, offset: number, total: number, chunk: Uint8Array): Uint8Array<ArrayBuffer> {
+/** Writes a frame header into the first {@link HEADER_BYTES} bytes of `target`. */
+export function writeHeader(target: Uint8Array, kind: Kind, id: number, offset: number, total: number): void {
+  target[0] = kind;
+  target[1] = id >>> 24;
+  target[2] = id >>> 16;
+  target[3] = id >>> 8;
+  target[4] = id;
+  target[5] = offset >>> 24;
+  target[6] = offset >>> 16;
+  target[7] = offset >>> 8;
+  target[8] = offset;
+  target[9] = total >>> 24;
+  target[10] = total >>> 16;
+  target[11] = total >>> 8;
+  target[12] = total;
+}
+
+/** A frame's header fields. */
+export interface Header {
+  kind: Kind;
+  id: number;
+  offset: number;
+  total: number;
+}
+
+/** Reads the header of a frame at least {@link HEADER_BYTES} long. */
+export function readHeader(frame: Uint8Array): Header {
+  const u32 = (at: number): number => ((frame[at]! << 24) | (frame[at + 1]! << 16) | (frame[at + 2]! << 8) | frame[at + 3]!) >>> 0;
+  return { kind: frame[0] as Kind, id: u32(1), offset: u32(5), total: u32(9) };
+}
+
+/** Builds one frame: header plus a copy of the chunk, in a buffer of its own. */
+export function frame(kind: Kind, id: number, offset: number, total: number, chunk: Uint8Array): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + chunk.byteLength);
-  const view = new DataView(out.buffer);
-  view.setUint8(0, kind);
-  view.setUint32(1, id);
-  view.setUint32(5, offset);
-  view.setUint32(9, total);
+  writeHeader(out, kind, id, offset, total);
   out.set(chunk, HEADER_BYTES);
   return out;
 }
@@ -91,10 +124,10 @@ export function frame(kind: Kind, id: number, offset: number, total: number, chu
 export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
   switch (kind) {
     case Kind.String:
-      return new TextDecoder().decode(bytes);
+      return textDecoder.decode(bytes);
     case Kind.Json:
       try {
-        return JSON.parse(new TextDecoder().decode(bytes)) as JsonValue;
+        return JSON.parse(textDecoder.decode(bytes)) as JsonValue;
       } catch (err) {
         return new PeerKitError('BAD_MESSAGE', 'A JSON message did not parse.', { cause: err });
       }
@@ -105,7 +138,7 @@ export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
     case Kind.Bytes:
       return bytes;
     case Kind.Blob:
-      return new Blob([bytes as Uint8Array<ArrayBuffer>]);
+      return new Blob([bytes as BlobPart]);
     case Kind.Close:
     case Kind.Ping:
       return new PeerKitError('BAD_MESSAGE', 'A control frame is not a message.');
@@ -141,12 +174,9 @@ export class Reassembler {
   /** Takes one frame; returns its message's progress or why the frame is refused. */
   push(data: ArrayBuffer): Arrival | PeerKitError {
     if (data.byteLength < HEADER_BYTES) return new PeerKitError('BAD_MESSAGE', `A frame of ${data.byteLength} bytes is shorter than its header.`);
-    const view = new DataView(data);
-    const kind = view.getUint8(0) as Kind;
-    const id = view.getUint32(1);
-    const offset = view.getUint32(5);
-    const total = view.getUint32(9);
-    const chunk = new Uint8Array(data, HEADER_BYTES);
+    const whole = new Uint8Array(data);
+    const { kind, id, offset, total } = readHeader(whole);
+    const chunk = whole.subarray(HEADER_BYTES);
     if (kind > Kind.Ping) return new PeerKitError('BAD_MESSAGE', `Frame kind ${kind} is unknown.`);
     if (kind === Kind.Close || kind === Kind.Ping) return { id, kind, received: 0, total: 0 };
     if (total > this.maxBytes) {

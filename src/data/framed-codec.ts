@@ -1,0 +1,96 @@
+import { PeerKitError } from '../errors.js';
+import { tooLarge } from './codec.js';
+import type { Codec, CodecContext, Delivery } from './codec.js';
+import { HEADER_BYTES, Kind, MAX_FRAMED_BYTES, Reassembler, decode, encode, frame } from './framing.js';
+import type { Outgoing, Sendable } from './framing.js';
+import type { Outbound, Piece } from './send-queue.js';
+
+/** The smallest chunk, in bytes of payload: every engine has accepted 16 KiB messages since interop began. */
+const MIN_CHUNK = 16384 - HEADER_BYTES;
+
+/**
+ * Chunks at most 256 KiB (Chrome's own limit, and larger ones starve other channels sharing the
+ * association) and at least 16 KiB, which every engine has accepted since interop began.
+ */
+export function chunkBytes(maxMessageSize: number | null | undefined): number {
+  const max = maxMessageSize && Number.isFinite(maxMessageSize) ? maxMessageSize : Infinity;
+  return Math.max(16384, Math.min(max, 262144)) - HEADER_BYTES;
+}
+
+const PING = frame(Kind.Ping, 0, 0, 0, new Uint8Array(0));
+
+/** peerkit's frames: any message, any size (chunked on reliable channels), its type kept. */
+export class FramedCodec implements Codec {
+  readonly ping: Piece = PING;
+  private readonly reassembler: Reassembler;
+  private nextId = 0;
+
+  constructor(
+    private readonly context: CodecContext,
+    private readonly to: Delivery,
+  ) {
+    this.reassembler = new Reassembler(context.maxMessageBytes);
+  }
+
+  prepare(data: Sendable): Piece | Outbound | PeerKitError {
+    const out = encode(data);
+    if (out instanceof PeerKitError) return out;
+    const size = this.context.maxMessageSize();
+    const limit = this.context.reliable ? Math.min(this.context.maxMessageBytes, MAX_FRAMED_BYTES) : chunkBytes(size);
+    if (out.size > limit) return tooLarge(out.size, limit, this.context.reliable);
+    const id = this.nextId;
+    this.nextId = (id + 1) >>> 0;
+    // One frame, built now, when it surely fits whatever maxMessageSize the transport settles on.
+    if (out.bytes && (out.size <= MIN_CHUNK || (size != null && out.size <= chunkBytes(size)))) {
+      return frame(out.kind, id, 0, out.size, out.bytes);
+    }
+    return new Chunks(out, id, this.context, this.to);
+  }
+
+  receive(data: unknown): void {
+    if (!(data instanceof ArrayBuffer)) {
+      return this.to.error(new PeerKitError('BAD_MESSAGE', `Channel "${this.context.label}" got a ${typeof data} where a peerkit frame was expected; is the other side raw?`));
+    }
+    const arrival = this.reassembler.push(data);
+    if (arrival instanceof PeerKitError) return this.to.error(arrival);
+    if (arrival.kind === Kind.Ping) return;
+    if (arrival.kind === Kind.Close) return this.to.closing(arrival.id);
+    if (arrival.total > data.byteLength - HEADER_BYTES) {
+      this.to.progress({ id: arrival.id, direction: 'receive', bytes: arrival.received, total: arrival.total });
+    }
+    if (arrival.bytes) this.to.message(decode(arrival.kind, arrival.bytes));
+  }
+
+  closing(sent: number): Piece {
+    return frame(Kind.Close, sent, 0, 0, new Uint8Array(0));
+  }
+}
+
+/** A message going out as frames, cut to the transport's chunk size when its first frame is read. */
+class Chunks implements Outbound {
+  private offset = 0;
+  private step = 0;
+
+  constructor(
+    private readonly out: Outgoing,
+    private readonly id: number,
+    private readonly context: CodecContext,
+    private readonly to: Delivery,
+  ) {}
+
+  next(): Piece | Promise<Piece> | undefined {
+    const { out, id } = this;
+    if (this.step === 0) this.step = chunkBytes(this.context.maxMessageSize());
+    // An empty message is still one frame.
+    else if (this.offset >= out.size) return undefined;
+    const start = this.offset;
+    const end = Math.min(out.size, start + this.step);
+    this.offset = end;
+    const chunk = out.read(start, end);
+    return chunk instanceof Promise ? chunk.then((bytes) => frame(out.kind, id, start, out.size, bytes)) : frame(out.kind, id, start, out.size, chunk);
+  }
+
+  handed(): void {
+    if (this.out.size > this.step) this.to.progress({ id: this.id, direction: 'send', bytes: this.offset, total: this.out.size });
+  }
+}
