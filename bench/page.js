@@ -147,7 +147,8 @@
 
   /**
    * One connected pair of each kind, every one echoing at b: a plain RTCDataChannel, peerkit's
-   * default channel (peer.send), and simple-peer. Each entry sends from a and calls `onReply`.
+   * default channel (peer.send), and simple-peer. Each entry sends from a; a's one listener,
+   * attached here, calls the entry's `reply`.
    */
   async function rttOpen() {
     const raw = [new RTCPeerConnection({ iceServers: [] }), new RTCPeerConnection({ iceServers: [] })];
@@ -164,29 +165,39 @@
     peerkit[1].on('data', (data) => void peerkit[1].send(data));
     const simple = await simplePair();
     simple[1].on('data', (data) => simple[1].send(data));
+    dc.onmessage = () => pairs.raw.reply();
+    peerkit[0].on('data', () => pairs.peerkit.reply());
+    simple[0].on('data', () => pairs['simple-peer'].reply());
     pairs = {
-      raw: { send: (m) => dc.send(m), onReply: (fn) => (dc.onmessage = fn), close: () => raw.forEach((pc) => pc.close()) },
-      peerkit: { send: (m) => void peerkit[0].send(m), onReply: (fn) => peerkit[0].removeAllListeners('data').on('data', fn), close: () => Promise.all(peerkit.map((p) => p.close())) },
-      'simple-peer': { send: (m) => simple[0].send(m), onReply: (fn) => simple[0].removeAllListeners('data').on('data', fn), close: () => simple.forEach((p) => p.destroy()) },
+      raw: { send: (m) => dc.send(m), close: () => raw.forEach((pc) => pc.close()) },
+      peerkit: { send: (m) => void peerkit[0].send(m), close: () => Promise.all(peerkit.map((p) => p.close())) },
+      'simple-peer': { send: (m) => simple[0].send(m), close: () => simple.forEach((p) => p.destroy()) },
     };
   }
 
-  /** `count` round trips of a 16-byte message on one pair, one at a time; the time of each, in ms. */
-  function rttRun(kind, count) {
-    const pair = pairs[kind];
-    const message = new Uint8Array(16);
-    const times = [];
+  /** One 16-byte round trip on one pair; its time in ms. */
+  function roundTrip(pair, message) {
     return new Promise((resolve) => {
-      let t0 = 0;
-      pair.onReply(() => {
-        times.push(performance.now() - t0);
-        if (times.length === count) return resolve(times);
-        t0 = performance.now();
-        pair.send(message);
-      });
-      t0 = performance.now();
+      const t0 = performance.now();
+      pair.reply = () => resolve(performance.now() - t0);
       pair.send(message);
     });
+  }
+
+  /**
+   * `count` rounds of one round trip on each pair in turn (the first one rotating), so that
+   * whatever else the machine is doing falls on every pair alike; the times of each, in ms.
+   */
+  async function rttRun(kinds, count) {
+    const message = new Uint8Array(16);
+    const times = Object.fromEntries(kinds.map((kind) => [kind, []]));
+    for (let i = 0; i < count; i++) {
+      for (let k = 0; k < kinds.length; k++) {
+        const kind = kinds[(i + k) % kinds.length];
+        times[kind].push(await roundTrip(pairs[kind], message));
+      }
+    }
+    return times;
   }
 
   async function rttClose() {

@@ -26,6 +26,7 @@ const TTFM_WARMUP = 3;
 const BULK_RUNS = 5;
 const BULK_BYTES = 64 << 20;
 const MiB = 1 << 20;
+const RTT_WARMUP = 300;
 const RTT_ROUNDS = 10;
 const RTT_PER_ROUND = 300;
 const RTT_KINDS = ['raw', 'peerkit', 'simple-peer'];
@@ -77,19 +78,18 @@ async function ttfm(page) {
 
 /**
  * 16-byte round trips, one at a time, on three pairs open side by side: a plain RTCDataChannel,
- * peerkit's default channel, simple-peer. Rounds rotate which goes first, so a noisy moment on
- * the machine falls on all three alike.
+ * peerkit's default channel, simple-peer. The pairs take turns round trip by round trip, so a
+ * noisy moment on the machine falls on all three alike.
  */
 async function rtt(page) {
   await within(page.evaluate(() => window.bench.rttOpen()), 'rtt setup');
   const times = Object.fromEntries(RTT_KINDS.map((kind) => [kind, []]));
+  const run = (count) => within(page.evaluate(([kinds, n]) => window.bench.rttRun(kinds, n), [RTT_KINDS, count]), 'rtt');
   try {
-    for (const kind of RTT_KINDS) await within(page.evaluate(([k, n]) => window.bench.rttRun(k, n), [kind, RTT_PER_ROUND]), `${kind} rtt warm-up`);
+    await run(RTT_WARMUP);
     for (let round = 0; round < RTT_ROUNDS; round++) {
-      for (let k = 0; k < RTT_KINDS.length; k++) {
-        const kind = RTT_KINDS[(round + k) % RTT_KINDS.length];
-        times[kind].push(...(await within(page.evaluate(([k, n]) => window.bench.rttRun(k, n), [kind, RTT_PER_ROUND]), `${kind} rtt`)));
-      }
+      const got = await run(RTT_PER_ROUND);
+      for (const kind of RTT_KINDS) times[kind].push(...got[kind]);
     }
   } finally {
     await within(page.evaluate(() => window.bench.rttClose()), 'rtt teardown');

@@ -1,7 +1,7 @@
 import { PeerKitError } from '../errors.js';
 import { tooLarge } from './codec.js';
 import type { Codec, CodecContext, Delivery } from './codec.js';
-import { HEADER_BYTES, Kind, MAX_FRAMED_BYTES, Reassembler, decode, encode, frame } from './framing.js';
+import { HEADER_BYTES, Kind, MAX_FRAMED_BYTES, Reassembler, decode, encode, frame, readChunk } from './framing.js';
 import type { Outgoing, Sendable } from './framing.js';
 import type { Outbound, Piece } from './send-queue.js';
 
@@ -35,13 +35,15 @@ export class FramedCodec implements Codec {
   prepare(data: Sendable): Piece | Outbound | PeerKitError {
     const out = encode(data);
     if (out instanceof PeerKitError) return out;
-    const size = this.context.maxMessageSize();
-    const limit = this.context.reliable ? Math.min(this.context.maxMessageBytes, MAX_FRAMED_BYTES) : chunkBytes(size);
-    if (out.size > limit) return tooLarge(out.size, limit, this.context.reliable);
+    const { reliable, maxMessageBytes } = this.context;
+    // A small message on a reliable channel, the common case, goes without asking the transport.
+    const size = reliable && out.size <= MIN_CHUNK ? undefined : this.context.maxMessageSize();
+    const limit = reliable ? Math.min(maxMessageBytes, MAX_FRAMED_BYTES) : chunkBytes(size);
+    if (out.size > limit) return tooLarge(out.size, limit, reliable);
     const id = this.nextId;
     this.nextId = (id + 1) >>> 0;
     // One frame, built now, when it surely fits whatever maxMessageSize the transport settles on.
-    if (out.bytes && (out.size <= MIN_CHUNK || (size != null && out.size <= chunkBytes(size)))) {
+    if (out.kind !== Kind.Blob && (out.size <= MIN_CHUNK || (size != null && out.size <= chunkBytes(size)))) {
       return frame(out.kind, id, 0, out.size, out.bytes);
     }
     return new Chunks(out, id, this.context, this.to);
@@ -86,7 +88,7 @@ class Chunks implements Outbound {
     const start = this.offset;
     const end = Math.min(out.size, start + this.step);
     this.offset = end;
-    const chunk = out.read(start, end);
+    const chunk = readChunk(out, start, end);
     return chunk instanceof Promise ? chunk.then((bytes) => frame(out.kind, id, start, out.size, bytes)) : frame(out.kind, id, start, out.size, chunk);
   }
 

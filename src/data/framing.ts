@@ -40,24 +40,21 @@ export type Sendable = string | ArrayBuffer | ArrayBufferView | Blob | JsonValue
  */
 export type Message = ArrayBuffer | Uint8Array | Blob | JsonValue;
 
-/** A message ready to be cut into chunks. */
-export interface Outgoing {
-  kind: Kind;
-  size: number;
-  read(start: number, end: number): Uint8Array | Promise<Uint8Array>;
-  /** All of it, when it is in memory already (anything but a Blob). */
-  bytes?: Uint8Array;
-}
+/** A message ready to be cut into chunks: its bytes, or the Blob to read them from. */
+export type Outgoing =
+  | { kind: Exclude<Kind, Kind.Blob>; size: number; bytes: Uint8Array }
+  | { kind: Kind.Blob; size: number; blob: Blob };
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-const bytesOf = (kind: Kind, bytes: Uint8Array): Outgoing => ({
-  kind,
-  size: bytes.byteLength,
-  read: (start, end) => bytes.subarray(start, end),
-  bytes,
-});
+const bytesOf = (kind: Exclude<Kind, Kind.Blob>, bytes: Uint8Array): Outgoing => ({ kind, size: bytes.byteLength, bytes });
+
+/** Bytes `start` to `end` of a message: a view when they are in memory, read from the Blob otherwise. */
+export function readChunk(out: Outgoing, start: number, end: number): Uint8Array | Promise<Uint8Array> {
+  if (out.kind !== Kind.Blob) return out.bytes.subarray(start, end);
+  return out.blob.slice(start, end).arrayBuffer().then((buffer) => new Uint8Array(buffer));
+}
 
 /** Turns what the user passed to `send()` into bytes, or says why it cannot be sent. */
 export function encode(data: unknown): Outgoing | PeerKitError {
@@ -65,11 +62,7 @@ export function encode(data: unknown): Outgoing | PeerKitError {
   if (data instanceof ArrayBuffer) return bytesOf(Kind.ArrayBuffer, new Uint8Array(data));
   if (ArrayBuffer.isView(data)) return bytesOf(Kind.Bytes, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   if (typeof Blob !== 'undefined' && data instanceof Blob) {
-    return {
-      kind: Kind.Blob,
-      size: data.size,
-      read: async (start, end) => new Uint8Array(await data.slice(start, end).arrayBuffer()),
-    };
+    return { kind: Kind.Blob, size: data.size, blob: data };
   }
   let text: string | undefined;
   try {
@@ -108,9 +101,10 @@ export interface Header {
 
 /** Reads the header of a frame at least {@link HEADER_BYTES} long. */
 export function readHeader(frame: Uint8Array): Header {
-  const u32 = (at: number): number => ((frame[at]! << 24) | (frame[at + 1]! << 16) | (frame[at + 2]! << 8) | frame[at + 3]!) >>> 0;
-  return { kind: frame[0] as Kind, id: u32(1), offset: u32(5), total: u32(9) };
+  return { kind: frame[0] as Kind, id: u32(frame, 1), offset: u32(frame, 5), total: u32(frame, 9) };
 }
+
+const u32 = (bytes: Uint8Array, at: number): number => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 
 /** Builds one frame: header plus a copy of the chunk, in a buffer of its own. */
 export function frame(kind: Kind, id: number, offset: number, total: number, chunk: Uint8Array): Uint8Array {

@@ -1,7 +1,7 @@
 import { PeerKitError } from '../errors.js';
 import { tooLarge } from './codec.js';
 import type { Codec, CodecContext, Delivery } from './codec.js';
-import { HEADER_BYTES, Kind, encode } from './framing.js';
+import { HEADER_BYTES, Kind, encode, readChunk } from './framing.js';
 import type { Sendable } from './framing.js';
 import { chunkBytes } from './framed-codec.js';
 import type { Outbound, Piece } from './send-queue.js';
@@ -27,8 +27,8 @@ export class RawCodec implements Codec {
     const limit = chunkBytes(this.context.maxMessageSize()) + HEADER_BYTES;
     if (out.size > limit) return tooLarge(out.size, limit, false);
     if (typeof data === 'string') return data;
-    if (out.bytes) return out.kind === Kind.Json ? textDecoder.decode(out.bytes) : out.bytes;
-    let read: Promise<Piece> | undefined = Promise.resolve(out.read(0, out.size));
+    if (out.kind !== Kind.Blob) return out.kind === Kind.Json ? textDecoder.decode(out.bytes) : out.bytes;
+    let read: Promise<Piece> | undefined = Promise.resolve(readChunk(out, 0, out.size));
     return {
       next: () => {
         const piece = read;
