@@ -118,7 +118,7 @@ function quantile(values, q) {
 }
 
 async function bulk(page) {
-  const runs = { peerkit: [], 'simple-peer': [] };
+  const runs = { peerkit: [], fixed: [], 'simple-peer': [] };
   for (const raw of RAW_SENDERS) runs[raw.name] = [];
   // Round-robin, so load from other work on the machine falls on every sender alike.
   for (let i = 0; i < BULK_RUNS; i++) {
@@ -126,6 +126,7 @@ async function bulk(page) {
       runs[raw.name].push(await within(page.evaluate((s) => window.bench.rawBulk(s.total, s.chunk, s.low, s.high), { ...raw, total: BULK_BYTES }), raw.name));
     }
     runs.peerkit.push(await within(page.evaluate((total) => window.bench.peerkitBulk(total), BULK_BYTES), 'peerkit bulk'));
+    runs.fixed.push(await within(page.evaluate((total) => window.bench.peerkitBulk(total, { highWaterMark: 1 << 20, lowWaterMark: 1 << 18 }), BULK_BYTES), 'peerkit bulk, fixed mark'));
     runs['simple-peer'].push(await within(page.evaluate((total) => window.bench.simplePeerBulk(total, 64 << 10), BULK_BYTES), 'simple-peer bulk'));
   }
   // The fastest run is the one least disturbed by other processes; the median is shown beside it.
@@ -144,9 +145,11 @@ async function bulk(page) {
   }
   const peerkit = summary(runs.peerkit);
   console.log(
-    `bulk 64 MiB: peerkit channel.send(): ${rates(peerkit)}, max bufferedAmount ${(peerkit.maxBuffered / MiB).toFixed(2)} MiB, ` +
+    `bulk 64 MiB: peerkit channel.send() (adaptive high-water mark): ${rates(peerkit)}, max bufferedAmount ${(peerkit.maxBuffered / MiB).toFixed(2)} MiB, ` +
       `peak JS heap growth during the send ${(peerkit.heapGrowth / MiB).toFixed(0)} MiB (the receiver's 64 MiB message included)`,
   );
+  const fixed = summary(runs.fixed);
+  console.log(`bulk 64 MiB: peerkit with a fixed 1 MiB high-water mark (the default before it adapted): ${rates(fixed)}, max bufferedAmount ${(fixed.maxBuffered / MiB).toFixed(2)} MiB`);
   const simple = summary(runs['simple-peer']);
   console.log(`bulk 64 MiB: simple-peer write() in 64 KiB chunks: ${rates(simple)}, max bufferSize ${(simple.maxBuffered / MiB).toFixed(2)} MiB`);
   const ratio = floor.best / peerkit.best;

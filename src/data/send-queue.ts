@@ -20,7 +20,8 @@ export interface Outbound {
 }
 
 /** Where the high-water mark stays when it adapts, and where it starts. */
-export const ADAPTIVE_MARK = { min: 1 << 16, start: 1 << 20, max: 1 << 23 };
+// The cap stays well under the 16 MiB queue past which Chromium refuses sends.
+export const ADAPTIVE_MARK = { min: 1 << 16, start: 1 << 20, max: 1 << 22 };
 
 /** How the queue holds back: a fixed high-water mark, or `undefined` to adapt it. */
 export interface Marks {
@@ -188,7 +189,8 @@ export class SendQueue {
   /**
    * After a wait: a buffer that drained empty means the link sat idle waiting for data, so the
    * mark grows; one that still held data means the mark was more than enough, so it shrinks a
-   * little. Growth is fast and shrinking slow, so the link is rarely starved.
+   * little. Growth is fast and shrinking slow, so the link is rarely starved. (Firefox 153 reports
+   * an empty buffer whenever `bufferedamountlow` fires, so there the mark settles at its cap.)
    */
   private adapt(): void {
     if (this.marks.high !== undefined) return;
