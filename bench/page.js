@@ -90,6 +90,23 @@
     return ms;
   }
 
+  /**
+   * Hands `data` to `put` in `chunk`-byte pieces (`put` returns a promise when the sender must
+   * wait before the next piece) and waits for `got`: the time from first piece to arrival, and
+   * the largest `buffered()` seen after a piece.
+   */
+  async function sendInChunks(data, chunk, put, buffered, got) {
+    let maxBuffered = 0;
+    const t0 = performance.now();
+    for (let offset = 0; offset < data.byteLength; offset += chunk) {
+      const wait = put(data.subarray(offset, offset + chunk));
+      if (wait) await wait;
+      maxBuffered = Math.max(maxBuffered, buffered());
+    }
+    await got;
+    return { ms: performance.now() - t0, maxBuffered };
+  }
+
   /** A raw sender in the usual shape: send chunks while bufferedAmount is under `high`, then wait for `bufferedamountlow`. */
   async function rawBulk(total, chunk, low, high) {
     const a = new RTCPeerConnection({ iceServers: [] });
@@ -105,19 +122,14 @@
     await rawConnect(a, b);
     await opened(dc);
     dc.bufferedAmountLowThreshold = low;
-    const data = bytes(total);
-    let maxBuffered = 0;
-    const t0 = performance.now();
-    for (let offset = 0; offset < total; offset += chunk) {
-      if (dc.bufferedAmount > high) await new Promise((resolve) => (dc.onbufferedamountlow = resolve));
-      dc.send(data.subarray(offset, offset + chunk));
-      maxBuffered = Math.max(maxBuffered, dc.bufferedAmount);
-    }
-    await got;
-    const ms = performance.now() - t0;
+    const put = (piece) => {
+      if (dc.bufferedAmount <= high) return dc.send(piece);
+      return new Promise((resolve) => (dc.onbufferedamountlow = resolve)).then(() => dc.send(piece));
+    };
+    const result = await sendInChunks(bytes(total), chunk, put, () => dc.bufferedAmount, got);
     a.close();
     b.close();
-    return { ms, maxBuffered };
+    return result;
   }
 
   async function peerkitBulk(total, channelOptions) {
@@ -212,18 +224,11 @@
       let count = 0;
       b.on('data', (data) => (count += data.byteLength) >= total && resolve());
     });
-    const data = bytes(total);
-    let maxBuffered = 0;
-    const t0 = performance.now();
-    for (let offset = 0; offset < total; offset += chunk) {
-      if (!a.write(data.subarray(offset, offset + chunk))) await new Promise((resolve) => a.once('drain', resolve));
-      maxBuffered = Math.max(maxBuffered, a.bufferSize);
-    }
-    await got;
-    const ms = performance.now() - t0;
+    const put = (piece) => (a.write(piece) ? undefined : new Promise((resolve) => a.once('drain', resolve)));
+    const result = await sendInChunks(bytes(total), chunk, put, () => a.bufferSize, got);
     a.destroy();
     b.destroy();
-    return { ms, maxBuffered };
+    return result;
   }
 
   /** How finely this page's clock ticks, in ms (browsers coarsen it outside cross-origin isolation). */
