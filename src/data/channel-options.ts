@@ -58,20 +58,22 @@ export const CHANNEL_DEFAULTS: ResolvedChannelOptions = {
 export const FRAMED_PROTOCOL = 'peerkit/1';
 
 /**
- * Fills in the defaults and checks what the browser would not: the water marks, the size limit
- * and the close timeout.
+ * Fills in the defaults and checks what the browser would not: the water marks (positive, low at
+ * most high), the size limit (a whole number) and the close timeout (0 or more).
  * @throws PeerKitError `BAD_ARGUMENT` naming the first bad option
  */
 export function resolveChannelOptions(options: ChannelOptions, base: ResolvedChannelOptions = CHANNEL_DEFAULTS): ResolvedChannelOptions {
   const resolved: ResolvedChannelOptions = { ...base, ...options };
-  const bad = (name: string, what: string, value: unknown): PeerKitError =>
-    new PeerKitError('BAD_ARGUMENT', `Channel option ${name} must be ${what}, got ${String(value)}.`);
-  const { highWaterMark, lowWaterMark, maxMessageBytes, closeTimeoutMs, protocol } = resolved;
-  if (highWaterMark !== undefined && !isPositive(highWaterMark)) throw bad('highWaterMark', 'a positive number of bytes', highWaterMark);
-  if (!(isPositive(lowWaterMark) || lowWaterMark === 0)) throw bad('lowWaterMark', 'a number of bytes, 0 or more', lowWaterMark);
-  if (highWaterMark !== undefined && lowWaterMark > highWaterMark) throw bad('lowWaterMark', `at most highWaterMark (${highWaterMark})`, lowWaterMark);
-  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 0) throw bad('maxMessageBytes', 'a whole number of bytes', maxMessageBytes);
-  if (!(isPositive(closeTimeoutMs) || closeTimeoutMs === 0)) throw bad('closeTimeoutMs', 'a number of ms, 0 or more', closeTimeoutMs);
-  if (typeof protocol !== 'string') throw bad('protocol', 'a string', protocol);
+  const { highWaterMark: high, lowWaterMark: low, maxMessageBytes, closeTimeoutMs } = resolved;
+  const atLeastZero = (n: number): boolean => n === 0 || isPositive(n);
+  const wrong = Object.entries({
+    highWaterMark: high === undefined || isPositive(high),
+    lowWaterMark: atLeastZero(low) && low <= (high ?? Infinity),
+    maxMessageBytes: Number.isInteger(maxMessageBytes) && maxMessageBytes >= 0,
+    closeTimeoutMs: atLeastZero(closeTimeoutMs),
+  }).find(([, ok]) => !ok)?.[0] as keyof ChannelOptions | undefined;
+  if (wrong) {
+    throw new PeerKitError('BAD_ARGUMENT', `Channel option ${wrong} is out of range: ${String(resolved[wrong])}.`);
+  }
   return resolved;
 }

@@ -74,42 +74,14 @@ export function encode(data: unknown): Outgoing | PeerKitError {
   return bytesOf(Kind.Json, textEncoder.encode(text));
 }
 
-/** Writes a frame header into the first {@link HEADER_BYTES} bytes of `target`. */
-export function writeHeader(target: Uint8Array, kind: Kind, id: number, offset: number, total: number): void {
-  target[0] = kind;
-  target[1] = id >>> 24;
-  target[2] = id >>> 16;
-  target[3] = id >>> 8;
-  target[4] = id;
-  target[5] = offset >>> 24;
-  target[6] = offset >>> 16;
-  target[7] = offset >>> 8;
-  target[8] = offset;
-  target[9] = total >>> 24;
-  target[10] = total >>> 16;
-  target[11] = total >>> 8;
-  target[12] = total;
-}
-
-/** A frame's header fields. */
-export interface Header {
-  kind: Kind;
-  id: number;
-  offset: number;
-  total: number;
-}
-
-/** Reads the header of a frame at least {@link HEADER_BYTES} long. */
-export function readHeader(frame: Uint8Array): Header {
-  return { kind: frame[0] as Kind, id: u32(frame, 1), offset: u32(frame, 5), total: u32(frame, 9) };
-}
-
-const u32 = (bytes: Uint8Array, at: number): number => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-
 /** Builds one frame: header plus a copy of the chunk, in a buffer of its own. */
 export function frame(kind: Kind, id: number, offset: number, total: number, chunk: Uint8Array): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + chunk.byteLength);
-  writeHeader(out, kind, id, offset, total);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, kind);
+  view.setUint32(1, id);
+  view.setUint32(5, offset);
+  view.setUint32(9, total);
   out.set(chunk, HEADER_BYTES);
   return out;
 }
@@ -168,9 +140,12 @@ export class Reassembler {
   /** Takes one frame; returns its message's progress or why the frame is refused. */
   push(data: ArrayBuffer): Arrival | PeerKitError {
     if (data.byteLength < HEADER_BYTES) return new PeerKitError('BAD_MESSAGE', `A frame of ${data.byteLength} bytes is shorter than its header.`);
-    const whole = new Uint8Array(data);
-    const { kind, id, offset, total } = readHeader(whole);
-    const chunk = whole.subarray(HEADER_BYTES);
+    const view = new DataView(data);
+    const kind = view.getUint8(0) as Kind;
+    const id = view.getUint32(1);
+    const offset = view.getUint32(5);
+    const total = view.getUint32(9);
+    const chunk = new Uint8Array(data, HEADER_BYTES);
     if (kind > Kind.Ping) return new PeerKitError('BAD_MESSAGE', `Frame kind ${kind} is unknown.`);
     if (kind === Kind.Close || kind === Kind.Ping) return { id, kind, received: 0, total: 0 };
     if (total > this.maxBytes) {

@@ -6,8 +6,6 @@ import type { Sendable } from './framing.js';
 import { chunkBytes } from './framed-codec.js';
 import type { Outbound, Piece } from './send-queue.js';
 
-const textDecoder = new TextDecoder();
-
 /**
  * No frames: strings and binary go out as they are (JSON values as their JSON text) and arrive
  * as `string` or `ArrayBuffer`, as on a plain RTCDataChannel. No chunking, no pings, no close frame.
@@ -27,7 +25,7 @@ export class RawCodec implements Codec {
     const limit = chunkBytes(this.context.maxMessageSize()) + HEADER_BYTES;
     if (out.size > limit) return tooLarge(out.size, limit, false);
     if (typeof data === 'string') return data;
-    if (out.kind !== Kind.Blob) return out.kind === Kind.Json ? textDecoder.decode(out.bytes) : out.bytes;
+    if (out.kind !== Kind.Blob) return out.kind === Kind.Json ? JSON.stringify(data) : out.bytes;
     let read: Promise<Piece> | undefined = Promise.resolve(readChunk(out, 0, out.size));
     return {
       next: () => {

@@ -91,7 +91,7 @@ export class SendQueue {
       try {
         this.dc.send(message);
       } catch (err) {
-        return this.refused(err);
+        return rejection(this.gone(err));
       }
       this.sent++;
       return SENT;
@@ -122,17 +122,7 @@ export class SendQueue {
 
   /** Resolves once nothing waits (sent or failed). */
   idle(): Promise<void> {
-    if (this.jobs.length === 0) return SENT;
-    return new Promise((resolve) => {
-      this.idleNow = () => {
-        this.idleNow = noop;
-        resolve();
-      };
-    });
-  }
-
-  private refused(err: unknown): Promise<void> {
-    return rejection(this.gone(err));
+    return this.jobs.length === 0 ? SENT : new Promise((resolve) => (this.idleNow = resolve));
   }
 
   private async pump(): Promise<void> {
