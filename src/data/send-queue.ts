@@ -19,8 +19,10 @@ export interface Outbound {
   handed(): void;
 }
 
-/** Where the high-water mark stays when it adapts, and where it starts. */
-// The cap stays well under the 16 MiB queue past which Chromium refuses sends.
+/**
+ * Where the high-water mark stays when it adapts, and where it starts. The cap stays well under
+ * the 16 MiB queue past which Chromium refuses sends.
+ */
 export const ADAPTIVE_MARK = { min: 1 << 16, start: 1 << 20, max: 1 << 22 };
 
 /** How the queue holds back: a fixed high-water mark, or `undefined` to adapt it. */
@@ -72,7 +74,7 @@ export class SendQueue {
   ) {
     this.high = marks.high ?? ADAPTIVE_MARK.start;
     this.share = marks.high === undefined ? Math.min(1, marks.low / ADAPTIVE_MARK.start) : marks.low / marks.high;
-    dc.bufferedAmountLowThreshold = marks.low;
+    dc.bufferedAmountLowThreshold = Math.round(this.high * this.share);
   }
 
   /** The current high-water mark, in bytes. */
