@@ -129,7 +129,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
    */
   send(data: Sendable): Promise<void> {
     if (this.ending) return rejection(new PeerKitError('CLOSED', `Channel "${this.label}" is closed; send() after close() does nothing.`));
-    if (this.dc.readyState === 'closing' || this.dc.readyState === 'closed') {
+    const state = this.dc.readyState;
+    if (state === 'closing' || state === 'closed') {
       return rejection(new PeerKitError('CHANNEL_CLOSED', `Channel "${this.label}" was closed by the other side or the connection.`));
     }
     const message = this.codec.prepare(data);

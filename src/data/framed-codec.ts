@@ -46,7 +46,7 @@ export class FramedCodec implements Codec {
     if (out.kind !== Kind.Blob && (out.size <= MIN_CHUNK || (size != null && out.size <= chunkBytes(size)))) {
       return frame(out.kind, id, 0, out.size, out.bytes);
     }
-    return new Chunks(out, id, this.context, this.to);
+    return chunks(out, id, this.context, this.to);
   }
 
   receive(data: unknown): void {
@@ -69,30 +69,21 @@ export class FramedCodec implements Codec {
 }
 
 /** A message going out as frames, cut to the transport's chunk size when its first frame is read. */
-class Chunks implements Outbound {
-  private offset = 0;
-  private step = 0;
-
-  constructor(
-    private readonly out: Outgoing,
-    private readonly id: number,
-    private readonly context: CodecContext,
-    private readonly to: Delivery,
-  ) {}
-
-  next(): Piece | Promise<Piece> | undefined {
-    const { out, id } = this;
-    if (this.step === 0) this.step = chunkBytes(this.context.maxMessageSize());
-    // An empty message is still one frame.
-    else if (this.offset >= out.size) return undefined;
-    const start = this.offset;
-    const end = Math.min(out.size, start + this.step);
-    this.offset = end;
-    const chunk = readChunk(out, start, end);
-    return chunk instanceof Promise ? chunk.then((bytes) => frame(out.kind, id, start, out.size, bytes)) : frame(out.kind, id, start, out.size, chunk);
-  }
-
-  handed(): void {
-    if (this.out.size > this.step) this.to.progress({ id: this.id, direction: 'send', bytes: this.offset, total: this.out.size });
-  }
+function chunks(out: Outgoing, id: number, context: CodecContext, to: Delivery): Outbound {
+  let offset = 0;
+  let step = 0;
+  return {
+    next() {
+      if (step === 0) step = chunkBytes(context.maxMessageSize());
+      // An empty message is still one frame.
+      else if (offset >= out.size) return undefined;
+      const start = offset;
+      offset = Math.min(out.size, start + step);
+      const chunk = readChunk(out, start, offset);
+      return chunk instanceof Promise ? chunk.then((bytes) => frame(out.kind, id, start, out.size, bytes)) : frame(out.kind, id, start, out.size, chunk);
+    },
+    handed() {
+      if (out.size > step) to.progress({ id, direction: 'send', bytes: offset, total: out.size });
+    },
+  };
 }
