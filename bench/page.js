@@ -3,7 +3,10 @@
 'use strict';
 (() => {
   const { Peer, Room, MemoryHub, MemoryTransport } = window.PeerKit;
+  const { SimplePeer } = window;
   let payload;
+  /** The three connected pairs the round-trip bench alternates between, by name. */
+  let pairs;
 
   function deferred() {
     let resolve;
@@ -34,6 +37,16 @@
     const b = new Peer();
     a.on('signal', (m) => b.signal(m));
     b.on('signal', (m) => a.signal(m));
+    return [a, b];
+  }
+
+  /** simple-peer with no STUN server (its default is a public one), wired back to back. */
+  async function simplePair() {
+    const a = new SimplePeer({ initiator: true, config: { iceServers: [] } });
+    const b = new SimplePeer({ config: { iceServers: [] } });
+    a.on('signal', (m) => b.signal(m));
+    b.on('signal', (m) => a.signal(m));
+    await Promise.all([a, b].map((p) => new Promise((resolve) => p.once('connect', resolve))));
     return [a, b];
   }
 
@@ -77,6 +90,23 @@
     return ms;
   }
 
+  /**
+   * Hands `data` to `put` in `chunk`-byte pieces (`put` returns a promise when the sender must
+   * wait before the next piece) and waits for `got`: the time from first piece to arrival, and
+   * the largest `buffered()` seen after a piece.
+   */
+  async function sendInChunks(data, chunk, put, buffered, got) {
+    let maxBuffered = 0;
+    const t0 = performance.now();
+    for (let offset = 0; offset < data.byteLength; offset += chunk) {
+      const wait = put(data.subarray(offset, offset + chunk));
+      if (wait) await wait;
+      maxBuffered = Math.max(maxBuffered, buffered());
+    }
+    await got;
+    return { ms: performance.now() - t0, maxBuffered };
+  }
+
   /** A raw sender in the usual shape: send chunks while bufferedAmount is under `high`, then wait for `bufferedamountlow`. */
   async function rawBulk(total, chunk, low, high) {
     const a = new RTCPeerConnection({ iceServers: [] });
@@ -92,19 +122,14 @@
     await rawConnect(a, b);
     await opened(dc);
     dc.bufferedAmountLowThreshold = low;
-    const data = bytes(total);
-    let maxBuffered = 0;
-    const t0 = performance.now();
-    for (let offset = 0; offset < total; offset += chunk) {
-      if (dc.bufferedAmount > high) await new Promise((resolve) => (dc.onbufferedamountlow = resolve));
-      dc.send(data.subarray(offset, offset + chunk));
-      maxBuffered = Math.max(maxBuffered, dc.bufferedAmount);
-    }
-    await got;
-    const ms = performance.now() - t0;
+    const put = (piece) => {
+      if (dc.bufferedAmount <= high) return dc.send(piece);
+      return new Promise((resolve) => (dc.onbufferedamountlow = resolve)).then(() => dc.send(piece));
+    };
+    const result = await sendInChunks(bytes(total), chunk, put, () => dc.bufferedAmount, got);
     a.close();
     b.close();
-    return { ms, maxBuffered };
+    return result;
   }
 
   async function peerkitBulk(total, channelOptions) {
@@ -130,6 +155,92 @@
     await Promise.all([a.close(), b.close()]);
     if (message.byteLength !== total) throw new Error(`received ${message.byteLength} bytes of ${total}`);
     return { ms, maxBuffered, heapGrowth: heapPeak - heapBefore };
+  }
+
+  /**
+   * One connected pair of each kind, every one echoing at b: a plain RTCDataChannel, peerkit's
+   * default channel (peer.send), and simple-peer. Each entry sends from a; a's one listener,
+   * attached here, calls the entry's `reply`.
+   */
+  async function rttOpen() {
+    const raw = [new RTCPeerConnection({ iceServers: [] }), new RTCPeerConnection({ iceServers: [] })];
+    const dc = raw[0].createDataChannel('rtt');
+    dc.binaryType = 'arraybuffer';
+    raw[1].ondatachannel = ({ channel }) => {
+      channel.binaryType = 'arraybuffer';
+      channel.onmessage = ({ data }) => channel.send(data);
+    };
+    await rawConnect(raw[0], raw[1]);
+    await opened(dc);
+    const peerkit = peerPair();
+    await Promise.all(peerkit.map((p) => p.connected));
+    peerkit[1].on('data', (data) => void peerkit[1].send(data));
+    const simple = await simplePair();
+    simple[1].on('data', (data) => simple[1].send(data));
+    dc.onmessage = () => pairs.raw.reply();
+    peerkit[0].on('data', () => pairs.peerkit.reply());
+    simple[0].on('data', () => pairs['simple-peer'].reply());
+    pairs = {
+      raw: { send: (m) => dc.send(m), close: () => raw.forEach((pc) => pc.close()) },
+      peerkit: { send: (m) => void peerkit[0].send(m), close: () => Promise.all(peerkit.map((p) => p.close())) },
+      'simple-peer': { send: (m) => simple[0].send(m), close: () => simple.forEach((p) => p.destroy()) },
+    };
+  }
+
+  /** One 16-byte round trip on one pair; its time in ms. */
+  function roundTrip(pair, message) {
+    return new Promise((resolve) => {
+      const t0 = performance.now();
+      pair.reply = () => resolve(performance.now() - t0);
+      pair.send(message);
+    });
+  }
+
+  /**
+   * `count` rounds of one round trip on each pair in turn (the first one rotating), so that
+   * whatever else the machine is doing falls on every pair alike; the times of each, in ms.
+   */
+  async function rttRun(kinds, count) {
+    const message = new Uint8Array(16);
+    const times = Object.fromEntries(kinds.map((kind) => [kind, []]));
+    for (let i = 0; i < count; i++) {
+      for (let k = 0; k < kinds.length; k++) {
+        const kind = kinds[(i + k) % kinds.length];
+        times[kind].push(await roundTrip(pairs[kind], message));
+      }
+    }
+    return times;
+  }
+
+  async function rttClose() {
+    await Promise.all(Object.values(pairs).map((pair) => pair.close()));
+    pairs = undefined;
+  }
+
+  /** simple-peer's own backpressure: write() until it says to wait, then wait for 'drain'. */
+  async function simplePeerBulk(total, chunk) {
+    const [a, b] = await simplePair();
+    const got = new Promise((resolve) => {
+      let count = 0;
+      b.on('data', (data) => (count += data.byteLength) >= total && resolve());
+    });
+    const put = (piece) => (a.write(piece) ? undefined : new Promise((resolve) => a.once('drain', resolve)));
+    const result = await sendInChunks(bytes(total), chunk, put, () => a.bufferSize, got);
+    a.destroy();
+    b.destroy();
+    return result;
+  }
+
+  /** How finely this page's clock ticks, in ms (browsers coarsen it outside cross-origin isolation). */
+  function clockStep() {
+    let step = Infinity;
+    for (let i = 0; i < 1000; i++) {
+      const t0 = performance.now();
+      let t1 = t0;
+      while (t1 === t0) t1 = performance.now();
+      step = Math.min(step, t1 - t0);
+    }
+    return step;
   }
 
   /** The floor for a mesh of n: every pair hand-wired at once, done when every channel is open at both ends. */
@@ -173,5 +284,5 @@
     return ms;
   }
 
-  window.bench = { rawTtfm, peerkitTtfm, rawBulk, peerkitBulk, rawMesh, roomMesh };
+  window.bench = { rawTtfm, peerkitTtfm, rawBulk, peerkitBulk, simplePeerBulk, rawMesh, roomMesh, rttOpen, rttRun, rttClose, clockStep };
 })();

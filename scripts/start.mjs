@@ -26,10 +26,10 @@ const TYPES = {
  * Answers a GET or HEAD with the file at `path` below `root`, uncached, or 404. The demo's server
  * and the tests' (test/support/servers.mjs) both serve files through it.
  */
-export async function sendFile(req, res, root, path) {
+export async function sendFile(req, res, root, path, headers = {}) {
   try {
     const body = await readFile(join(root, path));
-    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.writeHead(200, { ...headers, 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : body);
   } catch {
     res.writeHead(404).end();

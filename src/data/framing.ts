@@ -40,30 +40,29 @@ export type Sendable = string | ArrayBuffer | ArrayBufferView | Blob | JsonValue
  */
 export type Message = ArrayBuffer | Uint8Array | Blob | JsonValue;
 
-/** A message ready to be cut into chunks. */
-export interface Outgoing {
-  kind: Kind;
-  size: number;
-  read(start: number, end: number): Uint8Array | Promise<Uint8Array>;
-}
+/** A message ready to be cut into chunks: its bytes, or the Blob to read them from. */
+export type Outgoing =
+  | { kind: Exclude<Kind, Kind.Blob>; size: number; bytes: Uint8Array }
+  | { kind: Kind.Blob; size: number; blob: Blob };
 
-const bytesOf = (kind: Kind, bytes: Uint8Array): Outgoing => ({
-  kind,
-  size: bytes.byteLength,
-  read: (start, end) => bytes.subarray(start, end),
-});
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+const bytesOf = (kind: Exclude<Kind, Kind.Blob>, bytes: Uint8Array): Outgoing => ({ kind, size: bytes.byteLength, bytes });
+
+/** Bytes `start` to `end` of a message: a view when they are in memory, read from the Blob otherwise. */
+export function readChunk(out: Outgoing, start: number, end: number): Uint8Array | Promise<Uint8Array> {
+  if (out.kind !== Kind.Blob) return out.bytes.subarray(start, end);
+  return out.blob.slice(start, end).arrayBuffer().then((buffer) => new Uint8Array(buffer));
+}
 
 /** Turns what the user passed to `send()` into bytes, or says why it cannot be sent. */
 export function encode(data: unknown): Outgoing | PeerKitError {
-  if (typeof data === 'string') return bytesOf(Kind.String, new TextEncoder().encode(data));
+  if (typeof data === 'string') return bytesOf(Kind.String, textEncoder.encode(data));
   if (data instanceof ArrayBuffer) return bytesOf(Kind.ArrayBuffer, new Uint8Array(data));
   if (ArrayBuffer.isView(data)) return bytesOf(Kind.Bytes, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   if (typeof Blob !== 'undefined' && data instanceof Blob) {
-    return {
-      kind: Kind.Blob,
-      size: data.size,
-      read: async (start, end) => new Uint8Array(await data.slice(start, end).arrayBuffer()),
-    };
+    return { kind: Kind.Blob, size: data.size, blob: data };
   }
   let text: string | undefined;
   try {
@@ -72,11 +71,11 @@ export function encode(data: unknown): Outgoing | PeerKitError {
     return new PeerKitError('BAD_ARGUMENT', 'send() takes a string, binary data, a Blob or a JSON value; this value does not serialise to JSON.', { cause: err });
   }
   if (text === undefined) return new PeerKitError('BAD_ARGUMENT', `send() cannot send ${typeof data}: it has no JSON form.`);
-  return bytesOf(Kind.Json, new TextEncoder().encode(text));
+  return bytesOf(Kind.Json, textEncoder.encode(text));
 }
 
-/** Builds one frame: header plus a copy of the chunk. */
-export function frame(kind: Kind, id: number, offset: number, total: number, chunk: Uint8Array): Uint8Array<ArrayBuffer> {
+/** Builds one frame: header plus a copy of the chunk, in a buffer of its own. */
+export function frame(kind: Kind, id: number, offset: number, total: number, chunk: Uint8Array): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + chunk.byteLength);
   const view = new DataView(out.buffer);
   view.setUint8(0, kind);
@@ -91,10 +90,10 @@ export function frame(kind: Kind, id: number, offset: number, total: number, chu
 export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
   switch (kind) {
     case Kind.String:
-      return new TextDecoder().decode(bytes);
+      return textDecoder.decode(bytes);
     case Kind.Json:
       try {
-        return JSON.parse(new TextDecoder().decode(bytes)) as JsonValue;
+        return JSON.parse(textDecoder.decode(bytes)) as JsonValue;
       } catch (err) {
         return new PeerKitError('BAD_MESSAGE', 'A JSON message did not parse.', { cause: err });
       }
@@ -105,7 +104,7 @@ export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
     case Kind.Bytes:
       return bytes;
     case Kind.Blob:
-      return new Blob([bytes as Uint8Array<ArrayBuffer>]);
+      return new Blob([bytes as BlobPart]);
     case Kind.Close:
     case Kind.Ping:
       return new PeerKitError('BAD_MESSAGE', 'A control frame is not a message.');

@@ -28,8 +28,9 @@ describe('Channel', () => {
     expect(await sha256(got)).to.equal(expected);
     expect(sent).to.equal(size);
     expect(received).to.equal(size);
-    // Backpressure: the browser's buffer never grows far past the high-water mark.
-    expect(maxBuffered).to.be.lessThan(2 * 2 ** 20);
+    // Backpressure: the browser's buffer never grows past the adaptive high-water mark's 4 MiB
+    // cap by more than one 256 KiB chunk.
+    expect(maxBuffered).to.be.at.most(4 * 2 ** 20 + 256 * 1024);
     await closeAll(a, b);
   });
 
@@ -62,6 +63,25 @@ describe('Channel', () => {
     expect(bytes).to.equal(32 * 2 ** 20);
     // At most one chunk (256 KiB at the very most) goes out above the mark.
     expect(maxBuffered).to.be.at.most(highWaterMark + 256 * 1024);
+    await closeAll(a, b);
+  });
+
+  it('channel options out of range are refused with BAD_ARGUMENT, and the Peer keeps working', async () => {
+    const [a, b] = pair();
+    await a.connected;
+    const bad = [{ highWaterMark: 0 }, { highWaterMark: -1 }, { lowWaterMark: -1 }, { highWaterMark: 1000, lowWaterMark: 2000 }, { maxMessageBytes: 1.5 }, { closeTimeoutMs: NaN }];
+    for (const options of bad) {
+      const err = (() => {
+        try {
+          a.channel('bad', options);
+          return null;
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err?.code, JSON.stringify(options)).to.equal('BAD_ARGUMENT');
+    }
+    await expectDelivery(a, b, 'after bad options');
     await closeAll(a, b);
   });
 

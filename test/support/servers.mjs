@@ -23,12 +23,15 @@ export async function startServer(t, options = {}, port = 0) {
   return { server, port: bound.port, url: `ws://${HOST}:${bound.port}` };
 }
 
-/** Serves the given folders of `root` (the repository unless told; e.g. `/dist/`), nothing else, on loopback. */
-export async function startStatic(folders, root = ROOT) {
+/**
+ * Serves the given folders of `root` (the repository unless told; e.g. `/dist/`), nothing else, on
+ * loopback, with `headers` added to every file (the bench's cross-origin isolation, for a finer clock).
+ */
+export async function startStatic(folders, root = ROOT, headers = {}) {
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     if (!folders.some((folder) => path.startsWith(folder))) return res.writeHead(404).end();
-    return sendFile(req, res, root, path);
+    return sendFile(req, res, root, path, headers);
   });
   await new Promise((resolve) => server.listen(0, HOST, resolve));
   return { close: () => new Promise((resolve) => server.close(resolve)), base: `http://${HOST}:${server.address().port}` };
