@@ -1,4 +1,4 @@
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from '../emitter.js';
 import { PeerKitError } from '../errors.js';
 import { resolveChannelOptions } from './channel-options.js';
 import type { ResolvedChannelOptions } from './channel-options.js';
@@ -45,7 +45,7 @@ const unset = (limit: number | null): boolean => limit === null || limit === 655
  * for (const file of picked) await files.send(file);
  * ```
  */
-export class Channel extends EventEmitter<ChannelEvents> {
+export class Channel extends Emitter<ChannelEvents> {
   /** The label both sides see. */
   readonly label: string;
   private readonly options: ResolvedChannelOptions;

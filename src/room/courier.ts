@@ -1,4 +1,4 @@
-import { decode, encode } from '../data/framing.js';
+import { decode, encode, readChunk } from '../data/framing.js';
 import type { Message, Outgoing, Sendable } from '../data/framing.js';
 import type { Channel } from '../data/channel.js';
 import { PeerKitError } from '../errors.js';
@@ -50,7 +50,7 @@ export class Courier {
 
   /** Holds `out` until acknowledged; resolves once it is handed to a channel, or let go. */
   send(out: Outgoing): Promise<void> {
-    const read = out.read(0, out.size);
+    const read = readChunk(out, 0, out.size);
     // A copy: the caller may reuse its buffer, and the message may be sent again after a rebuild.
     const bytes = read instanceof Uint8Array ? read.slice() : read;
     return new Promise((handed) => {
