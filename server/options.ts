@@ -103,6 +103,31 @@ export interface SignalingServerOptions {
    * @default 'peerkit:'
    */
   redisPrefix?: string;
+  /**
+   * How long {@link SignalingServer.drain} refuses new joins (with `DRAINING`, so clients join
+   * another instance) and fails `/healthz`, while joined members keep relaying, before it closes
+   * every connection with 1012.
+   * @default 10000
+   */
+  drainMs?: number;
+  /**
+   * Reverse proxies in front of the server whose `X-Forwarded-For` is believed for the client
+   * address in logs: `true` or 1 for one (nginx in front), N for a chain of N. Only set it when
+   * every connection comes through those proxies, or clients can log any address they like.
+   * @default false
+   */
+  trustProxy?: boolean | number;
+  /**
+   * A bearer token `GET /metrics` requires (`Authorization: Bearer <token>`); others get 401.
+   * @default undefined
+   */
+  metricsToken?: string;
+  /**
+   * Serves `/metrics` (and `/healthz`) on this port of the same host instead of the main one,
+   * to keep them off a port the internet reaches. Only for {@link createSignalingServer}.
+   * @default undefined
+   */
+  metricsPort?: number;
 }
 
 /** Options after defaults, as the server uses them. */
@@ -117,6 +142,10 @@ export interface ResolvedOptions {
   pingIntervalMs: number;
   closeTimeoutMs: number;
   logger: Logger;
+  drainMs: number;
+  /** Trusted proxy hops; 0 ignores `X-Forwarded-For`. */
+  trustProxy: number;
+  metricsToken: string | undefined;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -127,13 +156,33 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) {
+    throw new TypeError(`createSignalingServer: ${name} must be a non-negative number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonEmpty(name: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.length === 0) throw new TypeError(`createSignalingServer: ${name} must not be empty`);
+  return value;
+}
+
+function trustedHops(value: boolean | number | undefined): number {
+  if (value === undefined || value === false) return 0;
+  if (value === true) return 1;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new TypeError(`createSignalingServer: trustProxy must be a boolean or a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
 /** Applies defaults and refuses nonsense at once, rather than at the first connection. */
 export function resolveOptions(options: SignalingServerOptions): ResolvedOptions {
   const rate = positive('rate', options.rate, 50);
   const { iceServers, tokenSecret, origins } = options;
-  if (tokenSecret !== undefined && tokenSecret.length === 0) {
-    throw new TypeError('createSignalingServer: tokenSecret must not be empty');
-  }
+  nonEmpty('tokenSecret', tokenSecret);
   const staticServers = Array.isArray(iceServers) ? structuredClone(iceServers) : [];
   const given: IceServersProvider = typeof iceServers === 'function' ? iceServers : () => staticServers;
   const turn = options.turn === undefined ? undefined : checkTurnOptions(options.turn);
@@ -151,5 +200,8 @@ export function resolveOptions(options: SignalingServerOptions): ResolvedOptions
     pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 30_000),
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs, 3_000),
     logger: options.logger ?? stderrLogger,
+    drainMs: nonNegative('drainMs', options.drainMs, 10_000),
+    trustProxy: trustedHops(options.trustProxy),
+    metricsToken: nonEmpty('metricsToken', options.metricsToken),
   };
 }
