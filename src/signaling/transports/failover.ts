@@ -6,13 +6,17 @@ export type NextAttempt = { kind: 'now' } | { kind: 'later'; delayMs: number } |
 /**
  * The reconnect policy of {@link WebSocketTransport}: which server URL to try next and when.
  * Until the first join succeeds, each URL is tried once, in order, at once, and then the
- * transport gives up; after that, it keeps trying round the list with backoff, forever.
+ * transport gives up; after that, it keeps trying round the list with backoff, forever, starting
+ * from the URL it was last joined through. A server that asks its clients to go elsewhere
+ * (draining, restarting) is skipped at once ({@link moveOn}).
  * @internal
  */
 export class Failover {
   readonly #urls: readonly string[];
   readonly #minDelayMs: number;
   readonly #maxDelayMs: number;
+  /** Index of the URL of the last successful join. */
+  #base = 0;
   /** Connection attempts since the last successful join; picks the URL and the delay. */
   #attempt = 0;
   #everJoined = false;
@@ -25,13 +29,14 @@ export class Failover {
 
   /** The URL to connect to now, counted as one attempt. */
   nextUrl(): string {
-    const url = this.#urls[this.#attempt % this.#urls.length] ?? '';
+    const url = this.#urls[(this.#base + this.#attempt) % this.#urls.length] ?? '';
     this.#attempt += 1;
     return url;
   }
 
   /** A join succeeded: the next loss starts again from the first delay and keeps retrying. */
   joined(): void {
+    this.#base = (this.#base + this.#attempt - 1) % this.#urls.length;
     this.#attempt = 0;
     this.#everJoined = true;
   }
@@ -43,5 +48,15 @@ export class Failover {
   afterLoss(): NextAttempt {
     if (this.#everJoined) return { kind: 'later', delayMs: backoffDelay(this.#attempt, this.#minDelayMs, this.#maxDelayMs) };
     return this.#attempt < this.#urls.length ? { kind: 'now' } : { kind: 'give-up' };
+  }
+
+  /**
+   * The server asked to be left (`DRAINING`, or `SHUTTING_DOWN` before a close): the next URL at
+   * once while there is one not tried since the last join, as it is likely healthy; otherwise as
+   * {@link afterLoss}.
+   */
+  moveOn(): NextAttempt {
+    this.#attempt = Math.max(this.#attempt, 1);
+    return this.#attempt < this.#urls.length ? { kind: 'now' } : this.afterLoss();
   }
 }
