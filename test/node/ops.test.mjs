@@ -112,6 +112,7 @@ test('--log-level debug shows connections, --log-level warn hides joins and even
   await until('debug logs the connection and the join', () => ['connect', 'join'].every((event) => debug.entries.some((e) => e.event === event)));
   const port = await freePort();
   const warn = startSignalCli(['--port', String(port), '--log-level', 'warn']);
+  warn.listening.catch(() => {}); // never logged at warn: the promise rejects when the process is killed
   t.after(() => warn.child.kill('SIGKILL'));
   let stderr = '';
   warn.child.stderr.on('data', (chunk) => (stderr += chunk));
