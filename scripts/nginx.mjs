@@ -5,7 +5,7 @@
 //   ... proxy.url (wss://127.0.0.1:<port>/) ...; await proxy.stop();
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
@@ -62,11 +62,33 @@ function handshakes(port) {
   });
 }
 
+/** CPU seconds (user + system) and resident bytes of nginx's master and workers, from /proc. */
+function usage(masterPid) {
+  const ticks = 100; // USER_HZ: 100 on every Linux architecture Debian ships
+  let cpu = 0;
+  let rss = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the parenthesised command name, which may itself hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pid) !== masterPid && Number(fields[1]) !== masterPid) continue;
+    cpu += (Number(fields[11]) + Number(fields[12])) / ticks;
+    rss += Number(fields[21]) * 4096;
+  }
+  return { cpu, rss };
+}
+
 /**
  * Starts nginx with the site in front of `upstreamPorts`; resolves once it answers TLS, or null
- * when nginx or openssl is missing. `accessLog()` reads its access log.
+ * when nginx or openssl is missing. `accessLog()` reads its access log, `usage()` its CPU seconds
+ * and resident bytes. `connections` bounds the connections of its one worker, both sides counted.
  */
-export async function startNginx(upstreamPorts) {
+export async function startNginx(upstreamPorts, { connections = 1024 } = {}) {
   if (nginxMissing()) return null;
   const dir = mkdtempSync(join(tmpdir(), 'peerkit-nginx-'));
   const certificate = selfSignedCertificate(dir);
@@ -78,9 +100,10 @@ export async function startNginx(upstreamPorts) {
     `daemon off;
 user root;
 worker_processes 1;
+worker_rlimit_nofile ${connections * 2};
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 1024; }
+events { worker_connections ${connections}; }
 http {
     access_log ${join(dir, 'access.log')};
 ${temp}
@@ -105,6 +128,7 @@ ${temp}
     https: `https://127.0.0.1:${port}`,
     certificate,
     accessLog: () => readLog(join(dir, 'access.log')),
+    usage: () => usage(child.pid),
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGQUIT');
