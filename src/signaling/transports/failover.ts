@@ -8,7 +8,7 @@ export type NextAttempt = { kind: 'now' } | { kind: 'later'; delayMs: number } |
  * Until the first join succeeds, each URL is tried once, in order, at once, and then the
  * transport gives up; after that, it keeps trying round the list with backoff, forever, starting
  * from the URL it was last joined through. A server that asks its clients to go elsewhere
- * (draining, restarting) is skipped at once ({@link moveOn}).
+ * (draining, restarting) is skipped at once (`afterLoss(true)`).
  * @internal
  */
 export class Failover {
@@ -44,19 +44,14 @@ export class Failover {
   /**
    * What to do now that the connection is lost. Delays are "full jitter" ({@link backoffDelay}),
    * so clients dropped together by a server restart do not all come back at the same instant.
+   * @param leaving - The server asked to be left (`DRAINING`, or `SHUTTING_DOWN` before its close):
+   * its URL is skipped, and while there is one not tried since the last join, that one is tried at
+   * once, as it is likely healthy.
    */
-  afterLoss(): NextAttempt {
-    if (this.#everJoined) return { kind: 'later', delayMs: backoffDelay(this.#attempt, this.#minDelayMs, this.#maxDelayMs) };
+  afterLoss(leaving = false): NextAttempt {
+    if (leaving) this.#attempt ||= 1;
+    const now = leaving && this.#attempt < this.#urls.length;
+    if (this.#everJoined) return { kind: 'later', delayMs: now ? 0 : backoffDelay(this.#attempt, this.#minDelayMs, this.#maxDelayMs) };
     return this.#attempt < this.#urls.length ? { kind: 'now' } : { kind: 'give-up' };
-  }
-
-  /**
-   * The server asked to be left (`DRAINING`, or `SHUTTING_DOWN` before a close): the next URL at
-   * once while there is one not tried since the last join, as it is likely healthy; otherwise as
-   * {@link afterLoss}.
-   */
-  moveOn(): NextAttempt {
-    this.#attempt = Math.max(this.#attempt, 1);
-    return this.#attempt < this.#urls.length ? { kind: 'now' } : this.afterLoss();
   }
 }

@@ -2,7 +2,6 @@ import { PeerKitError } from '../../errors.js';
 import { ProtocolError, encodeFrame, parseServerFrame } from '../protocol.js';
 import { BaseTransport } from './base.js';
 import { Failover } from './failover.js';
-import type { NextAttempt } from './failover.js';
 import { resolveOptions } from './websocket-options.js';
 import type { PeerKitErrorCode } from '../../errors.js';
 import type { ClientFrame, ServerFrame } from '../protocol.js';
@@ -55,8 +54,6 @@ export class WebSocketTransport extends BaseTransport {
   #members = new Set<string>();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #beatTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The server said it is going away: the coming close moves to another URL, not back to it. */
-  #leaving = false;
 
   /**
    * @param url - The server's `ws:`/`wss:` URL, or several to try in order.
@@ -185,16 +182,10 @@ export class WebSocketTransport extends BaseTransport {
   }
 
   #refused(frame: Extract<ServerFrame, { type: 'error' }>): void {
-    // The server closes with 1012 right after; reconnecting elsewhere handles it.
-    if (frame.code === 'SHUTTING_DOWN') {
-      this.#leaving = true;
-      return;
-    }
-    // This instance is draining: another one takes the join, and this socket has no more use.
-    if (frame.code === 'DRAINING' && frame.re === 'join') {
-      this.#drop();
-      this.#retry(this.#failover.moveOn(), frame);
-      return;
+    // The server is going away (SHUTTING_DOWN comes before its 1012 close, DRAINING refuses a
+    // join): no need to wait for its close, the next connection goes to another URL at once.
+    if (frame.code === 'SHUTTING_DOWN' || frame.code === 'DRAINING') {
+      return this.#lost(this.#socket, frame, true);
     }
     // The recipient left while the payload was under way; its member-left says so.
     if (frame.code === 'NO_SUCH_MEMBER' && frame.to !== undefined && !this.#members.has(frame.to)) return;
@@ -205,20 +196,15 @@ export class WebSocketTransport extends BaseTransport {
     else this.emit('error', error);
   }
 
-  #lost(socket: WebSocketLike | undefined, cause: unknown): void {
+  #lost(socket: WebSocketLike | undefined, cause: unknown, leaving?: boolean): void {
     if (socket !== this.#socket || this.state === 'closed') return;
     this.#drop();
-    this.#retry(this.#leaving ? this.#failover.moveOn() : this.#failover.afterLoss(), cause);
-  }
-
-  #retry(next: NextAttempt, cause: unknown): void {
-    this.#leaving = false;
+    const next = this.#failover.afterLoss(leaving);
+    if (next.kind === 'now') return this.#connect();
     if (next.kind === 'give-up') {
       const message = `could not reach a signaling server (${this.#urls.join(', ')})`;
       return this.fail(new PeerKitError('TRANSPORT_ERROR', message, { cause }));
     }
-    if (this.state === 'joined') this.setState('reconnecting');
-    if (next.kind === 'now') return this.#connect();
     this.setState('reconnecting');
     this.#retryTimer = setTimeout(() => this.#connect(), next.delayMs);
   }
