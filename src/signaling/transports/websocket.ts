@@ -23,7 +23,9 @@ const MAPPED = new Map<string, PeerKitErrorCode>([
 /**
  * A `SignalingTransport` over WebSocket to a peerkit signaling server (`peerkit-signal`).
  * It reconnects with backoff after an unexpected close, fails over between several URLs in
- * order, re-joins its room with a new member id, and queues payloads while offline.
+ * order, re-joins its room with a new member id, and queues payloads while offline. A server
+ * that is draining or restarting (`DRAINING`, `SHUTTING_DOWN`) is left at once for the next URL,
+ * without backoff; a Room on top keeps its Peers, as only signaling moves.
  *
  * `join()` tries each URL once in order. It rejects with the server's refusal (`ROOM_FULL`,
  * `UNAUTHORIZED`, `RATE_LIMITED`, `TRANSPORT_ERROR`), or `TRANSPORT_ERROR` when no server could
