@@ -1,5 +1,5 @@
-// The signaling server under load, against PeerJS's server and against two peerkit instances
-// sharing rooms through Redis: 5,000 members in 2,500 rooms (pairs), 20,000 signals per second in
+// The signaling server under load, against PeerJS's server, against two peerkit instances
+// sharing rooms through Redis, and behind Debian's nginx terminating TLS (deploy/nginx): 5,000 members in 2,500 rooms (pairs), 20,000 signals per second in
 // total for 10 s, each server in its own process and the load generator in another. Prints relay
 // latency (p50/p99, send to receipt), the rate achieved, and server memory per connection, side
 // by side. A report, not a test: it exits 0 and says PASS or FAIL for the p99 target.
@@ -9,6 +9,7 @@
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { nginxMissing, startNginx } from '../scripts/nginx.mjs';
 import { startRedis } from '../scripts/redis.mjs';
 
 if (!process.env.PEERKIT_NETNS) {
@@ -75,6 +76,12 @@ async function stop(child) {
   await exited;
 }
 
+/** nginx's usage in the shape of a server's `measure` answer (CPU in microseconds). */
+function proxyMeasure(proxy) {
+  const { cpu, rss } = proxy.usage();
+  return { rss, cpu: { user: cpu * 1e6, system: 0 } };
+}
+
 /** Asks every generator for `type` at once and collects their answers. */
 function all(generators, message, type) {
   const answers = Promise.all(generators.map((g) => reply(g, type)));
@@ -85,13 +92,17 @@ function all(generators, message, type) {
 /** One run: servers up, members connected and paired, the relay load, then everything down. */
 async function runOnce(target, redisUrl) {
   const servers = [];
+  let proxy;
   const generators = Array.from({ length: GENERATORS }, () =>
     fork(here('./load-client.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
   );
   try {
     for (let i = 0; i < target.instances; i++) servers.push(await startServer(target.kind, target.redis ? redisUrl : undefined));
-    const before = await Promise.all(servers.map(measure));
-    const urls = servers.map((s) => `ws://127.0.0.1:${s.port}`);
+    // nginx's resources count as the server's: they are what a deployment behind it pays.
+    if (target.nginx) proxy = await startNginx(servers.map((s) => s.port), { connections: MEMBERS * 2 + 1024 });
+    const measureAll = async () => [...(await Promise.all(servers.map(measure))), ...(proxy ? [proxyMeasure(proxy)] : [])];
+    const before = await measureAll();
+    const urls = proxy ? [proxy.url] : servers.map((s) => `ws://127.0.0.1:${s.port}`);
     const pairs = MEMBERS / 2;
     const started = performance.now();
     await Promise.all(
@@ -103,9 +114,9 @@ async function runOnce(target, redisUrl) {
       }),
     );
     const connectMs = performance.now() - started;
-    const joined = await Promise.all(servers.map(measure));
+    const joined = await measureAll();
     const results = await all(generators, { type: 'run', rate: RATE / GENERATORS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS }, 'result');
-    const after = await Promise.all(servers.map(measure));
+    const after = await measureAll();
     const latencies = results.flatMap((r) => r.latencies).sort((x, y) => x - y);
     const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
     const sum = (pick) => results.reduce((total, r) => total + pick(r), 0);
@@ -127,6 +138,7 @@ async function runOnce(target, redisUrl) {
   } finally {
     // Servers first, so that the TIME_WAIT states stay on their side, not on the generators' ports.
     for (const server of servers) await stop(server.child);
+    await proxy?.stop();
     for (const g of generators) await stop(g);
   }
 }
@@ -150,6 +162,9 @@ async function main() {
   ];
   if (redis) targets.push({ name: 'peerkit x2 + Redis', kind: 'peerkit', instances: 2, redis: true });
   else console.log('load: redis-server is not installed (apt-get install redis-server): the Redis column is left out');
+  const noNginx = nginxMissing();
+  if (noNginx) console.log(`load: ${noNginx}: the nginx column is left out`);
+  else targets.push({ name: 'peerkit + nginx TLS', kind: 'peerkit', instances: 1, nginx: true });
   if (only) targets.splice(0, targets.length, ...targets.filter((t) => t.name.startsWith(only)));
   console.log(
     `load: ${fmt.int(MEMBERS)} members in ${fmt.int(MEMBERS / 2)} rooms (pairs), ${fmt.int(RATE)} signals/s offered for ${SECONDS} s ` +
@@ -202,17 +217,26 @@ async function main() {
   for (const [label, show] of rows) {
     console.log(`${label.padEnd(width)}${best.map((b) => (b.result ? show(b.result) : 'failed').padStart(col)).join('')}`);
   }
-  const [peerkit, peerjs, scaled] = best.map((b) => b.result);
+  const ratio = (a, b) => (a / b).toFixed(2);
+  const resultOf = (name) => best.find((b) => b.target.name === name)?.result;
+  const peerkit = resultOf('peerkit');
+  const peerjs = best.find((b) => b.target.kind === 'peerjs')?.result;
+  const scaled = resultOf('peerkit x2 + Redis');
+  const proxied = resultOf('peerkit + nginx TLS');
   if (peerkit && peerjs) {
-    const ratio = (a, b) => (a / b).toFixed(2);
     console.log(
       `\nload: peerkit / PeerJS: p50 ${ratio(peerkit.p50, peerjs.p50)}, p99 ${ratio(peerkit.p99, peerjs.p99)}, ` +
         `memory per connection ${ratio(peerkit.bytesPerConnection, peerjs.bytesPerConnection)}, CPU ${ratio(peerkit.cores, peerjs.cores)} (below 1: peerkit uses less)`,
     );
   }
   if (peerkit && scaled) {
-    const ratio = (a, b) => (a / b).toFixed(2);
     console.log(`load: peerkit x2 + Redis / peerkit: p50 ${ratio(scaled.p50, peerkit.p50)}, p99 ${ratio(scaled.p99, peerkit.p99)}, CPU ${ratio(scaled.cores, peerkit.cores)}`);
+  }
+  if (peerkit && proxied) {
+    console.log(
+      `load: peerkit + nginx TLS / peerkit: p50 ${ratio(proxied.p50, peerkit.p50)}, p99 ${ratio(proxied.p99, peerkit.p99)}, ` +
+        `memory per connection ${ratio(proxied.bytesPerConnection, peerkit.bytesPerConnection)}, CPU ${ratio(proxied.cores, peerkit.cores)} (nginx counted with the server)`,
+    );
   }
   for (const { target, result } of best) {
     if (!result || target.kind !== 'peerkit') continue;

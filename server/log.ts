@@ -14,14 +14,27 @@ export interface LogEntry {
 /** Receives every log entry; `false` silences the server. */
 export type Logger = ((entry: LogEntry) => void) | false;
 
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** The levels from least to most severe, for validating a `--log-level`. */
+export const LOG_LEVELS = Object.keys(RANK) as LogLevel[];
+
 /**
- * The default logger: one JSON line per entry on stderr, so stdout stays free for the app.
- * Debug entries (one per refused frame) are left out: a misbehaving client could flood the log.
+ * A logger writing one JSON line per entry of at least `level` on stderr, so stdout stays free
+ * for the app.
  */
-export function stderrLogger(entry: LogEntry): void {
-  if (entry.level === 'debug') return;
-  process.stderr.write(`${JSON.stringify(entry)}\n`);
+export function stderrLoggerAt(level: LogLevel): Logger {
+  const least = RANK[level];
+  return (entry) => {
+    if (RANK[entry.level] >= least) process.stderr.write(`${JSON.stringify(entry)}\n`);
+  };
 }
+
+/**
+ * The default logger: {@link stderrLoggerAt} `info`. Debug entries (one per refused frame) are
+ * left out: a misbehaving client could flood the log.
+ */
+export const stderrLogger: Logger = stderrLoggerAt('info');
 
 /** Binds a {@link Logger} to a `log(level, event, fields)` function. */
 export function createLog(logger: Logger): (level: LogLevel, event: string, fields?: Record<string, unknown>) => void {

@@ -1,6 +1,11 @@
 /** Counters for `GET /metrics`, rendered in the Prometheus text exposition format 0.0.4. */
 import type { ErrorCode } from './protocol.js';
 
+/** One metric, its HELP and TYPE lines and one line per sample (`labels` like `{reason="X"}`). */
+export function metricLines(name: string, type: 'counter' | 'gauge', help: string, samples: [labels: string, value: number][]): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples.map(([labels, value]) => `${name}${labels} ${value}`)];
+}
+
 /** Counters one server instance keeps; gauges are read live from their owners. */
 export class Metrics {
   connectionsTotal = 0;
@@ -15,13 +20,10 @@ export class Metrics {
     this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
   }
 
-  /** Renders every metric; `gauges` are the values that live elsewhere. */
-  render(gauges: { connections: number; rooms: number; members: number }): string {
+  /** Renders every metric; `gauges` are the values that live elsewhere, `more` is appended. */
+  render(gauges: { connections: number; rooms: number; members: number }, more: string[] = []): string {
     const lines: string[] = [];
-    const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]): void => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
-    };
+    const metric = (...args: Parameters<typeof metricLines>): void => void lines.push(...metricLines(...args));
     metric('peerkit_connections', 'gauge', 'Open WebSocket connections.', [['', gauges.connections]]);
     metric('peerkit_connections_total', 'counter', 'WebSocket connections accepted.', [['', this.connectionsTotal]]);
     metric('peerkit_upgrades_refused_total', 'counter', 'WebSocket upgrades refused (origin not allowed, shutting down).', [
@@ -39,6 +41,6 @@ export class Metrics {
     );
     metric('peerkit_received_bytes_total', 'counter', 'Bytes of frames received from clients.', [['', this.bytesReceived]]);
     metric('peerkit_sent_bytes_total', 'counter', 'Bytes of frames sent to clients.', [['', this.bytesSent]]);
-    return `${lines.join('\n')}\n`;
+    return `${[...lines, ...more].join('\n')}\n`;
   }
 }

@@ -1,11 +1,11 @@
 /** Server options, their defaults and their validation. */
 import type { IceServer } from './protocol.js';
 import type { Logger } from './log.js';
-import type { RedisConnectionOptions } from './redis-client.js';
 import type { RoomStore } from './rooms.js';
 import type { TurnOptions } from './turn.js';
 import { stderrLogger } from './log.js';
 import { checkTurnOptions, turnCredentials } from './turn.js';
+import type { RedisConnectionOptions } from './redis-client.js';
 
 /** Who is joining, for an {@link IceServersProvider}. */
 export interface JoinContext {
@@ -123,6 +123,31 @@ export interface SignalingServerOptions {
    * @default undefined
    */
   janusAdminKey?: string;
+  /**
+   * How long {@link SignalingServer.drain} refuses new joins (with `DRAINING`, so clients join
+   * another instance) and fails `/healthz`, while joined members keep relaying, before it closes
+   * every connection with 1012.
+   * @default 10000
+   */
+  drainMs?: number;
+  /**
+   * Reverse proxies in front of the server whose `X-Forwarded-For` is believed for the client
+   * address in logs: `true` or 1 for one (nginx in front), N for a chain of N. Only set it when
+   * every connection comes through those proxies, or clients can log any address they like.
+   * @default false
+   */
+  trustProxy?: boolean | number;
+  /**
+   * A bearer token `GET /metrics` requires (`Authorization: Bearer <token>`); others get 401.
+   * @default undefined
+   */
+  metricsToken?: string;
+  /**
+   * Serves `/metrics` (and `/healthz`) on this port of the same host instead of the main one,
+   * to keep them off a port the internet reaches. Only for {@link createSignalingServer}.
+   * @default undefined
+   */
+  metricsPort?: number;
 }
 
 /** Options after defaults, as the server uses them. */
@@ -137,6 +162,10 @@ export interface ResolvedOptions {
   pingIntervalMs: number;
   closeTimeoutMs: number;
   logger: Logger;
+  drainMs: number;
+  /** Trusted proxy hops; 0 ignores `X-Forwarded-For`. */
+  trustProxy: number;
+  metricsToken: string | undefined;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -147,13 +176,33 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) {
+    throw new TypeError(`createSignalingServer: ${name} must be a non-negative number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonEmpty(name: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.length === 0) throw new TypeError(`createSignalingServer: ${name} must not be empty`);
+  return value;
+}
+
+function trustedHops(value: boolean | number | undefined): number {
+  if (value === undefined || value === false) return 0;
+  if (value === true) return 1;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new TypeError(`createSignalingServer: trustProxy must be a boolean or a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
 /** Applies defaults and refuses nonsense at once, rather than at the first connection. */
 export function resolveOptions(options: SignalingServerOptions): ResolvedOptions {
   const rate = positive('rate', options.rate, 50);
   const { iceServers, tokenSecret, origins } = options;
-  if (tokenSecret !== undefined && tokenSecret.length === 0) {
-    throw new TypeError('createSignalingServer: tokenSecret must not be empty');
-  }
+  nonEmpty('tokenSecret', tokenSecret);
   const staticServers = Array.isArray(iceServers) ? structuredClone(iceServers) : [];
   const given: IceServersProvider = typeof iceServers === 'function' ? iceServers : () => staticServers;
   const turn = options.turn === undefined ? undefined : checkTurnOptions(options.turn);
@@ -171,5 +220,8 @@ export function resolveOptions(options: SignalingServerOptions): ResolvedOptions
     pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 30_000),
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs, 3_000),
     logger: options.logger ?? stderrLogger,
+    drainMs: nonNegative('drainMs', options.drainMs, 10_000),
+    trustProxy: trustedHops(options.trustProxy),
+    metricsToken: nonEmpty('metricsToken', options.metricsToken),
   };
 }

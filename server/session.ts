@@ -17,6 +17,8 @@ export interface SessionContext {
   metrics: Metrics;
   log: (level: LogLevel, event: string, fields?: Record<string, unknown>) => void;
   isShuttingDown: () => boolean;
+  /** True from the start of a drain: joins are refused with `DRAINING`. */
+  isDraining: () => boolean;
 }
 
 /** WebSocket close codes this server uses, from RFC 6455 section 7.4.1 and the IANA registry. */
@@ -69,7 +71,8 @@ export class Session {
 
   #refuse(error: ProtocolError, to?: string): void {
     this.ctx.metrics.refuse(error.code);
-    this.ctx.log('debug', 'refused', { remote: this.remote, id: this.#member?.id, code: error.code, re: error.re });
+    // Refused joins are what an operator asks about ("why can't I get in?"); frames are too many.
+    this.ctx.log(error.re === 'join' ? 'info' : 'debug', 'refused', { remote: this.remote, id: this.#member?.id, code: error.code, re: error.re });
     this.send(errorFrame(error, to));
   }
 
@@ -170,6 +173,10 @@ export class Session {
     }
     if (this.ctx.isShuttingDown()) {
       this.#refuse(new ProtocolError('SHUTTING_DOWN', 'the server is shutting down', 'join'));
+      return;
+    }
+    if (this.ctx.isDraining()) {
+      this.#refuse(new ProtocolError('DRAINING', 'this instance is draining; join another one', 'join'));
       return;
     }
     let sub: string | undefined;

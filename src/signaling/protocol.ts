@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'UNAUTHORIZED'
   | 'SHUTTING_DOWN'
+  | 'DRAINING'
   | 'INTERNAL';
 
 /** An ICE server entry, the shape of WebRTC's `RTCIceServer`, written out so Node needs no DOM types. */

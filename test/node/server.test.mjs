@@ -422,7 +422,7 @@ test('the logger receives one structured entry per event and never a payload', a
 });
 
 test('the peerkit-signal CLI listens on 127.0.0.1, logs JSON lines and exits 0 on SIGTERM', { timeout: 10_000 }, async (t) => {
-  const { child, listening: started } = startSignalCli(['--port', '0', '--max-members', '3']);
+  const { child, listening: started } = startSignalCli(['--port', '0', '--max-members', '3', '--drain-ms', '0']);
   t.after(() => child.kill('SIGKILL'));
   const listening = await started;
   assert.equal(listening.host, '127.0.0.1');

@@ -23,7 +23,9 @@ const MAPPED = new Map<string, PeerKitErrorCode>([
 /**
  * A `SignalingTransport` over WebSocket to a peerkit signaling server (`peerkit-signal`).
  * It reconnects with backoff after an unexpected close, fails over between several URLs in
- * order, re-joins its room with a new member id, and queues payloads while offline.
+ * order, re-joins its room with a new member id, and queues payloads while offline. A server
+ * that is draining or restarting (`DRAINING`, `SHUTTING_DOWN`) is left at once for the next URL,
+ * without backoff; a Room on top keeps its Peers, as only signaling moves.
  *
  * `join()` tries each URL once in order. It rejects with the server's refusal (`ROOM_FULL`,
  * `UNAUTHORIZED`, `RATE_LIMITED`, `TRANSPORT_ERROR`), or `TRANSPORT_ERROR` when no server could
@@ -182,8 +184,11 @@ export class WebSocketTransport extends BaseTransport {
   }
 
   #refused(frame: Extract<ServerFrame, { type: 'error' }>): void {
-    // The server closes with 1012 right after; reconnecting handles it.
-    if (frame.code === 'SHUTTING_DOWN') return;
+    // The server is going away (SHUTTING_DOWN comes before its 1012 close, DRAINING refuses a
+    // join): no need to wait for its close, the next connection goes to another URL at once.
+    if (frame.code === 'SHUTTING_DOWN' || frame.code === 'DRAINING') {
+      return this.#lost(this.#socket, frame, true);
+    }
     // The recipient left while the payload was under way; its member-left says so.
     if (frame.code === 'NO_SUCH_MEMBER' && frame.to !== undefined && !this.#members.has(frame.to)) return;
     const code = MAPPED.get(frame.code) ?? 'TRANSPORT_ERROR';
@@ -193,10 +198,10 @@ export class WebSocketTransport extends BaseTransport {
     else this.emit('error', error);
   }
 
-  #lost(socket: WebSocketLike | undefined, cause: unknown): void {
+  #lost(socket: WebSocketLike | undefined, cause: unknown, leaving?: boolean): void {
     if (socket !== this.#socket || this.state === 'closed') return;
     this.#drop();
-    const next = this.#failover.afterLoss();
+    const next = this.#failover.afterLoss(leaving);
     if (next.kind === 'now') return this.#connect();
     if (next.kind === 'give-up') {
       const message = `could not reach a signaling server (${this.#urls.join(', ')})`;
