@@ -931,8 +931,10 @@ export class WeriftRoomMember extends EventEmitter {
   /**
    * Section 8.5, then 8.2: a `bye` with `end: true` to each member first (so that its channels
    * closing do not make it rebuild), then every peer closed (channels, then `bye`), then `leave`.
+   * `before`: a promise to wait for between the last peer closed and `leave`, so that a test can
+   * tell what the members did on the `bye` alone.
    */
-  leave() {
+  leave({ before } = {}) {
     if (this.#ws === undefined) return Promise.resolve();
     this.#leaving ??= (async () => {
       const members = [...this.members.values()];
@@ -941,6 +943,7 @@ export class WeriftRoomMember extends EventEmitter {
         this.#transmit(member, { v: 1, kind: 'bye' });
       }
       await Promise.all(members.map(({ peer }) => peer.close()));
+      await before;
       if (this.#ws.readyState === WebSocket.OPEN) {
         this.#send({ type: 'leave' });
         this.#ws.close(1000);
