@@ -579,11 +579,10 @@ export const ROOM_CHANNEL = Object.freeze({ label: 'peerkit-room', id: 1 });
 
 /** Delivery frame types, section 8.5. */
 export const RoomFrame = Object.freeze({ DATA: 1, ACK: 2, SYNC: 3 });
-const DATA_HEADER_BYTES = 18;
-const ACK_BYTES = 9;
-const SYNC_BYTES = 25;
-const ACK_EVERY = 32;
-const ACK_DELAY_MS = 20;
+/** The bytes each type needs: a data frame's header, a whole ack or sync. */
+const FRAME_BYTES = Object.freeze({ [RoomFrame.DATA]: 18, [RoomFrame.ACK]: 9, [RoomFrame.SYNC]: 25 });
+/** A standalone ack after this many deliveries, or this long after the first unacknowledged. */
+const ACK_AFTER = Object.freeze({ deliveries: 32, ms: 20 });
 const MAX_UNACKED = 1000;
 
 const writeU64 = (buffer, value, at) => {
@@ -594,24 +593,24 @@ const readU64 = (buffer, at) => buffer.readUInt32BE(at) * 2 ** 32 + buffer.readU
 
 /** A data frame: message `seq` of frame kind `kind` (0 to 4), carrying the ack `ack`. */
 export function encodeRoomData(seq, ack, kind, payload) {
-  const out = Buffer.alloc(DATA_HEADER_BYTES + payload.length);
+  const out = Buffer.alloc(FRAME_BYTES[RoomFrame.DATA] + payload.length);
   out.writeUInt8(RoomFrame.DATA, 0);
   writeU64(out, seq, 1);
   writeU64(out, ack, 9);
   out.writeUInt8(kind, 17);
-  Buffer.from(payload.buffer, payload.byteOffset, payload.length).copy(out, DATA_HEADER_BYTES);
+  Buffer.from(payload.buffer, payload.byteOffset, payload.length).copy(out, FRAME_BYTES[RoomFrame.DATA]);
   return out;
 }
 
 export function encodeRoomAck(ack) {
-  const out = Buffer.alloc(ACK_BYTES);
+  const out = Buffer.alloc(FRAME_BYTES[RoomFrame.ACK]);
   out.writeUInt8(RoomFrame.ACK, 0);
   writeU64(out, ack, 1);
   return out;
 }
 
 export function encodeRoomSync({ epoch, ackEpoch, ack, next }) {
-  const out = Buffer.alloc(SYNC_BYTES);
+  const out = Buffer.alloc(FRAME_BYTES[RoomFrame.SYNC]);
   out.writeUInt8(RoomFrame.SYNC, 0);
   out.writeUInt32BE(epoch, 1);
   out.writeUInt32BE(ackEpoch, 5);
@@ -622,12 +621,11 @@ export function encodeRoomSync({ epoch, ackEpoch, ack, next }) {
 
 /** One delivery frame: `{ type: 'data' | 'ack' | 'sync' | 'unknown', ... }`, or undefined when too short. */
 export function decodeRoomFrame(bytes) {
-  const need = { [RoomFrame.DATA]: DATA_HEADER_BYTES, [RoomFrame.ACK]: ACK_BYTES, [RoomFrame.SYNC]: SYNC_BYTES };
   const type = bytes.length > 0 ? bytes.readUInt8(0) : undefined;
-  if (type === undefined || bytes.length < (need[type] ?? 1)) return undefined;
+  if (type === undefined || bytes.length < (FRAME_BYTES[type] ?? 1)) return undefined;
   switch (type) {
     case RoomFrame.DATA:
-      return { type: 'data', seq: readU64(bytes, 1), ack: readU64(bytes, 9), kind: bytes.readUInt8(17), payload: bytes.subarray(DATA_HEADER_BYTES) };
+      return { type: 'data', seq: readU64(bytes, 1), ack: readU64(bytes, 9), kind: bytes.readUInt8(17), payload: bytes.subarray(FRAME_BYTES[RoomFrame.DATA]) };
     case RoomFrame.ACK:
       return { type: 'ack', ack: readU64(bytes, 1) };
     case RoomFrame.SYNC:
@@ -654,7 +652,8 @@ function decodeKind(kind, bytes) {
 /**
  * Exactly-once, in-order room messages to and from one member, across the successive room
  * channels of the peers built for it (section 8.5): numbered streams named by epochs, `sync` on
- * each new channel, replay of what is unacknowledged, acks, duplicates dropped.
+ * each new channel, replay of what is unacknowledged, acks, duplicates dropped. The bound is
+ * 1,000 messages, not bytes: a test sends far less than 16 MiB.
  *
  * Events: `message` (value, kind): a room message delivered; `dropped` (reason).
  */
@@ -755,8 +754,8 @@ export class RoomCourier extends EventEmitter {
     const { value, error } = decodeKind(kind, payload);
     if (error !== undefined) this.emit('dropped', error);
     else this.emit('message', value, kind);
-    if (this.#delivered - this.#ackSent >= ACK_EVERY) this.#sendAck();
-    else this.#ackTimer ??= setTimeout(() => this.#sendAck(), ACK_DELAY_MS);
+    if (this.#delivered - this.#ackSent >= ACK_AFTER.deliveries) this.#sendAck();
+    else this.#ackTimer ??= setTimeout(() => this.#sendAck(), ACK_AFTER.ms);
   }
 
   #sendAck() {
