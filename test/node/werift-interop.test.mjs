@@ -209,8 +209,8 @@ function roomData(room, from) {
   };
 }
 
-/** Resolves on `room`'s next `rebuild` for member `id`, with the new peer. */
-const rebuilt = (room, id) => new Promise((resolve) => room.on('rebuild', (peer, member) => member === id && resolve(peer)));
+/** Resolves on `room`'s next `rebuild` for member `id`, with its arguments. */
+const rebuilt = (room, id) => new Promise((resolve) => room.on('rebuild', (peer, member, ...rest) => member === id && resolve([peer, ...rest])));
 
 const blobText = (blob) => blob.text();
 
@@ -345,42 +345,51 @@ for (const secret of ['correct horse battery staple', undefined]) {
     }
     const numbers = (count) => Array.from({ length: count }, (_, i) => i);
 
-    // Rebuild 1: werift's connection to ada dies under a flow of messages both ways. Each side
-    // notices its Peer closed and builds generation 1; whichever speaks first sets it for both.
+    // Three rebuilds, each under a flow of messages both ways. When a Peer closes, each side that
+    // notices builds the next generation after a backoff; whichever speaks first sets it for both,
+    // and the other replaces its Peer on the higher `g` (section 8.5).
     const count = 60;
-    const adaRebuilt = rebuilt(ada, werift.id);
-    const weriftRebuiltAda = rebuilt(werift, ada.selfId);
-    const first = await flowAcross(ada, ada.selfId, count, 20, () => void werift.members.get(ada.selfId).peer.pc.close());
-    const [newAdaPeer, newWeriftPeer] = await within(5000, 'ada and werift rebuilding', Promise.all([adaRebuilt, weriftRebuiltAda]));
-    await within(10_000, 'the rebuilt pair connecting', Promise.all([newAdaPeer.connected, newWeriftPeer.connected]));
-    assert.deepEqual(first.atWerift, numbers(count), 'ada\'s messages arrive at werift once each, in order');
-    assert.deepEqual(first.atRoom, numbers(count), 'werift\'s messages arrive at ada once each, in order');
-    assert.equal(werift.members.get(ada.selfId).g, 1, 'generation 1 after one rebuild');
-    assert.equal(werift.members.get(ada.selfId).peer, newWeriftPeer);
-
-    // Rebuild 2: bo's connection to werift is closed on bo's side (as on pagehide).
-    const boRebuilt = rebuilt(bo, werift.id);
-    const weriftRebuiltBo = rebuilt(werift, bo.selfId);
-    const second = await flowAcross(bo, bo.selfId, count, 20, () => bo.peers.get(werift.id).connection.close());
-    const [newBoPeer, newWeriftBo] = await within(5000, 'bo and werift rebuilding', Promise.all([boRebuilt, weriftRebuiltBo]));
-    await within(10_000, 'the rebuilt pair connecting', Promise.all([newBoPeer.connected, newWeriftBo.connected]));
-    assert.deepEqual(second.atWerift, numbers(count), 'bo\'s messages arrive at werift once each, in order');
-    assert.deepEqual(second.atRoom, numbers(count), 'werift\'s messages arrive at bo once each, in order');
-    assert.equal(werift.members.get(bo.selfId).g, 1);
-    if (secret === undefined) {
-      // Each rebuilt Peer started a new session (hello first) under `g: 1`.
-      for (const id of [ada.selfId, bo.selfId]) {
-        const fresh = relayed().slice(relayedBefore).filter((f) => f.from === id && f.payload.g === 1);
-        assert.equal(fresh[0]?.payload.kind, 'hello', `${id}'s generation 1 starts with hello`);
+    const cuts = [
+      // werift's connection to ada dies (@roamhq/wrtc does not notice for seconds: werift is first).
+      { room: ada, name: 'werift closing its connection to ada', cut: () => void werift.members.get(ada.selfId).peer.pc.close() },
+      // bo's connection to werift is closed on bo's side, as on pagehide.
+      { room: bo, name: 'bo closing its connection to werift', cut: () => bo.peers.get(werift.id).connection.close() },
+      // ada's Peer is closed (handshake, bye without end); werift waits 8 s, so ada rebuilds first
+      // and werift must build its new peer on ada's higher generation. (ada's Peer often takes
+      // its closeTimeoutMs, 5 s, to close: @roamhq/wrtc leaves a channel "closing" although
+      // werift reset both directions, as in the Peer test above.)
+      { room: ada, name: 'ada closing its Peer', cut: () => void ada.peers.get(werift.id).close(), weriftDelayMs: 8000, cause: 'remote' },
+    ];
+    for (const { room, name, cut, weriftDelayMs, cause } of cuts) {
+      const id = room.selfId;
+      const g = werift.members.get(id).g;
+      const sentBefore = relayed().length;
+      const atRoom = rebuilt(room, werift.id);
+      const atWerift = rebuilt(werift, id);
+      if (weriftDelayMs !== undefined) werift.rebuildDelayMs = [weriftDelayMs, weriftDelayMs];
+      const { atWerift: gotWerift, atRoom: gotRoom } = await flowAcross(room, id, count, 20, cut);
+      const [[roomPeer], [weriftPeer, why]] = await within(10_000, `rebuilding after ${name}`, Promise.all([atRoom, atWerift]));
+      werift.rebuildDelayMs = [100, 200];
+      await within(10_000, `the rebuilt pair connecting after ${name}`, Promise.all([roomPeer.connected, weriftPeer.connected]));
+      assert.deepEqual(gotWerift, numbers(count), `after ${name}, the Room's messages arrive at werift once each, in order`);
+      assert.deepEqual(gotRoom, numbers(count), `after ${name}, werift's messages arrive at the Room once each, in order`);
+      if (cause !== undefined) assert.equal(why, cause, `werift rebuilt on the Room's higher generation after ${name}`);
+      const member = werift.members.get(id);
+      assert.equal(member.g, g + 1, `one generation more after ${name}`);
+      assert.equal(member.peer, weriftPeer);
+      assert.equal(member.courier.stats.gaps, 0, 'the rebuilt link carried the replay in order');
+      if (secret === undefined) {
+        // The rebuilt Peer started a new session, hello first, under the new `g`.
+        const fresh = relayed().slice(sentBefore).filter((f) => f.from === id && (f.payload.g ?? 0) === g + 1);
+        assert.equal(fresh[0]?.payload.kind, 'hello', `the Room's generation ${g + 1} starts with hello`);
         assert.ok(fresh.some((f) => f.payload.kind === 'description'));
       }
     }
     for (const id of [ada.selfId, bo.selfId]) {
-      const { replayed, gaps } = werift.members.get(id).courier.stats;
-      assert.ok(replayed > 0, `werift replayed ${replayed} unacknowledged messages to ${id}: the cut came mid-flow`);
-      assert.equal(gaps, 0, 'the rebuilt link carried the replay in order');
+      const { replayed } = werift.members.get(id).courier.stats;
+      assert.ok(replayed > 0, `werift replayed ${replayed} unacknowledged messages to ${id}: the cuts came mid-flow`);
     }
-    assert.deepEqual(rebuilds, { ada: [werift.id], bo: [werift.id], werift: [ada.selfId, bo.selfId] }, 'one rebuild per cut, nothing else');
+    assert.deepEqual(rebuilds, { ada: [werift.id, werift.id], bo: [werift.id], werift: [ada.selfId, bo.selfId, ada.selfId] }, 'one rebuild per cut, nothing else');
     assert.ok(ada.peers.has(bo.selfId) && !rebuilds.ada.includes(bo.selfId), 'ada and bo were not touched');
 
     // Leaving: werift says bye with end: true to each member first, then closes its peers
@@ -393,13 +402,14 @@ for (const secret of ['correct horse battery staple', undefined]) {
     const started = performance.now();
     let peersClosedMs;
     const weriftClosed = collect(werift, 'leave', 2).then((left) => ((peersClosedMs = performance.now() - started), left));
-    const letGo = within(7000, 'the Rooms letting werift go on its bye', Promise.all([adaLeave, boLeave]));
-    await within(10_000, 'werift leaving', werift.leave({ before: letGo }));
+    // 5 s is peerkit's closeTimeoutMs, which its Peer may wait out after the bye (see above).
+    const letGo = within(10_000, 'the Rooms letting werift go on its bye', Promise.all([adaLeave, boLeave]));
+    await within(12_000, 'werift leaving', werift.leave({ before: letGo }));
     assert.deepEqual((await weriftClosed).map(([id]) => id).sort(), [ada.selfId, bo.selfId].sort());
     assert.ok(peersClosedMs < 3000, `werift closed its peers by the handshake, in ${peersClosedMs.toFixed(0)} ms`);
-    assert.ok(performance.now() - started < 10_000, `leaving took ${(performance.now() - started).toFixed(0)} ms`);
+    t.diagnostic(`leave: werift's peers closed in ${peersClosedMs.toFixed(0)} ms, the Rooms let it go in ${(performance.now() - started).toFixed(0)} ms`);
     await sleep(500);
-    assert.deepEqual([rebuilds.ada.length, rebuilds.bo.length], [1, 1], 'no rebuild for a member that left');
+    assert.deepEqual([rebuilds.ada.length, rebuilds.bo.length], [2, 1], 'no rebuild for a member that left');
     assert.ok(!ada.peers.has(werift.id) && !bo.peers.has(werift.id));
     assert.ok(ada.peers.has(bo.selfId), 'the peerkit members stay connected to each other');
     assert.deepEqual(problems, []);

@@ -832,8 +832,6 @@ export class RoomKey {
 
 const MAX_HELD_PER_STRANGER = 64;
 const MAX_STRANGERS = 64;
-/** The backoff before a rebuilt peer (section 8.5), fixed: a test rebuilds once or twice. */
-const REBUILD_DELAY_MS = [100, 200];
 const isGeneration = (g) => Number.isSafeInteger(g) && g >= 0;
 
 /**
@@ -843,7 +841,8 @@ const isGeneration = (g) => Number.isSafeInteger(g) && g >= 0;
  * rejoin grace, no heartbeat (a test is shorter than 15 s), and a rebuilt peer that never
  * connects is not given up on.
  *
- * Events: `member` (peer, id, hello); `rebuild` (peer, id): a new peer for a member;
+ * Events: `member` (peer, id, hello); `rebuild` (peer, id, cause): a new peer for a member,
+ * `cause` `'backoff'` when this side rebuilt first, `'remote'` on a signal of a higher generation;
  * `data` (value, kind, id): a room message; `leave` (id): that member is gone; `refused` (id,
  * reason): a member whose presence could not be opened; `dropped` (reason, id): a payload or room
  * message dropped; `server-error` (frame).
@@ -857,6 +856,12 @@ export class WeriftRoomMember extends EventEmitter {
   members = new Map();
   /** Every frame the server sent, parsed, for tests to read. */
   frames = [];
+  /**
+   * The backoff before this side rebuilds a closed peer (section 8.5): uniform in [low, high] ms,
+   * the same every time (this member never gives up). A test may lengthen it to let the remote
+   * rebuild first.
+   */
+  rebuildDelayMs = [100, 200];
   #stun;
   #url;
   #room;
@@ -1023,10 +1028,10 @@ export class WeriftRoomMember extends EventEmitter {
   #closed(member, peer) {
     if (member.peer !== peer) return;
     if (this.#leaving !== undefined || member.ended || member.gone) return this.#remove(member);
-    const [low, high] = REBUILD_DELAY_MS;
+    const [low, high] = this.rebuildDelayMs;
     member.rebuildTimer = setTimeout(() => {
       const rebuilt = this.#connect(member, member.g + 1);
-      this.emit('rebuild', rebuilt, member.id);
+      this.emit('rebuild', rebuilt, member.id, 'backoff');
     }, low + Math.random() * (high - low));
   }
 
@@ -1080,7 +1085,7 @@ export class WeriftRoomMember extends EventEmitter {
       const old = member.peer;
       const rebuilt = this.#connect(member, g);
       void old.abort();
-      this.emit('rebuild', rebuilt, member.id);
+      this.emit('rebuild', rebuilt, member.id, 'remote');
     }
     member.peer.signal(signal);
   }
