@@ -13,6 +13,7 @@ import { Reassembler, decode, encode, frame } from '../../dist/data/framing.js';
 import { PeerKitError } from '../../dist/errors.js';
 import { Negotiator } from '../../dist/peer/negotiator.js';
 import { fingerprintsOf, shortAuthString } from '../../dist/peer/verification.js';
+import { ackFrame, dataFrame, readFrame, syncFrame } from '../../dist/room/delivery-frame.js';
 import { Envelopes } from '../../dist/room/envelope.js';
 import { ProtocolError, encodeFrame, parseClientFrame } from '../../dist/server/protocol.js';
 import { MAX_TIE_BREAKER, parseSignal } from '../../dist/signaling/signal.js';
@@ -367,6 +368,38 @@ test('a sealed signal is the documented payload, and opens only for its pair', a
   assert.equal(code(await recipient.open(v.to, v.payload)), 'UNAUTHORIZED', 'claimed by another sender');
   assert.equal(code(await stranger.open(v.from, v.payload)), 'UNAUTHORIZED', 'redirected to another recipient');
   assert.equal(code(await recipient.open(v.from, { ...v.payload, pk: 2 })), 'UNAUTHORIZED', 'another envelope version');
+});
+
+test('room channel frames encode to the documented bytes and decode to the documented fields', async () => {
+  const frames = named('room-').filter(([name]) => !name.startsWith('room-invalid'));
+  assert.ok(frames.length >= 8);
+  const kinds = new Set();
+  for (const [name, v] of frames) {
+    const { frame: wire, message, ...fields } = v;
+    const read = readFrame(bytes(wire));
+    if (v.type === 'unknown') {
+      assert.deepEqual(read, { type: 'unknown' }, name);
+      continue;
+    }
+    if (v.type === 'data') {
+      kinds.add(v.kind);
+      assert.deepEqual({ ...read, payload: hex(read.payload) }, fields, name);
+      assert.equal(hex(dataFrame(v.seq, v.ack, v.kind, bytes(v.payload))), wire, name);
+      // The payload is a section 6.1 message of that kind, both ways.
+      await assertMessage(decode(v.kind, bytes(v.payload)), message);
+      const out = encode(sendable(message));
+      assert.equal(out.kind, v.kind, name);
+      assert.equal(hex(await out.read(0, out.size)), v.payload, name);
+    } else if (v.type === 'ack') {
+      assert.deepEqual(read, fields, name);
+      assert.equal(hex(ackFrame(v.ack)), wire, name);
+    } else {
+      assert.deepEqual(read, fields, name);
+      assert.equal(hex(syncFrame(v)), wire, name);
+    }
+  }
+  assert.deepEqual([...kinds].sort(), [0, 1, 2, 3, 4], 'a data vector for every kind');
+  for (const [name, v] of named('room-invalid-')) assert.equal(code(readFrame(bytes(v.frame))), v.error, name);
 });
 
 test('the SAS of the worked example is the documented one, from either end', async () => {

@@ -402,8 +402,14 @@ export class WeriftPeer extends EventEmitter {
   #pinger;
   #ending;
 
-  /** `stun`: from {@link startStunRefuser}, required (see there). */
-  constructor({ stun, polite, pingIntervalMs = 1000 }) {
+  /** The room channel (section 8.5), when the peer was made with `room: true`. */
+  room;
+
+  /**
+   * `stun`: from {@link startStunRefuser}, required (see there). `room`: also open the room
+   * channel, as a peer to a Room member does (section 8.5).
+   */
+  constructor({ stun, polite, pingIntervalMs = 1000, room = false }) {
     super();
     if (typeof stun?.urls !== 'string') throw new Error('a WeriftPeer needs the local STUN refuser, or werift asks a public STUN server');
     this.#told = polite;
@@ -413,6 +419,7 @@ export class WeriftPeer extends EventEmitter {
     // Before any offer or answer, so that stream id 0 is never handed out in band.
     const dc = this.pc.createDataChannel('peerkit', { negotiated: true, id: 0, protocol: 'peerkit/1', ordered: true });
     this.main = this.#adopt(dc);
+    if (room) this.room = this.#adopt(this.pc.createDataChannel(ROOM_CHANNEL.label, { negotiated: true, id: ROOM_CHANNEL.id, protocol: 'peerkit/1', ordered: true }));
     this.connected = this.main.opened().then(() => {
       if (this.#ending !== undefined) return;
       this.#pinger = setInterval(() => this.main.ping(), pingIntervalMs);
@@ -544,6 +551,11 @@ export class WeriftPeer extends EventEmitter {
     }
   }
 
+  /** Closes at once, without the handshake or `bye`: a Peer replaced by a newer generation. */
+  abort() {
+    return this.#closeNow();
+  }
+
   /** The remote closed (`bye`, or the default channel closed): no handshake, no `bye`. */
   #closeNow() {
     this.#ending ??= this.#release(false);
@@ -558,6 +570,212 @@ export class WeriftPeer extends EventEmitter {
     } else for (const channel of this.#channels) channel.reset();
     await this.pc.close();
     this.emit('close');
+  }
+}
+
+// ---- Section 8.5: the room channel --------------------------------------------------------
+
+export const ROOM_CHANNEL = Object.freeze({ label: 'peerkit-room', id: 1 });
+
+/** Delivery frame types, section 8.5. */
+export const RoomFrame = Object.freeze({ DATA: 1, ACK: 2, SYNC: 3 });
+/** The bytes each type needs: a data frame's header, a whole ack or sync. */
+const FRAME_BYTES = Object.freeze({ [RoomFrame.DATA]: 18, [RoomFrame.ACK]: 9, [RoomFrame.SYNC]: 25 });
+/** A standalone ack after this many deliveries, or this long after the first unacknowledged. */
+const ACK_AFTER = Object.freeze({ deliveries: 32, ms: 20 });
+const MAX_UNACKED = 1000;
+
+const writeU64 = (buffer, value, at) => {
+  buffer.writeUInt32BE(Math.floor(value / 2 ** 32), at);
+  buffer.writeUInt32BE(value % 2 ** 32, at + 4);
+};
+const readU64 = (buffer, at) => buffer.readUInt32BE(at) * 2 ** 32 + buffer.readUInt32BE(at + 4);
+
+/** A data frame: message `seq` of frame kind `kind` (0 to 4), carrying the ack `ack`. */
+export function encodeRoomData(seq, ack, kind, payload) {
+  const out = Buffer.alloc(FRAME_BYTES[RoomFrame.DATA] + payload.length);
+  out.writeUInt8(RoomFrame.DATA, 0);
+  writeU64(out, seq, 1);
+  writeU64(out, ack, 9);
+  out.writeUInt8(kind, 17);
+  Buffer.from(payload.buffer, payload.byteOffset, payload.length).copy(out, FRAME_BYTES[RoomFrame.DATA]);
+  return out;
+}
+
+export function encodeRoomAck(ack) {
+  const out = Buffer.alloc(FRAME_BYTES[RoomFrame.ACK]);
+  out.writeUInt8(RoomFrame.ACK, 0);
+  writeU64(out, ack, 1);
+  return out;
+}
+
+export function encodeRoomSync({ epoch, ackEpoch, ack, next }) {
+  const out = Buffer.alloc(FRAME_BYTES[RoomFrame.SYNC]);
+  out.writeUInt8(RoomFrame.SYNC, 0);
+  out.writeUInt32BE(epoch, 1);
+  out.writeUInt32BE(ackEpoch, 5);
+  writeU64(out, ack, 9);
+  writeU64(out, next, 17);
+  return out;
+}
+
+/** One delivery frame: `{ type: 'data' | 'ack' | 'sync' | 'unknown', ... }`, or undefined when too short. */
+export function decodeRoomFrame(bytes) {
+  const type = bytes.length > 0 ? bytes.readUInt8(0) : undefined;
+  if (type === undefined || bytes.length < (FRAME_BYTES[type] ?? 1)) return undefined;
+  switch (type) {
+    case RoomFrame.DATA:
+      return { type: 'data', seq: readU64(bytes, 1), ack: readU64(bytes, 9), kind: bytes.readUInt8(17), payload: bytes.subarray(FRAME_BYTES[RoomFrame.DATA]) };
+    case RoomFrame.ACK:
+      return { type: 'ack', ack: readU64(bytes, 1) };
+    case RoomFrame.SYNC:
+      return { type: 'sync', epoch: bytes.readUInt32BE(1), ackEpoch: bytes.readUInt32BE(5), ack: readU64(bytes, 9), next: readU64(bytes, 17) };
+    default:
+      return { type: 'unknown' };
+  }
+}
+
+/** A message's value as its frame kind says (section 6.1): a string, a parsed JSON value, or a Buffer. */
+function decodeKind(kind, bytes) {
+  if (kind === Kind.STRING) return { value: bytes.toString('utf8') };
+  if (kind === Kind.JSON) {
+    try {
+      return { value: JSON.parse(bytes.toString('utf8')) };
+    } catch {
+      return { error: 'JSON that does not parse' };
+    }
+  }
+  if (kind <= Kind.BLOB) return { value: Buffer.from(bytes) };
+  return { error: `a room message of kind ${kind}` };
+}
+
+/**
+ * Exactly-once, in-order room messages to and from one member, across the successive room
+ * channels of the peers built for it (section 8.5): numbered streams named by epochs, `sync` on
+ * each new channel, replay of what is unacknowledged, acks, duplicates dropped. The bound is
+ * 1,000 messages, not bytes: a test sends far less than 16 MiB.
+ *
+ * Events: `message` (value, kind): a room message delivered; `dropped` (reason).
+ */
+export class RoomCourier extends EventEmitter {
+  /** This side's stream: a random non-zero u32, kept as long as the member is. */
+  epoch = randomBytes(4).readUInt32BE(0) || 1;
+  /** Counts of what happened, for tests to read. */
+  stats = { delivered: 0, duplicates: 0, gaps: 0, replayed: 0 };
+  #next = 1;
+  /** `{ seq, kind, bytes }`, oldest first, until acknowledged. */
+  #pending = [];
+  #remoteEpoch = 0;
+  #delivered = 0;
+  #ackSent = 0;
+  /** The room channel that has received the remote's `sync`. */
+  #link;
+  #cursor = 1;
+  #ackTimer;
+
+  /** Numbers and holds one message of frame kind `kind`; sent now if a channel is synced. */
+  send(kind, bytes) {
+    if (this.#pending.length >= MAX_UNACKED) throw new Error(`${MAX_UNACKED} room messages wait for an ack already`);
+    this.#pending.push({ seq: this.#next++, kind, bytes: Buffer.from(bytes) });
+    this.#pump();
+  }
+
+  sendString(text) {
+    this.send(Kind.STRING, Buffer.from(text, 'utf8'));
+  }
+
+  sendJson(value) {
+    this.send(Kind.JSON, Buffer.from(JSON.stringify(value), 'utf8'));
+  }
+
+  /** Messages held for an ack. */
+  get pending() {
+    return this.#pending.length;
+  }
+
+  /** Takes the room channel of a new peer: `sync` once it opens, then data after the remote's `sync`. */
+  attach(channel) {
+    let synced = false;
+    channel.opened().then(
+      () => {
+        this.#ackSent = this.#delivered;
+        const next = this.#pending[0]?.seq ?? this.#next;
+        channel.send(Kind.ARRAY_BUFFER, encodeRoomSync({ epoch: this.epoch, ackEpoch: this.#remoteEpoch, ack: this.#delivered, next }));
+      },
+      () => {},
+    );
+    channel.on('message', (bytes, kind) => {
+      // Delivery frames travel as bytes (kind 1 or 2).
+      if (kind !== Kind.ARRAY_BUFFER && kind !== Kind.TYPED_ARRAY) return this.emit('dropped', `a room channel message of kind ${kind}`);
+      const frame = decodeRoomFrame(bytes);
+      if (frame === undefined) return this.emit('dropped', `a room frame of ${bytes.length} bytes`);
+      if (frame.type === 'sync') {
+        synced = true;
+        this.#synced(frame);
+        this.#link = channel;
+        this.#cursor = this.#pending[0]?.seq ?? this.#next;
+        this.stats.replayed += this.#pending.length;
+        return this.#pump();
+      }
+      if (!synced || frame.type === 'unknown') return;
+      this.#acknowledge(frame.ack);
+      if (frame.type === 'data') this.#accept(frame);
+    });
+    channel.closed().then(() => {
+      if (this.#link === channel) this.#link = undefined;
+    });
+  }
+
+  /** The member is gone: nothing more is sent. */
+  dispose() {
+    clearTimeout(this.#ackTimer);
+    this.#link = undefined;
+    this.#pending = [];
+  }
+
+  /** A new remote epoch is a stream never seen: its numbering is taken as it comes. */
+  #synced({ epoch, ackEpoch, ack, next }) {
+    if (epoch !== this.#remoteEpoch) {
+      this.#remoteEpoch = epoch;
+      this.#delivered = this.#ackSent = next - 1;
+    }
+    if (ackEpoch === this.epoch) this.#acknowledge(ack);
+  }
+
+  #acknowledge(ack) {
+    while (this.#pending.length > 0 && this.#pending[0].seq <= ack) this.#pending.shift();
+  }
+
+  #accept({ seq, kind, payload }) {
+    if (seq <= this.#delivered) return void (this.stats.duplicates += 1);
+    if (seq > this.#delivered + 1) return void (this.stats.gaps += 1);
+    this.#delivered = seq;
+    this.stats.delivered += 1;
+    const { value, error } = decodeKind(kind, payload);
+    if (error !== undefined) this.emit('dropped', error);
+    else this.emit('message', value, kind);
+    if (this.#delivered - this.#ackSent >= ACK_AFTER.deliveries) this.#sendAck();
+    else this.#ackTimer ??= setTimeout(() => this.#sendAck(), ACK_AFTER.ms);
+  }
+
+  #sendAck() {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    if (this.#link?.state !== 'open' || this.#delivered === this.#ackSent) return;
+    this.#ackSent = this.#delivered;
+    this.#link.send(Kind.ARRAY_BUFFER, encodeRoomAck(this.#delivered));
+  }
+
+  /** Sends, in order, every held message from the cursor on. */
+  #pump() {
+    const first = this.#pending[0]?.seq ?? this.#next;
+    while (this.#link?.state === 'open' && this.#cursor < this.#next) {
+      const held = this.#pending[this.#cursor - first];
+      this.#cursor += 1;
+      if (held === undefined) continue;
+      this.#ackSent = this.#delivered;
+      this.#link.send(Kind.ARRAY_BUFFER, encodeRoomData(held.seq, this.#delivered, held.kind, held.bytes));
+    }
   }
 }
 
@@ -614,25 +832,36 @@ export class RoomKey {
 
 const MAX_HELD_PER_STRANGER = 64;
 const MAX_STRANGERS = 64;
+const isGeneration = (g) => Number.isSafeInteger(g) && g >= 0;
 
 /**
- * A member of a peerkit Room: the server protocol (section 7), presence and roles (8.1, 8.2), and
- * signals in the clear or sealed with a secret (8.3, 8.4), with one WeriftPeer per member. It
- * joins once: no reconnection, no rejoin grace, no heartbeat (a test is shorter than 15 s).
+ * A member of a peerkit Room: the server protocol (section 7), presence and roles (8.1, 8.2),
+ * signals in the clear or sealed with a secret (8.3, 8.4), and rebuilt peers with the room
+ * channel (8.5), with one WeriftPeer per member at a time. It joins once: no reconnection, no
+ * rejoin grace, no heartbeat (a test is shorter than 15 s), and a rebuilt peer that never
+ * connects is not given up on.
  *
- * Events: `member` (peer, id, hello); `leave` (id): that member's peer closed; `refused` (id,
- * reason): a member whose presence could not be opened; `dropped` (reason, id): a payload
- * dropped; `server-error` (frame).
+ * Events: `member` (peer, id, hello); `rebuild` (peer, id, cause): a new peer for a member,
+ * `cause` `'backoff'` when this side rebuilt first, `'remote'` on a signal of a higher generation;
+ * `data` (value, kind, id): a room message; `leave` (id): that member is gone; `refused` (id,
+ * reason): a member whose presence could not be opened; `dropped` (reason, id): a payload or room
+ * message dropped; `server-error` (frame).
  */
 export class WeriftRoomMember extends EventEmitter {
   /** This member's session key, 32 hex digits (section 8.1). */
   key = randomBytes(16).toString('hex');
   /** The member id the server assigned. */
   id;
-  /** id -> { key, peer, sent, accepted }. */
+  /** id -> { key, peer, g, courier, sent, accepted, stale, ended, gone, rebuildTimer }. */
   members = new Map();
   /** Every frame the server sent, parsed, for tests to read. */
   frames = [];
+  /**
+   * The backoff before this side rebuilds a closed peer (section 8.5): uniform in [low, high] ms,
+   * the same every time (this member never gives up). A test may lengthen it to let the remote
+   * rebuild first.
+   */
+  rebuildDelayMs = [100, 200];
   #stun;
   #url;
   #room;
@@ -688,11 +917,37 @@ export class WeriftRoomMember extends EventEmitter {
     }
   }
 
-  /** Closes every peer (channels, then `bye`), then sends `leave` and closes the socket. */
-  leave() {
+  /** A room message to member `id` (section 8.5), of frame kind `kind`. */
+  send(id, kind, bytes) {
+    const member = this.members.get(id);
+    if (member === undefined) throw new Error(`no member ${id}`);
+    member.courier.send(kind, bytes);
+  }
+
+  sendString(id, text) {
+    this.send(id, Kind.STRING, Buffer.from(text, 'utf8'));
+  }
+
+  sendJson(id, value) {
+    this.send(id, Kind.JSON, Buffer.from(JSON.stringify(value), 'utf8'));
+  }
+
+  /**
+   * Section 8.5, then 8.2: a `bye` with `end: true` to each member first (so that its channels
+   * closing do not make it rebuild), then every peer closed (channels, then `bye`), then `leave`.
+   * `before`: a promise to wait for between the last peer closed and `leave`, so that a test can
+   * tell what the members did on the `bye` alone.
+   */
+  leave({ before } = {}) {
     if (this.#ws === undefined) return Promise.resolve();
     this.#leaving ??= (async () => {
-      await Promise.all([...this.members.values()].map(({ peer }) => peer.close()));
+      const members = [...this.members.values()];
+      for (const member of members) {
+        clearTimeout(member.rebuildTimer);
+        this.#transmit(member, { v: 1, kind: 'bye' });
+      }
+      await Promise.all(members.map(({ peer }) => peer.close()));
+      await before;
       if (this.#ws.readyState === WebSocket.OPEN) {
         this.#send({ type: 'leave' });
         this.#ws.close(1000);
@@ -711,7 +966,7 @@ export class WeriftRoomMember extends EventEmitter {
       case 'member-joined':
         return void this.#arrive(frame.id, frame.hello);
       case 'member-left':
-        return void this.members.get(frame.id)?.peer.close();
+        return this.#gone(frame.id);
       case 'signal':
         return this.#deliver(frame.from, frame.payload);
       case 'error':
@@ -733,23 +988,69 @@ export class WeriftRoomMember extends EventEmitter {
       if (opened === undefined) return void this.emit('refused', id, isRoomMember && 'e' in presence ? 'wrong secret' : 'not sealed');
       hello = opened.h;
     } else if (isRoomMember && 'e' in presence) return void this.emit('refused', id, 'needs a secret');
-    // Section 8.2: the greater session key is polite.
-    const member = { key, peer: new WeriftPeer({ stun: this.#stun, polite: this.key > key }), sent: 0, accepted: 0 };
+    const courier = new RoomCourier();
+    const member = { id, key, peer: undefined, g: 0, courier, sent: 0, accepted: 0, stale: 0, ended: false, gone: false, rebuildTimer: undefined };
+    courier.on('message', (value, kind) => this.emit('data', value, kind, id));
+    courier.on('dropped', (reason) => this.emit('dropped', `room channel: ${reason}`, id));
     this.members.set(id, member);
-    member.peer.on('signal', (signal) => {
-      const payload = this.#sealer === undefined
-        ? signal
-        : { pk: 1, e: this.#sealer.seal(signalContext(this.#room, this.key, key), { n: (member.sent += 1), s: signal }) };
-      if (this.#ws.readyState === WebSocket.OPEN) this.#send({ type: 'signal', to: id, payload });
-    });
-    member.peer.on('close', () => {
-      this.members.delete(id);
-      this.emit('leave', id);
-    });
-    this.emit('member', member.peer, id, hello);
+    this.emit('member', this.#connect(member, 0), id, hello);
     for (const payload of this.#strangers.get(id) ?? []) this.#deliver(id, payload);
     this.#strangers.delete(id);
     return true;
+  }
+
+  /** The peer of generation `g` for `member`, with its room channel (section 8.5). */
+  #connect(member, g) {
+    clearTimeout(member.rebuildTimer);
+    member.rebuildTimer = undefined;
+    member.g = g;
+    // Section 8.2: the greater session key is polite; the same roles for every generation.
+    const peer = new WeriftPeer({ stun: this.#stun, polite: this.key > member.key, room: true });
+    member.peer = peer;
+    member.courier.attach(peer.room);
+    peer.on('signal', (signal) => {
+      if (member.peer === peer) this.#transmit(member, signal);
+    });
+    peer.on('close', () => this.#closed(member, peer));
+    return peer;
+  }
+
+  /** Wraps a signal with the member's generation, and `end` on a `bye` while leaving. */
+  #transmit(member, signal) {
+    const route = { ...(member.g > 0 ? { g: member.g } : {}), ...(signal.kind === 'bye' && this.#leaving !== undefined ? { end: true } : {}) };
+    const payload = this.#sealer === undefined
+      ? { ...signal, ...route }
+      : { pk: 1, e: this.#sealer.seal(signalContext(this.#room, this.key, member.key), { n: (member.sent += 1), s: signal, ...route }) };
+    if (this.#ws.readyState === WebSocket.OPEN) this.#send({ type: 'signal', to: member.id, payload });
+  }
+
+  /** Section 8.5: a peer closed while its member stays (not leaving, not ended) is rebuilt. */
+  #closed(member, peer) {
+    if (member.peer !== peer) return;
+    if (this.#leaving !== undefined || member.ended || member.gone) return this.#remove(member);
+    const [low, high] = this.rebuildDelayMs;
+    member.rebuildTimer = setTimeout(() => {
+      const rebuilt = this.#connect(member, member.g + 1);
+      this.emit('rebuild', rebuilt, member.id, 'backoff');
+    }, low + Math.random() * (high - low));
+  }
+
+  /** The server says the member left: its peer closes, and it is not rebuilt. */
+  #gone(id) {
+    const member = this.members.get(id);
+    if (member === undefined) return;
+    member.gone = true;
+    clearTimeout(member.rebuildTimer);
+    if (member.peer.pc.connectionState === 'closed') this.#remove(member);
+    else void member.peer.close();
+  }
+
+  #remove(member) {
+    if (this.members.get(member.id) !== member) return;
+    clearTimeout(member.rebuildTimer);
+    member.courier.dispose();
+    this.members.delete(member.id);
+    this.emit('leave', member.id);
   }
 
   #deliver(from, payload) {
@@ -761,11 +1062,31 @@ export class WeriftRoomMember extends EventEmitter {
       if (room && held.length < MAX_HELD_PER_STRANGER) this.#strangers.set(from, [...held, payload]);
       return;
     }
-    if (this.#sealer === undefined) return member.peer.signal(payload);
-    const opened = isRecord(payload) && payload.pk === 1 ? this.#sealer.open(signalContext(this.#room, member.key, this.key), payload.e) : undefined;
-    if (opened === undefined || typeof opened.n !== 'number' || !('s' in opened)) return void this.emit('dropped', 'a signal that does not open', from);
-    if (opened.n <= member.accepted) return void this.emit('dropped', `a replayed signal (n ${opened.n})`, from);
-    member.accepted = opened.n;
-    member.peer.signal(opened.s);
+    let fields = payload;
+    let signal = payload;
+    if (this.#sealer !== undefined) {
+      const opened = isRecord(payload) && payload.pk === 1 ? this.#sealer.open(signalContext(this.#room, member.key, this.key), payload.e) : undefined;
+      if (opened === undefined || typeof opened.n !== 'number' || !('s' in opened)) return void this.emit('dropped', 'a signal that does not open', from);
+      if (opened.n <= member.accepted) return void this.emit('dropped', `a replayed signal (n ${opened.n})`, from);
+      member.accepted = opened.n;
+      fields = opened;
+      signal = opened.s;
+    }
+    this.#route(member, isRecord(fields) && isGeneration(fields.g) ? fields.g : 0, isRecord(fields) && fields.end === true, signal);
+  }
+
+  /** Section 8.5: an older generation is dropped, a newer one replaces the peer first. */
+  #route(member, g, end, signal) {
+    // The old peer's last words (its `bye` after a rebuild, say) are expected, not a fault.
+    if (g < member.g) return void (member.stale += 1);
+    if (end) member.ended = true;
+    if (g > member.g) {
+      if (this.#leaving !== undefined || member.ended || member.gone) return;
+      const old = member.peer;
+      const rebuilt = this.#connect(member, g);
+      void old.abort();
+      this.emit('rebuild', rebuilt, member.id, 'remote');
+    }
+    member.peer.signal(signal);
   }
 }
