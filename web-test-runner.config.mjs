@@ -5,6 +5,7 @@ import { puppeteerLauncher } from '@web/test-runner-puppeteer';
 import { countingReporter } from './test/reporter.mjs';
 import { networkPlugin } from './test/network-plugin.mjs';
 import { signalServerPlugin } from './test/signal-plugin.mjs';
+import { brokerPlugin } from './test/broker-plugin.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, FIREFOX_PATH, FIREFOX_PREFS } from './scripts/browsers.mjs';
 import { defaultReporter } from '@web/test-runner';
 
@@ -39,8 +40,9 @@ const firefox = puppeteerLauncher({
 
 export default {
   files: process.env.PEERKIT_FILES ?? 'test/browser/**/*.test.js',
-  nodeResolve: true,
-  plugins: [eventemitter3AsModule, signalServerPlugin(), networkPlugin()],
+  // MQTT.js's ES module for browsers sits under its `browser` export condition.
+  nodeResolve: { exportConditions: ['browser'] },
+  plugins: [eventemitter3AsModule, signalServerPlugin(), networkPlugin(), brokerPlugin()],
   concurrency: 1,
   browsers: [engine === 'firefox' ? firefox : chromium],
   browserStartTimeout: 120000,

@@ -1,6 +1,9 @@
 // Shared wiring for the browser suites: two real Peers back to back in one page.
 import { BroadcastChannelTransport, MemoryHub, MemoryTransport, Peer, WebSocketTransport } from '../../dist/index.js';
 import { SIGNAL_URL } from '/__peerkit/env.js';
+import { MqttTransport } from '../../dist/signaling/transports/mqtt.js';
+import { NostrTransport } from '../../dist/signaling/transports/nostr.js';
+import { MQTT_AUTH_URL, MQTT_PASSWORD, MQTT_URL, MQTT_USERNAME, NOSTR_RELAYS } from '/__peerkit/brokers.js';
 
 /** Two Peers whose signals go straight to each other, synchronously. */
 export function pair(optionsA = {}, optionsB = optionsA) {
@@ -131,4 +134,7 @@ export const TRANSPORTS = {
   },
   broadcast: () => () => new BroadcastChannelTransport({ discoveryMs: 100 }),
   websocket: () => () => new WebSocketTransport(SIGNAL_URL),
+  'mqtt 3.1.1': () => () => new MqttTransport(MQTT_URL),
+  'mqtt 5 with a password': () => () => new MqttTransport(MQTT_AUTH_URL, { protocolVersion: 5, username: MQTT_USERNAME, password: MQTT_PASSWORD }),
+  nostr: () => () => new NostrTransport({ relays: NOSTR_RELAYS }),
 };

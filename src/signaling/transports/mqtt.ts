@@ -4,7 +4,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import { PeerKitError } from '../../errors.js';
 import { backoffDelay, isRecord, randomHex } from '../../util.js';
 import { assertDurations, assertSendable, joinRefusal } from './checks.js';
-import { RateLimits, roomHash, warnIfExposed } from './polite.js';
+import { PacedQueue, RateLimits, roomHash, warnIfExposed } from './polite.js';
 import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
 
 /** Options for {@link MqttTransport}. */
@@ -118,7 +118,8 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
   readonly #urls: string[];
   readonly #options: Required<Omit<MqttTransportOptions, 'username' | 'password'>> & Pick<MqttTransportOptions, 'username' | 'password'>;
   readonly #inbound: RateLimits;
-  readonly #outbound: RateLimits;
+  /** Payloads waiting for the connection or for their recipient's rate, oldest first. */
+  readonly #queue: PacedQueue<string>;
   #state: TransportState = 'idle';
   #base = '';
   #hello: unknown;
@@ -129,9 +130,6 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
   #pendingJoin: { resolve: (result: JoinResult) => void; reject: (error: PeerKitError) => void } | undefined;
   /** Present members and their hellos, as far as the broker has told. */
   #members = new Map<string, unknown>();
-  /** Payloads waiting for the connection or for the rate limit, oldest first. */
-  #queue: { to: string; text: string }[] = [];
-  #queueTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #announceTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -165,7 +163,7 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     if (/[#+]/.test(this.#options.prefix)) throw new PeerKitError('BAD_ARGUMENT', 'prefix must not contain MQTT wildcards (+, #)');
     if (options.username !== undefined) this.#options.username = options.username;
     if (options.password !== undefined) this.#options.password = options.password;
-    this.#outbound = new RateLimits(this.#options.signalBurst, this.#options.signalsPerSecond);
+    this.#queue = new PacedQueue(new RateLimits(this.#options.signalBurst, this.#options.signalsPerSecond), this.#options.maxQueue);
     this.#inbound = new RateLimits(this.#options.signalBurst, this.#options.signalsPerSecond);
   }
 
@@ -210,11 +208,10 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     } catch (cause) {
       throw new PeerKitError('BAD_ARGUMENT', 'payload must be JSON-serialisable', { cause });
     }
-    if (this.#queue.length >= this.#options.maxQueue) {
+    if (!this.#queue.push(to, text)) {
       this.emit('error', new PeerKitError('TRANSPORT_ERROR', `send queue full (${this.#options.maxQueue}); payload dropped`));
       return;
     }
-    this.#queue.push({ to, text });
     this.#drain();
   }
 
@@ -320,7 +317,7 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     clearInterval(this.#announceTimer);
     this.#announceTimer = setInterval(() => this.#announce(client, presenceTopic), this.#options.announceIntervalMs);
     // Payloads queued under an earlier id go to members still present; the rest have nobody to reach.
-    this.#queue = this.#queue.filter(({ to }) => discovered.has(to)).map(({ to, text }) => ({ to, text: this.#readdress(text) }));
+    this.#queue.rewrite((to, text) => (discovered.has(to) ? this.#readdress(text) : undefined));
     this.#setState('joined');
     this.#drain();
     const hellos: Record<string, unknown> = {};
@@ -371,28 +368,16 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     this.emit('error', new PeerKitError('RATE_LIMITED', `member ${from} sends more than ${this.#options.signalsPerSecond} signals a second; dropped one`));
   }
 
-  /** Publishes queued payloads in order while each recipient's rate allows; waits for the first that does not. */
   #drain(): void {
     const client = this.#client;
     if (this.#state !== 'joined' || client === undefined || !client.connected) return;
-    clearTimeout(this.#queueTimer);
-    while (this.#queue.length > 0) {
-      const { to, text } = this.#queue[0]!;
-      if (!this.#members.has(to)) {
-        this.#queue.shift();
-        continue;
-      }
-      const wait = this.#outbound.waitMs(to);
-      if (wait > 0) {
-        this.#queueTimer = setTimeout(() => this.#drain(), wait);
-        return;
-      }
-      this.#outbound.take(to);
-      this.#queue.shift();
-      client.publish(`${this.#base}/m/${to}`, text, { qos: 1 }, (error) => {
-        if (error && client === this.#client) this.emit('error', new PeerKitError('TRANSPORT_ERROR', 'the MQTT broker did not take a payload', { cause: error }));
-      });
-    }
+    this.#queue.drain(
+      (to) => this.#members.has(to),
+      (to, text) =>
+        client.publish(`${this.#base}/m/${to}`, text, { qos: 1 }, (error) => {
+          if (error && client === this.#client) this.emit('error', new PeerKitError('TRANSPORT_ERROR', 'the MQTT broker did not take a payload', { cause: error }));
+        }),
+    );
   }
 
   /** The broker refused us: retrying would be refused again, so the transport closes. */
@@ -416,7 +401,7 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
 
   #drop(): void {
     clearInterval(this.#announceTimer);
-    clearTimeout(this.#queueTimer);
+    this.#queue.pause();
     const client = this.#client;
     this.#client = undefined;
     client?.removeAllListeners();
@@ -429,7 +414,7 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     clearTimeout(this.#retryTimer);
     this.#setState('closed');
     this.#drop();
-    this.#queue = [];
+    this.#queue.clear();
     this.#members.clear();
     this.#pendingJoin?.reject(reason);
     this.#pendingJoin = undefined;

@@ -93,3 +93,68 @@ export function warnIfExposed(transport: string, urls: readonly string[], hello:
       "every member's hello and signals (IP addresses in ICE candidates included). Pass `secret` to Room.join to encrypt them end to end.",
   );
 }
+
+/**
+ * Payloads waiting to go, oldest first, each paced by its recipient's {@link RateLimits}: the
+ * first one over its recipient's rate holds the ones behind it, so signals keep their order.
+ */
+export class PacedQueue<T> {
+  #items: { to: string; item: T }[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly limits: RateLimits,
+    private readonly max: number,
+  ) {}
+
+  /** Adds a payload for `to`; false when the queue is full and it was not taken. */
+  push(to: string, item: T): boolean {
+    if (this.#items.length >= this.max) return false;
+    this.#items.push({ to, item });
+    return true;
+  }
+
+  /**
+   * Hands payloads to `send` in order while their recipients' rates allow, dropping those whose
+   * recipient is no longer `present`; comes back by itself when a rate holds the next one.
+   */
+  drain(present: (to: string) => boolean, send: (to: string, item: T) => void): void {
+    clearTimeout(this.#timer);
+    while (this.#items.length > 0) {
+      const { to, item } = this.#items[0]!;
+      if (!present(to)) {
+        this.#items.shift();
+        continue;
+      }
+      const wait = this.limits.waitMs(to);
+      if (wait > 0) {
+        this.#timer = setTimeout(() => this.drain(present, send), wait);
+        return;
+      }
+      this.limits.take(to);
+      this.#items.shift();
+      send(to, item);
+    }
+  }
+
+  /** Keeps the payloads `keep` returns a value for (rewritten to it), in order. */
+  rewrite(keep: (to: string, item: T) => T | undefined): void {
+    const kept: { to: string; item: T }[] = [];
+    for (const { to, item } of this.#items) {
+      const next = keep(to, item);
+      if (next !== undefined) kept.push({ to, item: next });
+    }
+    this.#items = kept;
+  }
+
+  /** Stops pacing; what is queued stays until {@link drain} or {@link clear}. */
+  pause(): void {
+    clearTimeout(this.#timer);
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#items = [];
+  }
+}
