@@ -134,7 +134,25 @@ export const TRANSPORTS = {
   },
   broadcast: () => () => new BroadcastChannelTransport({ discoveryMs: 100 }),
   websocket: () => () => new WebSocketTransport(SIGNAL_URL),
-  'mqtt 3.1.1': () => () => new MqttTransport(MQTT_URL),
-  'mqtt 5 with a password': () => () => new MqttTransport(MQTT_AUTH_URL, { protocolVersion: 5, username: MQTT_USERNAME, password: MQTT_PASSWORD }),
-  nostr: () => () => new NostrTransport({ relays: NOSTR_RELAYS }),
+  // Debian's Mosquitto, when it is installed (/__peerkit/brokers.js says why not otherwise).
+  ...(MQTT_URL !== null && {
+    'mqtt 3.1.1': () => () => new MqttTransport(MQTT_URL),
+    'mqtt 5 with a password': () => () => new MqttTransport(MQTT_AUTH_URL, { protocolVersion: 5, username: MQTT_USERNAME, password: MQTT_PASSWORD }),
+  }),
+  'nostr, two relays': () => () => new NostrTransport({ relays: NOSTR_RELAYS }),
 };
+
+/** Resolves once every Room given has a connected Peer to each of the others. */
+export const meshOf = (rooms, ms = 20000) =>
+  until(
+    `a mesh of ${rooms.length}`,
+    () => rooms.every((room) => room.peers.size === rooms.length - 1 && [...room.peers.values()].every((peer) => peer.state === 'connected')),
+    ms,
+  );
+
+/** The `data` a Room receives, as [data, from] pairs, in order. */
+export function received(room) {
+  const got = [];
+  room.on('data', (data, from) => got.push([data, from]));
+  return got;
+}

@@ -1,0 +1,155 @@
+// MqttTransport against Debian's Mosquitto, which the test runner starts (test/broker-plugin.mjs):
+// Rooms with a secret, the broker killed and restarted mid-call, a member's page killed and
+// reported gone by its last will, refused credentials, and what the broker gets to see.
+import { expect } from 'chai';
+import { executeServerCommand } from '@web/test-runner-commands';
+import mqtt from 'mqtt';
+import { Room } from '../../dist/index.js';
+import { MqttTransport } from '../../dist/signaling/transports/mqtt.js';
+import { MQTT_AUTH_URL, MQTT_MISSING, MQTT_PASSWORD, MQTT_URL, MQTT_USERNAME } from '/__peerkit/brokers.js';
+import { meshOf, next, received, until, within } from './helpers.js';
+
+const roomName = () => `mqtt-room-${Math.random().toString(36).slice(2)}`;
+const SECRET = 'correct horse battery staple';
+
+/** A plain MQTT.js client subscribed to everything: what any subscriber on the broker can read. */
+async function eavesdrop() {
+  const client = await mqtt.connectAsync(MQTT_URL, { protocolVersion: 5 });
+  const seen = [];
+  client.on('message', (topic, payload) => seen.push(`${topic} ${new TextDecoder().decode(payload)}`));
+  await client.subscribeAsync('#');
+  return { seen, end: () => client.endAsync() };
+}
+
+describe('MqttTransport against Mosquitto', function () {
+  before(function () {
+    if (MQTT_URL === null) {
+      console.warn(`skipped: ${MQTT_MISSING}`);
+      this.skip();
+    }
+  });
+
+  it('three Rooms with a secret meet over MQTT 5 with a password; the broker sees neither the room name nor a signal in clear', async () => {
+    const name = roomName();
+    const spy = await eavesdrop();
+    const open = () =>
+      Room.join(name, {
+        transport: new MqttTransport(MQTT_AUTH_URL, { protocolVersion: 5, username: MQTT_USERNAME, password: MQTT_PASSWORD }),
+        secret: SECRET,
+        hello: { name: 'member' },
+      });
+    const rooms = [await open(), await open(), await open()];
+    try {
+      await meshOf(rooms);
+      const boxes = rooms.map(received);
+      await rooms[0].send('hello all');
+      await until('data to both others', () => boxes[1].length === 1 && boxes[2].length === 1);
+      expect(rooms[1].helloOf(rooms[0].selfId)).to.deep.equal({ name: 'member' });
+      const wire = spy.seen.join('\n');
+      expect(spy.seen.length).to.be.greaterThan(6);
+      expect(wire).to.not.include(name);
+      expect(wire).to.not.include('candidate');
+      expect(wire).to.not.include('member');
+    } finally {
+      await Promise.all(rooms.map((room) => room.leave()));
+      await spy.end();
+    }
+  });
+
+  it('the broker is killed and restarted mid-call: data keeps flowing, and the members re-join under new ids with the same Peers', async () => {
+    const name = roomName();
+    const open = () => Room.join(name, { transport: new MqttTransport(MQTT_URL, { minDelayMs: 100, maxDelayMs: 400 }) });
+    const rooms = [await open(), await open(), await open()];
+    try {
+      await meshOf(rooms);
+      const peersBefore = rooms.map((room) => new Set(room.peers.values()));
+      const idsBefore = rooms.map((room) => room.selfId);
+      const boxes = rooms.map(received);
+      const reconnecting = rooms.map((room) => next(room, 'state'));
+      await executeServerCommand('broker', { server: 'mosquitto', action: 'kill' });
+      expect(await within(5000, Promise.all(reconnecting), 'reconnecting')).to.deep.equal(['reconnecting', 'reconnecting', 'reconnecting']);
+      await rooms[0].send('during the outage');
+      await until('data while the broker is down', () => boxes[1].length === 1 && boxes[2].length === 1);
+      await executeServerCommand('broker', { server: 'mosquitto', action: 'start' });
+      await until('all re-joined', () => rooms.every((room) => room.state === 'joined'), 15000);
+      const ids = rooms.map((room) => room.selfId);
+      expect(ids.some((id, i) => id === idsBefore[i])).to.equal(false);
+      await until(
+        'the mesh under the new ids',
+        () => rooms.every((room) => [...room.peers.keys()].sort().join() === ids.filter((id) => id !== room.selfId).sort().join()),
+        15000,
+      );
+      rooms.forEach((room, i) => {
+        for (const peer of room.peers.values()) expect(peersBefore[i].has(peer)).to.equal(true);
+      });
+      await rooms[2].send('after the restart');
+      await until('data after the restart', () => boxes[0].length === 1 && boxes[1].length === 2);
+      expect(boxes[0][0]).to.deep.equal(['after the restart', rooms[2].selfId]);
+    } finally {
+      await Promise.all(rooms.map((room) => room.leave()));
+    }
+  });
+
+  it("a member whose page is killed is reported gone by its last will, within 1.5 × its keep-alive", async () => {
+    const name = roomName();
+    const keepaliveSeconds = 4;
+    const watcher = new MqttTransport(MQTT_URL);
+    await watcher.join(name);
+    // The member lives in a frame of its own, so its page can be killed without a goodbye.
+    const frame = document.createElement('iframe');
+    const joined = new Promise((resolve) => window.addEventListener('message', (event) => resolve(event.data), { once: true }));
+    frame.srcdoc = `<script type="module">
+      import { MqttTransport } from '/dist/signaling/transports/mqtt.js';
+      const transport = new MqttTransport(${JSON.stringify(MQTT_URL)}, { keepaliveSeconds: ${keepaliveSeconds} });
+      transport.join(${JSON.stringify(name)}).then((result) => parent.postMessage(result.selfId, '*'));
+    </script>`;
+    document.body.append(frame);
+    try {
+      const memberId = await within(10000, joined, 'the framed member joining');
+      await until('the watcher seeing it', () => true);
+      const left = new Promise((resolve) => watcher.on('member-left', (id) => id === memberId && resolve()));
+      const killedAt = performance.now();
+      frame.remove();
+      const bound = 1.5 * keepaliveSeconds * 1000;
+      await within(bound + 1000, left, 'member-left after the page was killed');
+      console.log(`mqtt: a killed page was reported gone after ${Math.round(performance.now() - killedAt)} ms (bound: 1.5 × keep-alive = ${bound} ms)`);
+    } finally {
+      frame.remove();
+      await watcher.close();
+    }
+  });
+
+  it('a wrong password is refused with UNAUTHORIZED and closes the transport; no retry follows', async () => {
+    const transport = new MqttTransport(MQTT_AUTH_URL, { username: MQTT_USERNAME, password: 'not the password' });
+    const error = await transport.join(roomName()).catch((e) => e);
+    expect(error.code).to.equal('UNAUTHORIZED');
+    expect(transport.state).to.equal('closed');
+    const anonymous = await new MqttTransport(MQTT_AUTH_URL, { protocolVersion: 5 }).join(roomName()).catch((e) => e);
+    expect(anonymous.code).to.equal('UNAUTHORIZED');
+  });
+
+  it('warns once in the console without a secret on a non-loopback URL, never with one or on loopback', async () => {
+    const warnings = [];
+    const warn = console.warn;
+    console.warn = (...args) => warnings.push(args.join(' '));
+    const exposed = MQTT_URL.replace('127.0.0.1', '198.18.7.1');
+    const transports = [];
+    try {
+      const plain = new MqttTransport(exposed, { connectTimeoutMs: 2000 });
+      transports.push(plain);
+      const pending = plain.join(roomName()).catch(() => {});
+      expect(warnings.length).to.equal(1);
+      expect(warnings[0]).to.include('198.18.7.1').and.include('secret');
+      await pending;
+      const loopback = new MqttTransport(MQTT_URL);
+      transports.push(loopback);
+      await loopback.join(roomName());
+      const sealed = await Room.join(roomName(), { transport: new MqttTransport(exposed, { connectTimeoutMs: 2000 }), secret: SECRET }).catch(() => undefined);
+      await sealed?.leave();
+      expect(warnings.length).to.equal(1);
+    } finally {
+      console.warn = warn;
+      await Promise.all(transports.map((t) => t.close()));
+    }
+  });
+});
