@@ -28,7 +28,7 @@ export interface NostrTransportOptions {
   timeoutMs?: number;
   /**
    * Longest wait, after this member's announcement, for the answers of those present, in ms.
-   * The wait is three times the first relay's round trip, within 150 ms and this; members that
+   * The wait is four times the first relay's round trip, within 300 ms and this; members that
    * answer later still arrive, as `member-joined`.
    * @default 2000
    */
@@ -96,6 +96,11 @@ const AUTH_KIND = 22242;
 const MAX_AGE_S = 120;
 const SEEN_IDS = 4096;
 const COOL_MS = 10_000;
+/**
+ * Shortest wait for answers to an announcement: an answer crosses the relay twice and is signed
+ * and checked twice, which takes longer than the relay's OK on a loaded machine.
+ */
+const MIN_DISCOVERY_MS = 300;
 /** How long a payload that overtook an earlier one waits for it, in ms. */
 const REORDER_MS = 1000;
 
@@ -393,7 +398,7 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
       const discovery = this.#discovery;
       if (discovery === undefined) return;
       clearTimeout(discovery.timer);
-      const wait = Math.min(longest, Math.max(150, 3 * (Date.now() - sentAt))) - (Date.now() - sentAt);
+      const wait = Math.min(longest, Math.max(MIN_DISCOVERY_MS, 4 * (Date.now() - sentAt))) - (Date.now() - sentAt);
       discovery.timer = setTimeout(finish, Math.max(0, wait));
     });
   }
@@ -469,6 +474,7 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
     if (!isRecord(raw) || typeof raw.id !== 'string' || this.#seen.has(raw.id)) return;
     const event = raw as unknown as NostrEvent;
     if (event.kind !== this.#options.kind || !Array.isArray(event.tags) || typeof event.content !== 'string') return;
+    if (event.pubkey === this.#selfId) return;
     if (!verifyEvent(event)) {
       this.#report(link, 'forged', `relay ${link.url} passed on an event with a bad signature; ignored`);
       return;
@@ -476,7 +482,7 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
     this.#seen.add(event.id);
     if (this.#seen.size > SEEN_IDS) this.#seen.delete(this.#seen.values().next().value ?? '');
     const from = event.pubkey;
-    if (from === this.#selfId || Math.floor(Date.now() / 1000) - event.created_at > MAX_AGE_S) return;
+    if (Math.floor(Date.now() / 1000) - event.created_at > MAX_AGE_S) return;
     const to = event.tags.find((tag) => tag[0] === 'p')?.[1];
     const room = event.tags.find((tag) => tag[0] === 'y')?.[1];
     if (to === undefined ? room !== this.#hash : to !== this.#selfId) return;
