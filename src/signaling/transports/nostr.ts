@@ -198,6 +198,8 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
   readonly #reported = new Set<string>();
   #pendingJoin: { resolve: (result: JoinResult) => void; reject: (error: PeerKitError) => void } | undefined;
   #previousKey: Uint8Array | undefined;
+  /** Payloads that wait, in order, from join()'s resolution until the caller's continuation has run. */
+  #early: [string, unknown][] | undefined;
   #everJoined = false;
   #beatTimer: ReturnType<typeof setInterval> | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -422,10 +424,13 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
     this.#pendingJoin = undefined;
     this.emit('joined', result);
     // After the caller's continuation has run, like BroadcastChannelTransport: listeners added
-    // right after `await join()` see what arrived meanwhile.
+    // right after `await join()` see what arrived meanwhile, and what arrives meanwhile queues behind.
+    this.#early = discovery.early;
     setTimeout(() => {
+      const early = this.#early ?? [];
+      this.#early = undefined;
       if (this.#state !== 'joined') return;
-      for (const [from, payload] of discovery.early) this.#message(from, payload);
+      for (const [from, payload] of early) this.#message(from, payload);
       this.#drain();
     }, 0);
   }
@@ -507,14 +512,16 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
   }
 
   #arrive(id: string, hello: unknown): void {
+    // Payloads that came before the announcement (through a faster relay) go first.
+    const held = this.#strangers.get(id) ?? [];
+    this.#strangers.delete(id);
     if (this.#discovery !== undefined) {
       this.#discovery.members.set(id, hello);
+      for (const payload of held) this.#discovery.early.push([id, payload]);
       return;
     }
     this.#members.set(id, { hello, heard: Date.now() });
     this.emit('member-joined', id, hello);
-    const held = this.#strangers.get(id) ?? [];
-    this.#strangers.delete(id);
     for (const payload of held) this.#message(id, payload);
   }
 
@@ -525,6 +532,7 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
       return;
     }
     if (!this.#members.has(from)) return this.#hold(from, payload);
+    if (this.#early !== undefined) return void this.#early.push([from, payload]);
     if (this.#inbound.take(from)) {
       this.emit('message', from, payload);
       return;
@@ -678,6 +686,7 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
     clearTimeout(this.#discovery?.timer);
     clearInterval(this.#beatTimer);
     this.#discovery = undefined;
+    this.#early = undefined;
     this.#setState('closed');
     this.#queue.clear();
     this.#members.clear();
