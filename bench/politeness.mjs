@@ -35,8 +35,11 @@ WebSocket.prototype.send = function (...args) {
   if (this.protocol !== 'mqtt') frames += 1;
   return send.apply(this, args);
 };
-const connect = mqtt.connect;
-mqtt.connect = (...args) => connect(...args).on('packetsend', () => (frames += 1));
+const emit = mqtt.MqttClient.prototype.emit;
+mqtt.MqttClient.prototype.emit = function (event, ...args) {
+  if (event === 'packetsend') frames += 1;
+  return emit.call(this, event, ...args);
+};
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
