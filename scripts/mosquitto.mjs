@@ -12,6 +12,14 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** Ends `child` with SIGKILL, as a crash would, and resolves once it has exited. */
+export async function crash(child) {
+  if (child === undefined || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 /** Thrown when mosquitto is not installed here. */
 export class MosquittoUnavailable extends Error {}
 
@@ -82,12 +90,7 @@ export async function startMosquitto({ username = 'peerkit', password = 'peerkit
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
-  const kill = async () => {
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const kill = () => crash(child);
   await start();
   return {
     url: `ws://127.0.0.1:${port}`,

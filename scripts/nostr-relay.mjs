@@ -11,6 +11,7 @@
 // Imported, `startNostrRelay(options)` spawns one and gives its URL and `kill()` / `start()` / `stop()`.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { crash } from './mosquitto.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -77,12 +78,7 @@ export async function startNostrRelay({ auth = false, refuse } = {}) {
         if (match) resolve((port = Number(match[1])));
       });
     });
-  const kill = async () => {
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const kill = () => crash(child);
   await start();
   return { url: `ws://127.0.0.1:${port}`, start, kill, stop: kill };
 }

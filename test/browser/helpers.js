@@ -1,5 +1,5 @@
 // Shared wiring for the browser suites: two real Peers back to back in one page.
-import { BroadcastChannelTransport, MemoryHub, MemoryTransport, Peer, WebSocketTransport } from '../../dist/index.js';
+import { BroadcastChannelTransport, MemoryHub, MemoryTransport, Peer, Room, WebSocketTransport } from '../../dist/index.js';
 import { SIGNAL_URL } from '/__peerkit/env.js';
 import { MqttTransport } from '../../dist/signaling/transports/mqtt.js';
 import { NostrTransport } from '../../dist/signaling/transports/nostr.js';
@@ -155,4 +155,27 @@ export function received(room) {
   const got = [];
   room.on('data', (data, from) => got.push([data, from]));
   return got;
+}
+
+/**
+ * Three Rooms made by `transport()` join `name` with a secret and a hello, form a mesh and pass
+ * data, while `spy` (`{ seen: string[], end() }`) records what the server lets anyone read: it must
+ * see traffic, but neither the room name, nor a candidate, nor the hello in clear.
+ */
+export async function sealedRoomOfThree(name, transport, spy) {
+  const open = () => Room.join(name, { transport: transport(), secret: 'correct horse battery staple', hello: { name: 'member' } });
+  const rooms = [await open(), await open(), await open()];
+  try {
+    await meshOf(rooms);
+    const boxes = rooms.map(received);
+    await rooms[0].send('hello all');
+    await until('data to both others', () => boxes[1].length === 1 && boxes[2].length === 1);
+    if (JSON.stringify(rooms[1].helloOf(rooms[0].selfId)) !== '{"name":"member"}') throw new Error('the hello did not arrive whole');
+    const wire = spy.seen.join('\n');
+    if (spy.seen.length < 6) throw new Error(`the spy saw only ${spy.seen.length} messages`);
+    for (const secret of [name, 'candidate', 'member']) if (wire.includes(secret)) throw new Error(`"${secret}" crossed the server in clear`);
+  } finally {
+    await Promise.all(rooms.map((room) => room.leave()));
+    await spy.end();
+  }
 }

@@ -7,10 +7,9 @@ import mqtt from 'mqtt';
 import { Room } from '../../dist/index.js';
 import { MqttTransport } from '../../dist/signaling/transports/mqtt.js';
 import { MQTT_AUTH_URL, MQTT_MISSING, MQTT_PASSWORD, MQTT_URL, MQTT_USERNAME } from '/__peerkit/brokers.js';
-import { meshOf, next, received, until, within } from './helpers.js';
+import { meshOf, next, received, sealedRoomOfThree, until, within } from './helpers.js';
 
 const roomName = () => `mqtt-room-${Math.random().toString(36).slice(2)}`;
-const SECRET = 'correct horse battery staple';
 
 /** A plain MQTT.js client subscribed to everything: what any subscriber on the broker can read. */
 async function eavesdrop() {
@@ -30,30 +29,8 @@ describe('MqttTransport against Mosquitto', function () {
   });
 
   it('three Rooms with a secret meet over MQTT 5 with a password; the broker sees neither the room name nor a signal in clear', async () => {
-    const name = roomName();
-    const spy = await eavesdrop();
-    const open = () =>
-      Room.join(name, {
-        transport: new MqttTransport(MQTT_AUTH_URL, { protocolVersion: 5, username: MQTT_USERNAME, password: MQTT_PASSWORD }),
-        secret: SECRET,
-        hello: { name: 'member' },
-      });
-    const rooms = [await open(), await open(), await open()];
-    try {
-      await meshOf(rooms);
-      const boxes = rooms.map(received);
-      await rooms[0].send('hello all');
-      await until('data to both others', () => boxes[1].length === 1 && boxes[2].length === 1);
-      expect(rooms[1].helloOf(rooms[0].selfId)).to.deep.equal({ name: 'member' });
-      const wire = spy.seen.join('\n');
-      expect(spy.seen.length).to.be.greaterThan(6);
-      expect(wire).to.not.include(name);
-      expect(wire).to.not.include('candidate');
-      expect(wire).to.not.include('member');
-    } finally {
-      await Promise.all(rooms.map((room) => room.leave()));
-      await spy.end();
-    }
+    const options = { protocolVersion: 5, username: MQTT_USERNAME, password: MQTT_PASSWORD };
+    await sealedRoomOfThree(roomName(), () => new MqttTransport(MQTT_AUTH_URL, options), await eavesdrop());
   });
 
   it('the broker is killed and restarted mid-call: data keeps flowing, and the members re-join under new ids with the same Peers', async () => {
@@ -144,7 +121,7 @@ describe('MqttTransport against Mosquitto', function () {
       const loopback = new MqttTransport(MQTT_URL);
       transports.push(loopback);
       await loopback.join(roomName());
-      const sealed = await Room.join(roomName(), { transport: new MqttTransport(exposed, { connectTimeoutMs: 2000 }), secret: SECRET }).catch(() => undefined);
+      const sealed = await Room.join(roomName(), { transport: new MqttTransport(exposed, { connectTimeoutMs: 2000 }), secret: 'a secret' }).catch(() => undefined);
       await sealed?.leave();
       expect(warnings.length).to.equal(1);
     } finally {

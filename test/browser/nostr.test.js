@@ -6,7 +6,7 @@ import { executeServerCommand } from '@web/test-runner-commands';
 import { Room } from '../../dist/index.js';
 import { NostrTransport } from '../../dist/signaling/transports/nostr.js';
 import { NOSTR_AUTH_RELAY, NOSTR_REFUSING_RELAY, NOSTR_RELAYS } from '/__peerkit/brokers.js';
-import { meshOf, received, until, within } from './helpers.js';
+import { meshOf, received, sealedRoomOfThree, until, within } from './helpers.js';
 
 const roomName = () => `nostr-room-${Math.random().toString(36).slice(2)}`;
 const SECRET = 'correct horse battery staple';
@@ -18,7 +18,7 @@ async function eavesdrop(url) {
   const seen = [];
   socket.onmessage = (message) => seen.push(message.data);
   socket.send(JSON.stringify(['REQ', 'spy', { kinds: [20172] }]));
-  return { seen, end: () => socket.close() };
+  return { seen, end: async () => socket.close() };
 }
 
 /** Collects the `error` events of a transport. */
@@ -30,25 +30,7 @@ function errorsOf(transport) {
 
 describe('NostrTransport against @nostr-relay/core relays', () => {
   it('three Rooms with a secret meet over two relays; a relay sees neither the room name nor a signal in clear', async () => {
-    const name = roomName();
-    const spy = await eavesdrop(NOSTR_RELAYS[0]);
-    const open = () => Room.join(name, { transport: new NostrTransport({ relays: NOSTR_RELAYS }), secret: SECRET, hello: { name: 'member' } });
-    const rooms = [await open(), await open(), await open()];
-    try {
-      await meshOf(rooms);
-      const boxes = rooms.map(received);
-      await rooms[0].send('hello all');
-      await until('data to both others', () => boxes[1].length === 1 && boxes[2].length === 1);
-      expect(rooms[2].helloOf(rooms[1].selfId)).to.deep.equal({ name: 'member' });
-      const wire = spy.seen.join('\n');
-      expect(spy.seen.length).to.be.greaterThan(6);
-      expect(wire).to.not.include(name);
-      expect(wire).to.not.include('candidate');
-      expect(wire).to.not.include('member');
-    } finally {
-      await Promise.all(rooms.map((room) => room.leave()));
-      spy.end();
-    }
+    await sealedRoomOfThree(roomName(), () => new NostrTransport({ relays: NOSTR_RELAYS }), await eavesdrop(NOSTR_RELAYS[0]));
   });
 
   it('one of two relays is killed mid-join: the room forms through the other, the loss is reported, and data flows', async () => {

@@ -4,7 +4,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import { PeerKitError } from '../../errors.js';
 import { backoffDelay, isRecord, randomHex } from '../../util.js';
 import { assertDurations, assertSendable, joinRefusal } from './checks.js';
-import { PacedQueue, RateLimits, roomHash, warnIfExposed } from './polite.js';
+import { Pacing, RateLimits, joinResult, roomHash, warnIfExposed } from './polite.js';
 import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
 
 /** Options for {@link MqttTransport}. */
@@ -117,9 +117,10 @@ const isRefusal = (error: Error & { code?: unknown }): boolean => [4, 5, 134, 13
 export class MqttTransport extends EventEmitter<TransportEvents> implements SignalingTransport {
   readonly #urls: string[];
   readonly #options: Required<Omit<MqttTransportOptions, 'username' | 'password'>> & Pick<MqttTransportOptions, 'username' | 'password'>;
-  readonly #inbound: RateLimits;
-  /** Payloads waiting for the connection or for their recipient's rate, oldest first. */
-  readonly #queue: PacedQueue<string>;
+  /** Payloads waiting for the connection or for their recipient's rate, and the senders' rates. */
+  readonly #pacing: Pacing<string>;
+  /** How often each member may reappear: one that keeps doing so is flooding the broker. */
+  readonly #presences = new RateLimits(3, 0.2);
   #state: TransportState = 'idle';
   #base = '';
   #hello: unknown;
@@ -163,8 +164,7 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     if (/[#+]/.test(this.#options.prefix)) throw new PeerKitError('BAD_ARGUMENT', 'prefix must not contain MQTT wildcards (+, #)');
     if (options.username !== undefined) this.#options.username = options.username;
     if (options.password !== undefined) this.#options.password = options.password;
-    this.#queue = new PacedQueue(new RateLimits(this.#options.signalBurst, this.#options.signalsPerSecond), this.#options.maxQueue);
-    this.#inbound = new RateLimits(this.#options.signalBurst, this.#options.signalsPerSecond);
+    this.#pacing = new Pacing(this.#options);
   }
 
   /** The current state. */
@@ -208,10 +208,8 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     } catch (cause) {
       throw new PeerKitError('BAD_ARGUMENT', 'payload must be JSON-serialisable', { cause });
     }
-    if (!this.#queue.push(to, text)) {
-      this.emit('error', new PeerKitError('TRANSPORT_ERROR', `send queue full (${this.#options.maxQueue}); payload dropped`));
-      return;
-    }
+    const full = this.#pacing.enqueue(to, text);
+    if (full !== undefined) return void this.emit('error', full);
     this.#drain();
   }
 
@@ -317,12 +315,10 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     clearInterval(this.#announceTimer);
     this.#announceTimer = setInterval(() => this.#announce(client, presenceTopic), this.#options.announceIntervalMs);
     // Payloads queued under an earlier id go to members still present; the rest have nobody to reach.
-    this.#queue.rewrite((to, text) => (discovered.has(to) ? this.#readdress(text) : undefined));
+    this.#pacing.queue.rewrite((to, text) => (discovered.has(to) ? this.#readdress(text) : undefined));
     this.#setState('joined');
     this.#drain();
-    const hellos: Record<string, unknown> = {};
-    for (const [id, hello] of discovered) if (hello !== undefined) hellos[id] = hello;
-    const result: JoinResult = { selfId: this.#selfId, members: [...discovered.keys()], hellos };
+    const result = joinResult(this.#selfId, discovered);
     this.#pendingJoin?.resolve(result);
     this.#pendingJoin = undefined;
     this.emit('joined', result);
@@ -352,8 +348,7 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
       return;
     }
     if (known) return;
-    // A member that keeps reappearing under one id is flooding the broker; past the limit it is ignored.
-    if (!this.#inbound.take(`p:${id}`)) return;
+    if (!this.#presences.take(id)) return;
     this.#members.set(id, presence.hello);
     this.emit('member-joined', id, presence.hello);
   }
@@ -361,17 +356,15 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
   #receive(from: string, payload: unknown): void {
     // Its presence comes first on the broker's queue; anything else is not from a member.
     if (!this.#members.has(from)) return;
-    if (this.#inbound.take(from)) {
-      this.emit('message', from, payload);
-      return;
-    }
-    this.emit('error', new PeerKitError('RATE_LIMITED', `member ${from} sends more than ${this.#options.signalsPerSecond} signals a second; dropped one`));
+    const limited = this.#pacing.admit(from);
+    if (limited === undefined) this.emit('message', from, payload);
+    else this.emit('error', limited);
   }
 
   #drain(): void {
     const client = this.#client;
     if (this.#state !== 'joined' || client === undefined || !client.connected) return;
-    this.#queue.drain(
+    this.#pacing.queue.drain(
       (to) => this.#members.has(to),
       (to, text) =>
         client.publish(`${this.#base}/m/${to}`, text, { qos: 1 }, (error) => {
@@ -401,7 +394,7 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
 
   #drop(): void {
     clearInterval(this.#announceTimer);
-    this.#queue.pause();
+    this.#pacing.queue.pause();
     const client = this.#client;
     this.#client = undefined;
     client?.removeAllListeners();
@@ -414,7 +407,7 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     clearTimeout(this.#retryTimer);
     this.#setState('closed');
     this.#drop();
-    this.#queue.clear();
+    this.#pacing.queue.clear();
     this.#members.clear();
     this.#pendingJoin?.reject(reason);
     this.#pendingJoin = undefined;

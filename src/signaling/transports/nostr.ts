@@ -6,7 +6,7 @@ import { isRecord } from '../../util.js';
 import { assertDurations, assertSendable, joinRefusal } from './checks.js';
 import { RelayLink } from './nostr-relay-link.js';
 import type { RelayLinkHandlers } from './nostr-relay-link.js';
-import { PacedQueue, RateLimits, roomHash, warnIfExposed } from './polite.js';
+import { Pacing, RateLimits, joinResult, roomHash, warnIfExposed } from './polite.js';
 import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
 
 /** Options for {@link NostrTransport}. */
@@ -175,8 +175,7 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
   readonly #links: RelayLink[];
   readonly #status = new Map<RelayLink, RelayStatus>();
   readonly #announcements: RateLimits;
-  readonly #inbound: RateLimits;
-  readonly #queue: PacedQueue<unknown>;
+  readonly #pacing: Pacing<unknown>;
   #state: TransportState = 'idle';
   #hash = '';
   #hello: unknown;
@@ -238,8 +237,7 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
     this.#links = this.#options.relays.map((url) => new RelayLink(url, handlers, this.#options));
     // A member announcing itself more than once in 5 s on average is flooding the relays.
     this.#announcements = new RateLimits(3, 0.2);
-    this.#inbound = new RateLimits(this.#options.signalBurst, this.#options.signalsPerSecond);
-    this.#queue = new PacedQueue(new RateLimits(this.#options.signalBurst, this.#options.signalsPerSecond), this.#options.maxQueue);
+    this.#pacing = new Pacing(this.#options);
   }
 
   /** The current state. */
@@ -283,10 +281,8 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
     } catch (cause) {
       throw new PeerKitError('BAD_ARGUMENT', 'payload must be JSON-serialisable', { cause });
     }
-    if (!this.#queue.push(to, payload)) {
-      this.emit('error', new PeerKitError('TRANSPORT_ERROR', `send queue full (${this.#options.maxQueue}); payload dropped`));
-      return;
-    }
+    const full = this.#pacing.enqueue(to, payload);
+    if (full !== undefined) return void this.emit('error', full);
     this.#drain();
   }
 
@@ -417,9 +413,7 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
     clearInterval(this.#beatTimer);
     this.#beatTimer = setInterval(() => this.#beat(), this.#options.heartbeatMs);
     this.#setState('joined');
-    const hellos: Record<string, unknown> = {};
-    for (const [id, hello] of discovery.members) if (hello !== undefined) hellos[id] = hello;
-    const result: JoinResult = { selfId: this.#selfId, members: [...discovery.members.keys()], hellos };
+    const result = joinResult(this.#selfId, discovery.members);
     this.#pendingJoin?.resolve(result);
     this.#pendingJoin = undefined;
     this.emit('joined', result);
@@ -439,12 +433,12 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
   #outage(): void {
     this.#setState('reconnecting');
     clearInterval(this.#beatTimer);
-    this.#queue.pause();
+    this.#pacing.queue.pause();
     this.#previousKey = this.#secretKey;
     this.#secretKey = generateSecretKey();
     const previousId = this.#selfId;
     this.#selfId = getPublicKey(this.#secretKey);
-    this.#queue.rewrite((to, payload) => (to === previousId ? undefined : payload));
+    this.#pacing.queue.rewrite((to, payload) => (to === previousId ? undefined : payload));
     this.#sent = new Map();
     // Subscriptions on sockets still open (a relay that refused to publish, say) name the old key.
     for (const link of this.#links) if (link.open) this.#subscribe(link);
@@ -533,11 +527,9 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
     }
     if (!this.#members.has(from)) return this.#hold(from, payload);
     if (this.#early !== undefined) return void this.#early.push([from, payload]);
-    if (this.#inbound.take(from)) {
-      this.emit('message', from, payload);
-      return;
-    }
-    this.emit('error', new PeerKitError('RATE_LIMITED', `member ${from} sends more than ${this.#options.signalsPerSecond} signals a second; dropped one`));
+    const limited = this.#pacing.admit(from);
+    if (limited === undefined) this.emit('message', from, payload);
+    else this.emit('error', limited);
   }
 
   #ordered(from: string, n: number, payload: unknown): void {
@@ -552,14 +544,14 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
 
   #hold(from: string, payload: unknown): void {
     const held = this.#strangers.get(from) ?? [];
-    if (held.length >= 16 || (held.length === 0 && this.#strangers.size >= 32)) return;
+    if (held.length >= 64 || (held.length === 0 && this.#strangers.size >= 64)) return;
     held.push(payload);
     this.#strangers.set(from, held);
   }
 
   #drain(): void {
     if (this.#state !== 'joined') return;
-    this.#queue.drain(
+    this.#pacing.queue.drain(
       (to) => this.#members.has(to),
       (to, payload) => {
         const n = (this.#sent.get(to) ?? 0) + 1;
@@ -688,7 +680,7 @@ export class NostrTransport extends EventEmitter<TransportEvents> implements Sig
     this.#discovery = undefined;
     this.#early = undefined;
     this.#setState('closed');
-    this.#queue.clear();
+    this.#pacing.queue.clear();
     this.#members.clear();
     this.#strangers.clear();
     for (const order of this.#order.values()) order.stop();

@@ -5,7 +5,9 @@
  * @internal
  * @packageDocumentation
  */
+import { PeerKitError } from '../../errors.js';
 import { toHex } from '../../util.js';
+import type { JoinResult } from '../transport.js';
 
 /**
  * A hex SHA-256 of `room` under a label naming its use, so the server sees a fixed-length name
@@ -157,4 +159,34 @@ export class PacedQueue<T> {
     clearTimeout(this.#timer);
     this.#items = [];
   }
+}
+
+/** The rate limits of one transport: its outgoing queue, paced per recipient, and its inbound limit per sender. */
+export class Pacing<T> {
+  readonly queue: PacedQueue<T>;
+  readonly #inbound: RateLimits;
+
+  constructor(private readonly options: { signalsPerSecond: number; signalBurst: number; maxQueue: number }) {
+    this.queue = new PacedQueue(new RateLimits(options.signalBurst, options.signalsPerSecond), options.maxQueue);
+    this.#inbound = new RateLimits(options.signalBurst, options.signalsPerSecond);
+  }
+
+  /** Queues a payload for `to`; returns the error to emit when the queue is full and it was dropped. */
+  enqueue(to: string, item: T): PeerKitError | undefined {
+    if (this.queue.push(to, item)) return undefined;
+    return new PeerKitError('TRANSPORT_ERROR', `send queue full (${this.options.maxQueue}); payload dropped`);
+  }
+
+  /** Takes a payload from `from`; returns the error to emit when it is over its rate and dropped. */
+  admit(from: string): PeerKitError | undefined {
+    if (this.#inbound.take(from)) return undefined;
+    return new PeerKitError('RATE_LIMITED', `member ${from} sends more than ${this.options.signalsPerSecond} signals a second; dropped one`);
+  }
+}
+
+/** A join result from the members found and their hellos (`undefined` for none). */
+export function joinResult(selfId: string, found: ReadonlyMap<string, unknown>): JoinResult {
+  const hellos: Record<string, unknown> = {};
+  for (const [id, hello] of found) if (hello !== undefined) hellos[id] = hello;
+  return { selfId, members: [...found.keys()], hellos };
 }
