@@ -12,9 +12,12 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** Whether `child` has been spawned and has not exited (a signal leaves `exitCode` null). */
+export const running = (child) => child !== undefined && child.exitCode === null && child.signalCode === null;
+
 /** Ends `child` with SIGKILL, as a crash would, and resolves once it has exited. */
 export async function crash(child) {
-  if (child === undefined || child.exitCode !== null) return;
+  if (!running(child)) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
@@ -81,12 +84,13 @@ export async function startMosquitto({ username = 'peerkit', password = 'peerkit
   let child;
   let stderr = '';
   const start = async () => {
+    if (running(child)) return;
     stderr = '';
     child = spawn(binary, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const deadline = Date.now() + 10000;
     while (!(await accepts(port)) || !(await accepts(authPort))) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start: ${stderr}`);
+      if (!running(child) || Date.now() > deadline) throw new Error(`mosquitto did not start: ${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };

@@ -11,7 +11,7 @@
 // Imported, `startNostrRelay(options)` spawns one and gives its URL and `kill()` / `start()` / `stop()`.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { crash } from './mosquitto.mjs';
+import { crash, running } from './mosquitto.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -70,6 +70,7 @@ export async function startNostrRelay({ auth = false, refuse } = {}) {
   let child;
   const start = () =>
     new Promise((resolve, reject) => {
+      if (running(child)) return resolve(port);
       const args = [SELF, '--port', String(port), ...(auth ? ['--auth'] : []), ...(refuse === undefined ? [] : ['--refuse', refuse])];
       child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
       child.once('exit', (code) => reject(new Error(`the Nostr relay exited with ${code}`)));

@@ -119,9 +119,10 @@ describe('MqttTransport against Mosquitto', function () {
     const silencedAt = performance.now();
     try {
       const bound = 1.5 * keepaliveSeconds * 1000;
-      // Mosquitto 2.0 notices late by up to a few seconds past the bound with short keep-alives
-      // (about 10 s with 3 s here), so the keep-alive is long enough for the bound to dominate.
-      await within(bound + 2000, left, 'member-left after the network died');
+      // Mosquitto 2.0 runs its keep-alive checks late, by 1 to 2 s here with a 10 s keep-alive
+      // (and about 10 s in all with a 3 s one), later still on a loaded machine: 5 s of slack,
+      // and the time is printed.
+      await within(bound + 5000, left, 'member-left after the network died');
       console.log(`mqtt: a silent member was reported gone by its last will after ${Math.round(performance.now() - silencedAt)} ms (bound: 1.5 × keep-alive = ${bound} ms)`);
     } finally {
       await executeServerCommand('broker', { server: 'mosquitto', action: 'mend' });

@@ -57,6 +57,41 @@ describe('NostrTransport against @nostr-relay/core relays', () => {
     }
   });
 
+  it('both relays are killed and restarted mid-call: data keeps flowing, and the members re-join under new keys with the same Peers', async () => {
+    const name = roomName();
+    const open = () => Room.join(name, { transport: new NostrTransport({ relays: NOSTR_RELAYS, minDelayMs: 100, maxDelayMs: 400 }), secret: SECRET });
+    const rooms = [await open(), await open(), await open()];
+    try {
+      await meshOf(rooms);
+      const peersBefore = rooms.map((room) => new Set(room.peers.values()));
+      const idsBefore = rooms.map((room) => room.selfId);
+      const boxes = rooms.map(received);
+      await executeServerCommand('broker', { server: 'relay0', action: 'kill' });
+      await executeServerCommand('broker', { server: 'relay1', action: 'kill' });
+      await until('all reconnecting', () => rooms.every((room) => room.state === 'reconnecting'), 5000);
+      await rooms[0].send('during the outage');
+      await until('data while the relays are down', () => boxes[1].length === 1 && boxes[2].length === 1);
+      await executeServerCommand('broker', { server: 'relay0', action: 'start' });
+      await executeServerCommand('broker', { server: 'relay1', action: 'start' });
+      await until('all re-joined', () => rooms.every((room) => room.state === 'joined'), 20000);
+      const ids = rooms.map((room) => room.selfId);
+      expect(ids.some((id, i) => id === idsBefore[i])).to.equal(false);
+      await until(
+        'the mesh under the new keys',
+        () => rooms.every((room) => [...room.peers.keys()].sort().join() === ids.filter((id) => id !== room.selfId).sort().join()),
+        20000,
+      );
+      rooms.forEach((room, i) => {
+        for (const peer of room.peers.values()) expect(peersBefore[i].has(peer)).to.equal(true);
+      });
+      await rooms[2].send('after the restart');
+      await until('data after the restart', () => boxes[0].length === 1 && boxes[1].length === 2);
+    } finally {
+      await Promise.all(rooms.map((room) => room.leave()));
+      for (const server of ['relay0', 'relay1']) await executeServerCommand('broker', { server, action: 'start' }).catch(() => {});
+    }
+  });
+
   it('a relay that rate-limits every event is reported and skipped while another works; one that demands NIP-42 AUTH is served after AUTH', async () => {
     const name = roomName();
     const make = (relays) => new NostrTransport({ relays });
