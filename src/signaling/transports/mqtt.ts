@@ -22,7 +22,8 @@ export interface MqttTransportOptions {
   /**
    * MQTT keep-alive, in seconds. A member that vanishes without closing (a crashed tab, a lost
    * network) is reported gone when the broker gives up on it: at most 1.5 times this after its
-   * last packet (MQTT 3.1.1 section 3.1.2.10), through its last will.
+   * last packet (MQTT 3.1.1 section 3.1.2.10), through its last will; brokers may check later
+   * (Mosquitto 2.0.11 over WebSocket: 1.6 to over 2 times, measured).
    * @default 20
    */
   keepaliveSeconds?: number;
