@@ -179,3 +179,31 @@ export async function sealedRoomOfThree(name, transport, spy) {
     await spy.end();
   }
 }
+
+/**
+ * The server of a mesh of Rooms goes away (`stop()`) and comes back (`start()`): data keeps
+ * flowing between the Peers meanwhile, every member re-joins under a new id, and the mesh is
+ * the same Peers under the new ids, with data flowing after.
+ */
+export async function outageKeepsPeers(rooms, { stop, start }) {
+  await meshOf(rooms);
+  const peersBefore = rooms.map((room) => new Set(room.peers.values()));
+  const idsBefore = rooms.map((room) => room.selfId);
+  const boxes = rooms.map(received);
+  await stop();
+  await until('all reconnecting', () => rooms.every((room) => room.state === 'reconnecting'), 5000);
+  await rooms[0].send('during the outage');
+  await until('data while the server is down', () => boxes[1].length === 1 && boxes[2].length === 1);
+  await start();
+  await until('all re-joined', () => rooms.every((room) => room.state === 'joined'), 20000);
+  const ids = rooms.map((room) => room.selfId);
+  if (ids.some((id, i) => id === idsBefore[i])) throw new Error('a member kept its id across the outage');
+  const others = (room) => ids.filter((id) => id !== room.selfId).sort().join();
+  await until('the mesh under the new ids', () => rooms.every((room) => [...room.peers.keys()].sort().join() === others(room)), 20000);
+  rooms.forEach((room, i) => {
+    for (const peer of room.peers.values()) if (!peersBefore[i].has(peer)) throw new Error('a Peer was replaced');
+  });
+  await rooms[2].send('after the restart');
+  await until('data after the restart', () => boxes[0].length === 1 && boxes[1].length === 2);
+  if (boxes[0][0][0] !== 'after the restart' || boxes[0][0][1] !== rooms[2].selfId) throw new Error(`unexpected data ${JSON.stringify(boxes[0][0])}`);
+}

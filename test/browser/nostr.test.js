@@ -6,7 +6,7 @@ import { executeServerCommand } from '@web/test-runner-commands';
 import { Room } from '../../dist/index.js';
 import { NostrTransport } from '../../dist/signaling/transports/nostr.js';
 import { NOSTR_AUTH_RELAY, NOSTR_REFUSING_RELAY, NOSTR_RELAYS } from '/__peerkit/brokers.js';
-import { meshOf, received, sealedRoomOfThree, until, within } from './helpers.js';
+import { meshOf, outageKeepsPeers, received, sealedRoomOfThree, until, within } from './helpers.js';
 
 const roomName = () => `nostr-room-${Math.random().toString(36).slice(2)}`;
 const SECRET = 'correct horse battery staple';
@@ -61,34 +61,14 @@ describe('NostrTransport against @nostr-relay/core relays', () => {
     const name = roomName();
     const open = () => Room.join(name, { transport: new NostrTransport({ relays: NOSTR_RELAYS, minDelayMs: 100, maxDelayMs: 400 }), secret: SECRET });
     const rooms = [await open(), await open(), await open()];
+    const each = (action) => async () => {
+      for (const server of ['relay0', 'relay1']) await executeServerCommand('broker', { server, action });
+    };
     try {
-      await meshOf(rooms);
-      const peersBefore = rooms.map((room) => new Set(room.peers.values()));
-      const idsBefore = rooms.map((room) => room.selfId);
-      const boxes = rooms.map(received);
-      await executeServerCommand('broker', { server: 'relay0', action: 'kill' });
-      await executeServerCommand('broker', { server: 'relay1', action: 'kill' });
-      await until('all reconnecting', () => rooms.every((room) => room.state === 'reconnecting'), 5000);
-      await rooms[0].send('during the outage');
-      await until('data while the relays are down', () => boxes[1].length === 1 && boxes[2].length === 1);
-      await executeServerCommand('broker', { server: 'relay0', action: 'start' });
-      await executeServerCommand('broker', { server: 'relay1', action: 'start' });
-      await until('all re-joined', () => rooms.every((room) => room.state === 'joined'), 20000);
-      const ids = rooms.map((room) => room.selfId);
-      expect(ids.some((id, i) => id === idsBefore[i])).to.equal(false);
-      await until(
-        'the mesh under the new keys',
-        () => rooms.every((room) => [...room.peers.keys()].sort().join() === ids.filter((id) => id !== room.selfId).sort().join()),
-        20000,
-      );
-      rooms.forEach((room, i) => {
-        for (const peer of room.peers.values()) expect(peersBefore[i].has(peer)).to.equal(true);
-      });
-      await rooms[2].send('after the restart');
-      await until('data after the restart', () => boxes[0].length === 1 && boxes[1].length === 2);
+      await outageKeepsPeers(rooms, { stop: each('kill'), start: each('start') });
     } finally {
       await Promise.all(rooms.map((room) => room.leave()));
-      for (const server of ['relay0', 'relay1']) await executeServerCommand('broker', { server, action: 'start' }).catch(() => {});
+      await each('start')();
     }
   });
 
