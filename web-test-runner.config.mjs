@@ -7,6 +7,7 @@ import { countingReporter } from './test/reporter.mjs';
 import { networkPlugin } from './test/network-plugin.mjs';
 import { signalServerPlugin } from './test/signal-plugin.mjs';
 import { janusPlugin } from './test/janus-plugin.mjs';
+import { brokerPlugin } from './test/broker-plugin.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, FIREFOX_PATH, FIREFOX_PREFS } from './scripts/browsers.mjs';
 import { defaultReporter } from '@web/test-runner';
 import { webdriverLauncher } from '@web/test-runner-webdriver';
@@ -58,8 +59,9 @@ const throwing = process.env.PEERKIT_THROWING_LISTENERS ? '<script type="module"
 
 export default {
   files: process.env.PEERKIT_FILES ?? (engine === 'webkit' ? WEBKIT_FILES : 'test/browser/**/*.test.js'),
-  nodeResolve: true,
-  plugins: [eventemitter3AsModule, signalServerPlugin(), networkPlugin(), janusPlugin()],
+  // MQTT.js's ES module for browsers sits under its `browser` export condition.
+  nodeResolve: { exportConditions: ['browser'] },
+  plugins: [eventemitter3AsModule, signalServerPlugin(), networkPlugin(), janusPlugin(), brokerPlugin()],
   concurrency: 1,
   browsers: [browser],
   testRunnerHtml: (testFramework) => `<!doctype html><html><body>${throwing}<script type="module" src="${testFramework}"></script></body></html>`,

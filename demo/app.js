@@ -12,7 +12,7 @@ const PK = window.PeerKit;
 const call = {
   roomName: '',
   name: '',
-  transport: undefined, // { kind: 'ws', url } | { kind: 'broadcast', why }
+  transport: undefined, // { kind: 'ws' | 'mqtt', url } | { kind: 'nostr', relays, url } | { kind: 'broadcast', why }
   room: undefined,
   local: undefined, // the MediaStream sent to everyone
   camera: undefined,
@@ -40,6 +40,17 @@ async function chooseTransport() {
   const wanted = params.get('transport');
   const signal = params.get('signal');
   if (wanted === 'broadcast') return { kind: 'broadcast', why: 'asked for with ?transport=broadcast' };
+  // A broker or relays someone already runs: ?transport=mqtt&signal=wss://broker/mqtt,
+  // ?transport=nostr&relay=wss://a&relay=wss://b. Their libraries load only then.
+  if (wanted === 'mqtt') {
+    if (signal) return { kind: 'mqtt', url: signal };
+    return { kind: 'error', why: 'MQTT needs a broker: add &signal=wss://your-broker/mqtt to the address.' };
+  }
+  if (wanted === 'nostr') {
+    const relays = params.getAll('relay').flatMap((relay) => relay.split(',')).filter(Boolean);
+    if (relays.length > 0) return { kind: 'nostr', relays, url: relays[0] };
+    return { kind: 'error', why: 'Nostr needs relays: add &relay=wss://relay.example (once per relay) to the address.' };
+  }
   if (signal) return { kind: 'ws', url: signal };
   try {
     const response = await fetch('signal.json', { cache: 'no-store' });
@@ -58,6 +69,8 @@ function showTransport(state) {
   line.dataset.kind = state === 'reconnecting' ? 'reconnecting' : kind;
   if (state === 'reconnecting') line.textContent = 'Signaling: reconnecting to the server… (calls in progress carry on)';
   else if (kind === 'ws') line.textContent = `Signaling: server ${call.transport.url}`;
+  else if (kind === 'mqtt') line.textContent = `Signaling: MQTT broker ${call.transport.url}`;
+  else if (kind === 'nostr') line.textContent = `Signaling: Nostr relays ${call.transport.relays.join(', ')}`;
   else if (kind === 'broadcast') line.textContent = `Signaling: BroadcastChannel (${call.transport.why}). Open the room link in another tab to call.`;
   else line.textContent = 'Signaling: none';
 }
@@ -126,6 +139,15 @@ async function capture() {
   }
 }
 
+/** The transport chosen; MQTT.js and nostr-tools come in their own files, fetched only when asked for. */
+async function makeTransport() {
+  const { kind, url, relays } = call.transport;
+  if (kind === 'ws') return new PK.WebSocketTransport(url);
+  if (kind === 'mqtt') return new (await import('../dist/peerkit-mqtt.min.js')).MqttTransport(url);
+  if (kind === 'nostr') return new (await import('../dist/peerkit-nostr.min.js')).NostrTransport({ relays });
+  return new PK.BroadcastChannelTransport();
+}
+
 async function join({ withoutMedia = false } = {}) {
   clearAlert('media');
   clearAlert('join');
@@ -140,10 +162,9 @@ async function join({ withoutMedia = false } = {}) {
     [call.mic] = local.getAudioTracks();
     const { kind, url } = call.transport;
     const loopback = kind === 'broadcast' || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
-    const transport = kind === 'ws' ? new PK.WebSocketTransport(url) : new PK.BroadcastChannelTransport();
     try {
       call.room = await PK.Room.join(call.roomName, {
-        transport,
+        transport: await makeTransport(),
         stream: local,
         hello: { name: call.name },
         // On loopback nothing but host candidates is needed; elsewhere the server's list is used.

@@ -1,7 +1,10 @@
 // Shared wiring for the browser suites: two real Peers back to back in one page.
 import { next, sleep, within } from '../support/wait.mjs';
-import { BroadcastChannelTransport, MemoryHub, MemoryTransport, Peer, WebSocketTransport } from '../../dist/index.js';
+import { BroadcastChannelTransport, MemoryHub, MemoryTransport, Peer, Room, WebSocketTransport } from '../../dist/index.js';
 import { SIGNAL_URL } from '/__peerkit/env.js';
+import { MqttTransport } from '../../dist/signaling/transports/mqtt.js';
+import { NostrTransport } from '../../dist/signaling/transports/nostr.js';
+import { MQTT_AUTH_URL, MQTT_PASSWORD, MQTT_URL, MQTT_USERNAME, NOSTR_RELAYS } from '/__peerkit/brokers.js';
 
 // The waiting helpers and room names are the ones every suite uses, Node's too.
 export { roomName } from '../support/names.mjs';
@@ -113,9 +116,81 @@ export const TRANSPORTS = {
   },
   broadcast: () => () => new BroadcastChannelTransport({ discoveryMs: 100 }),
   websocket: () => () => new WebSocketTransport(SIGNAL_URL),
+  // Debian's Mosquitto, when it is installed (/__peerkit/brokers.js says why not otherwise).
+  ...(MQTT_URL !== null && {
+    'mqtt 3.1.1': () => () => new MqttTransport(MQTT_URL),
+    'mqtt 5 with a password': () => () => new MqttTransport(MQTT_AUTH_URL, { protocolVersion: 5, username: MQTT_USERNAME, password: MQTT_PASSWORD }),
+  }),
+  'nostr, two relays': () => () => new NostrTransport({ relays: NOSTR_RELAYS }),
 };
 
 /** Skips the calling test (a `function`, not an arrow) where the engine has no WebRTC, as Debian's WebKitGTK. */
 export function needsWebRTC(test) {
   if (typeof RTCPeerConnection === 'undefined') test.skip();
+}
+
+/** Resolves once every Room given has a connected Peer to each of the others. */
+export const meshOf = (rooms, ms = 20000) =>
+  until(
+    `a mesh of ${rooms.length}`,
+    () => rooms.every((room) => room.peers.size === rooms.length - 1 && [...room.peers.values()].every((peer) => peer.state === 'connected')),
+    ms,
+  );
+
+/** The `data` a Room receives, as [data, from] pairs, in order. */
+export function received(room) {
+  const got = [];
+  room.on('data', (data, from) => got.push([data, from]));
+  return got;
+}
+
+/**
+ * Three Rooms made by `transport()` join `name` with a secret and a hello, form a mesh and pass
+ * data, while `spy` (`{ seen: string[], end() }`) records what the server lets anyone read: it must
+ * see traffic, but neither the room name, nor a candidate, nor the hello in clear.
+ */
+export async function sealedRoomOfThree(name, transport, spy) {
+  const open = () => Room.join(name, { transport: transport(), secret: 'correct horse battery staple', hello: { name: 'member' } });
+  const rooms = [await open(), await open(), await open()];
+  try {
+    await meshOf(rooms);
+    const boxes = rooms.map(received);
+    await rooms[0].send('hello all');
+    await until('data to both others', () => boxes[1].length === 1 && boxes[2].length === 1);
+    if (JSON.stringify(rooms[1].helloOf(rooms[0].selfId)) !== '{"name":"member"}') throw new Error('the hello did not arrive whole');
+    const wire = spy.seen.join('\n');
+    if (spy.seen.length < 6) throw new Error(`the spy saw only ${spy.seen.length} messages`);
+    for (const secret of [name, 'candidate', 'member']) if (wire.includes(secret)) throw new Error(`"${secret}" crossed the server in clear`);
+  } finally {
+    await Promise.all(rooms.map((room) => room.leave()));
+    await spy.end();
+  }
+}
+
+/**
+ * The server of a mesh of Rooms goes away (`stop()`) and comes back (`start()`): data keeps
+ * flowing between the Peers meanwhile, every member re-joins under a new id, and the mesh is
+ * the same Peers under the new ids, with data flowing after.
+ */
+export async function outageKeepsPeers(rooms, { stop, start }) {
+  await meshOf(rooms);
+  const peersBefore = rooms.map((room) => new Set(room.peers.values()));
+  const idsBefore = rooms.map((room) => room.selfId);
+  const boxes = rooms.map(received);
+  await stop();
+  await until('all reconnecting', () => rooms.every((room) => room.state === 'reconnecting'), 5000);
+  await rooms[0].send('during the outage');
+  await until('data while the server is down', () => boxes[1].length === 1 && boxes[2].length === 1);
+  await start();
+  await until('all re-joined', () => rooms.every((room) => room.state === 'joined'), 20000);
+  const ids = rooms.map((room) => room.selfId);
+  if (ids.some((id, i) => id === idsBefore[i])) throw new Error('a member kept its id across the outage');
+  const others = (room) => ids.filter((id) => id !== room.selfId).sort().join();
+  await until('the mesh under the new ids', () => rooms.every((room) => [...room.peers.keys()].sort().join() === others(room)), 20000);
+  rooms.forEach((room, i) => {
+    for (const peer of room.peers.values()) if (!peersBefore[i].has(peer)) throw new Error('a Peer was replaced');
+  });
+  await rooms[2].send('after the restart');
+  await until('data after the restart', () => boxes[0].length === 1 && boxes[1].length === 2);
+  if (boxes[0][0][0] !== 'after the restart' || boxes[0][0][1] !== rooms[2].selfId) throw new Error(`unexpected data ${JSON.stringify(boxes[0][0])}`);
 }
