@@ -23,7 +23,10 @@ export type PeerKitErrorCode =
   | 'ROOM_FULL'
   | 'UNAUTHORIZED'
   | 'RATE_LIMITED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'TRANSFER_CANCELLED'
+  | 'TRANSFER_REJECTED'
+  | 'TRANSFER_CORRUPT';
 
 /**
  * The one error class peerkit throws, rejects with, or emits on `error`.
