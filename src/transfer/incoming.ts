@@ -220,8 +220,9 @@ export class IncomingTransfer extends EventEmitter<TransferEvents> {
   private fail(state: TransferState, err: PeerKitError): void {
     const store = this.store;
     this.finish(state);
-    void store?.discard(err);
     this.settle.reject(err);
+    // A block file still being written cannot be removed (its writable holds it): let it finish.
+    void Promise.allSettled(this.working).then(() => store?.discard(err));
   }
 
   private finish(state: TransferState): void {
