@@ -3,6 +3,7 @@ import type { Channel } from '../data/channel.js';
 import type { Message } from '../data/framing.js';
 import { PeerKitError } from '../errors.js';
 import type { Peer } from '../peer/peer.js';
+import type { PeerState } from '../peer/state.js';
 import { IncomingTransfer } from './incoming.js';
 import { Transfer } from './outgoing.js';
 import type { SendFileOptions, TakenBlock } from './outgoing.js';
@@ -65,6 +66,8 @@ export class Transfers extends EventEmitter<TransfersEvents> {
   private pumping = false;
   private turn = 0;
   private inbox: Promise<void> = Promise.resolve();
+  /** Resolves when the current connection goes away: a send stuck on it must not stop the pump. */
+  private gone: Promise<void> = Promise.resolve();
   private closed = false;
 
   /** @internal Use {@link createTransfers}. */
@@ -93,18 +96,33 @@ export class Transfers extends EventEmitter<TransfersEvents> {
     this.peer = peer;
     const out = peer.channel(TRANSFER_LABEL, { ordered: true });
     this.out = out;
+    let gone: () => void = () => {};
+    this.gone = new Promise((resolve) => (gone = resolve));
     const onChannel = (channel: Channel): void => {
       if (channel.label === TRANSFER_LABEL) channel.on('message', (message) => this.receive(message));
     };
-    const onClose = (): void => {
-      if (this.out === out) this.disconnected();
+    // Firefox fires no channel close when the connection is closed under it (as the spec says),
+    // and a Peer emits `close` only after its channels had time to drain: its state says it first.
+    const onState = (state: PeerState): void => {
+      if (state === 'closed') onClose();
     };
+    const onClose = (): void => {
+      if (this.out !== out) return;
+      this.out = undefined;
+      gone();
+      this.disconnected();
+    };
+    const onError = (err: PeerKitError): void => void this.emit('error', err);
     out.on('close', onClose);
-    out.on('error', (err) => this.emit('error', err));
+    out.on('error', onError);
+    peer.on('state', onState);
     peer.on('channel', onChannel);
     this.detach = () => {
+      gone();
       peer.off('channel', onChannel);
+      peer.off('state', onState);
       out.off('close', onClose);
+      out.off('error', onError);
     };
     for (const transfer of this.outgoing.values()) if (!transfer.finished) this.control(transfer.offer());
   }
@@ -183,7 +201,7 @@ export class Transfers extends EventEmitter<TransfersEvents> {
           continue;
         }
         this.options.tamper?.(index, message);
-        await out.send(message).catch(() => transfer.disconnected());
+        await Promise.race([out.send(message).catch(() => transfer.disconnected()), this.gone]);
       }
     } finally {
       this.pumping = false;

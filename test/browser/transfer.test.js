@@ -109,15 +109,18 @@ describe('file transfers', function () {
     const file = makeFile(8 * MiB);
     receiver.on('transfer', (incoming) => void incoming.accept());
     const t = sender.sendFile(file);
-    await within(10000, reached(t, 0.1), '10 %');
+    let { bytes } = await within(10000, reached(t, 0.1), '10 %');
+    t.on('progress', (p) => (bytes = p.bytes));
     t.pause();
+    const atPause = bytes;
     expect(t.state).to.equal('paused');
-    // What was in flight when pausing may still be acknowledged; nothing after that.
-    await sleep(300);
-    let moved = false;
-    t.on('progress', () => (moved = true));
+    // The blocks in flight when pausing (the window) may still be acknowledged; nothing after.
+    await sleep(1500);
+    expect(bytes - atPause).to.be.at.most(256 * KiB);
+    const settled = bytes;
     await sleep(700);
-    expect(moved).to.equal(false);
+    expect(bytes).to.equal(settled);
+    expect(bytes).to.be.below(file.size);
     t.resume();
     await within(30000, t.done, 'done after resume');
     await closeAll(a, b);
@@ -185,7 +188,7 @@ describe('file transfers', function () {
   });
 
   it('a transfer resumes on a new Peer pair attached after the old one closed (a Room rebuild)', async () => {
-    const options = { blockSize: 256 * KiB };
+    const options = { blockSize: 256 * KiB, windowBytes: MiB };
     const { a, b, sender, receiver } = await connectedPair(options);
     const file = makeFile(24 * MiB);
     let offers = 0;
@@ -209,19 +212,20 @@ describe('file transfers', function () {
     expect(offers).to.equal(1);
     expect(await sameBytes(await accepted, file)).to.equal(true);
     // Blocks in the window when the connection went away are the only ones that may go twice.
-    expect(t.resentBlocks).to.be.at.most(8 * MiB / options.blockSize);
+    expect(t.resentBlocks).to.be.at.most(options.windowBytes / options.blockSize);
     console.log(`new Peer pair: ${t.resentBlocks} blocks of ${options.blockSize} bytes sent twice`);
     await closeAll(c, d);
   });
 
   it("the receiver's page reloaded: a new Transfers finds the partial file in OPFS and resumes", async () => {
-    const options = { blockSize: 256 * KiB };
+    const options = { blockSize: 256 * KiB, windowBytes: MiB };
     const { a, b, sender, receiver } = await connectedPair(options);
     const file = makeFile(16 * MiB);
     receiver.on('transfer', (incoming) => void incoming.accept().catch(() => {}));
     const t = sender.sendFile(file);
     await within(10000, reached(t, 0.5), '50 %');
     receiver.close();
+    b.connection.close();
     await closeAll(a, b);
     const kept = await storedBlocks(t.id);
     expect(kept).to.be.greaterThan(0);
@@ -231,6 +235,7 @@ describe('file transfers', function () {
     const incoming = await within(10000, next(reloaded, 'transfer'), 'the offer again');
     expect(incoming.id).to.equal(t.id);
     expect(incoming.resumedFrom).to.be.at.least(kept * options.blockSize - options.blockSize);
+    expect(incoming.resumedFrom).to.be.below(file.size);
     const received = await within(60000, incoming.accept(), 'the rest');
     await t.done;
     expect(await sameBytes(received, file)).to.equal(true);
@@ -239,7 +244,7 @@ describe('file transfers', function () {
   });
 
   it("the sender's page reloaded: the same file picked again resumes where the receiver left off", async () => {
-    const options = { blockSize: 256 * KiB };
+    const options = { blockSize: 256 * KiB, windowBytes: MiB };
     const { a, b, sender, receiver } = await connectedPair(options);
     const file = makeFile(16 * MiB, 'again.bin');
     let accepted;
@@ -247,6 +252,7 @@ describe('file transfers', function () {
     const t = sender.sendFile(file);
     await within(10000, reached(t, 0.5), '50 %');
     sender.close();
+    a.connection.close();
     await closeAll(a, b);
     const [c, d] = pair();
     receiver.attach(d);
@@ -255,6 +261,7 @@ describe('file transfers', function () {
     const t2 = again.sendFile(picked);
     const first = await within(10000, next(t2, 'progress'), 'the resume');
     expect(first.bytes).to.be.at.least(file.size * 0.4);
+    expect(first.bytes).to.be.below(file.size);
     await within(60000, t2.done, 'done');
     expect(t2.id).to.equal(t.id);
     expect(await sameBytes(await accepted, file)).to.equal(true);
