@@ -1,34 +1,24 @@
 // Runs inside the transfer bench page: the raw channel floor and sendFile() over the same
 // loopback, each with its own connections. transfer.mjs calls these through evaluate().
-'use strict';
-(() => {
+import { makeFile } from './transfer-file.js';
+
+{
   const { Peer, createTransfers } = window.PeerKit;
   const MiB = 1 << 20;
   let file;
 
-  /** A File of `total` bytes, built a MiB at a time so the page never holds it as one array. */
+  /** The bench's File, made once per size. */
   function source(total) {
-    if (file?.size === total) return file;
-    const base = new Uint8Array(MiB);
-    for (let i = 0; i < MiB; i += 65536) crypto.getRandomValues(base.subarray(i, i + 65536));
-    const parts = [];
-    for (let offset = 0, n = 0; offset < total; offset += MiB, n++) {
-      const part = base.slice(0, Math.min(MiB, total - offset));
-      new DataView(part.buffer).setUint32(0, n);
-      parts.push(new Blob([part]));
-    }
-    file = new File(parts, 'bench.bin', { lastModified: 1 });
+    if (file?.size !== total) file = makeFile(total, 'bench.bin', 1);
     return file;
   }
 
   const heap = () => performance.memory?.usedJSHeapSize;
 
   function pair() {
-    const a = new Peer();
-    const b = new Peer();
-    a.on('signal', (m) => b.signal(m));
-    b.on('signal', (m) => a.signal(m));
-    return [a, b];
+    const peers = [new Peer(), new Peer()];
+    for (const [from, to] of [peers, [...peers].reverse()]) from.on('signal', (m) => to.signal(m));
+    return peers;
   }
 
   /** The floor: a plain RTCDataChannel, 256 KiB sends under a 1 MiB high-water mark, reading the same File. */
@@ -94,4 +84,4 @@
   }
 
   window.bench = { raw, transfer };
-})();
+}

@@ -137,7 +137,11 @@ export class IncomingTransfer extends EventEmitter<TransferEvents> {
   /** @internal A block arrived. */
   block(block: BlockMessage): void {
     if (!this.store || this.finished || this.hashes.has(block.index) || block.index >= this.count) return;
-    const work = this.take(block, this.store);
+    const work = this.take(block, this.store).catch((err: unknown) => {
+      // Storage refused the block (quota, a revoked permission): the transfer cannot go on here.
+      this.link.control({ v: TRANSFER_VERSION, t: 'cancel', id: this.id, reason: 'cancel' });
+      this.fail('failed', new PeerKitError('TRANSFER_CANCELLED', `"${this.name}" could not be stored: ${err instanceof Error ? err.message : String(err)}.`, { cause: err }));
+    });
     this.working.add(work);
     void work.finally(() => this.working.delete(work));
   }
@@ -218,6 +222,7 @@ export class IncomingTransfer extends EventEmitter<TransferEvents> {
   }
 
   private fail(state: TransferState, err: PeerKitError): void {
+    if (this.finished) return;
     const store = this.store;
     this.finish(state);
     this.settle.reject(err);

@@ -270,7 +270,12 @@ export class Transfer extends EventEmitter<TransferEvents> {
   private async maybeEnd(): Promise<void> {
     if (this.acked.size < this.count || this.current === 'verifying' || this.finished || !this.transferId) return;
     this.setState('verifying');
-    for (let i = 0; i < this.count; i++) if (!this.hashes[i]) await this.read(i);
+    try {
+      for (let i = 0; i < this.count; i++) if (!this.hashes[i]) await this.read(i);
+    } catch (err) {
+      this.link.control({ v: TRANSFER_VERSION, t: 'cancel', id: this.transferId, reason: 'cancel' });
+      return this.end('failed', new PeerKitError('BAD_ARGUMENT', `"${this.name}" could not be read again.`, { cause: err }));
+    }
     const hashes = this.hashes.filter((h): h is Uint8Array => h !== undefined);
     this.link.control({ v: TRANSFER_VERSION, t: 'end', id: this.transferId, root: await fileRoot(hashes) });
   }

@@ -227,7 +227,9 @@ export class Transfers extends EventEmitter<TransfersEvents> {
     const parsed = parseControl(message);
     if (parsed instanceof PeerKitError) return void this.emit('error', parsed);
     // Offers wait on storage; what follows an offer must not overtake it.
-    this.inbox = this.inbox.then(() => this.handle(parsed));
+    this.inbox = this.inbox
+      .then(() => this.handle(parsed))
+      .catch((err: unknown) => void this.emit('error', new PeerKitError('BAD_MESSAGE', `Handling a transfer "${parsed.t}" failed.`, { cause: err })));
   }
 
   private async handle(message: ControlMessage): Promise<void> {

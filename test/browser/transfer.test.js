@@ -1,22 +1,10 @@
 import { expect } from 'chai';
 import { createTransfers } from '../../dist/index.js';
+import { makeFile } from '../../bench/transfer-file.js';
 import { closeAll, next, pair, sleep, until, within } from './helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-/** A File of `size` bytes that differ block by block (a random MiB with the block number stamped in). */
-function makeFile(size, name = 'data.bin', lastModified = 1700000000000) {
-  const base = new Uint8Array(MiB);
-  for (let i = 0; i < MiB; i += 65536) crypto.getRandomValues(base.subarray(i, i + 65536));
-  const parts = [];
-  for (let offset = 0, n = 0; offset < size; offset += MiB, n++) {
-    const part = base.slice(0, Math.min(MiB, size - offset));
-    new DataView(part.buffer).setUint32(0, n);
-    parts.push(new Blob([part]));
-  }
-  return new File(parts, name, { type: 'application/octet-stream', lastModified });
-}
 
 /** Whether two Blobs hold the same bytes, compared a slice at a time so memory stays flat. */
 async function sameBytes(x, y) {
