@@ -1,4 +1,4 @@
-// A test File of any size, shared by the transfer bench and the transfer tests.
+// What the transfer bench and the transfer tests share: a test File of any size, and a timed transfer.
 
 const MiB = 1 << 20;
 
@@ -16,4 +16,29 @@ export function makeFile(size, name = 'data.bin', lastModified = 1700000000000) 
     parts.push(new Blob([part]));
   }
   return new File(parts, name, { type: 'application/octet-stream', lastModified });
+}
+
+/**
+ * Sends `file` from `sender` to `receiver` (two Transfers) and waits for `done`, sampling the JS
+ * heap where the engine reports it (`performance.memory`, Chromium).
+ * @returns the time in ms, the received File, and the heap's peak growth (null where unknown)
+ */
+export async function timedTransfer(sender, receiver, file) {
+  const heap = () => performance.memory?.usedJSHeapSize;
+  globalThis.gc?.();
+  const before = heap();
+  let peak = before ?? 0;
+  const timer = setInterval(() => (peak = Math.max(peak, heap() ?? 0)), 20);
+  let accepted;
+  receiver.on('transfer', (incoming) => (accepted = incoming.accept()));
+  const t0 = performance.now();
+  try {
+    await sender.sendFile(file).done;
+  } finally {
+    clearInterval(timer);
+  }
+  const ms = performance.now() - t0;
+  const received = await accepted;
+  if (received.size !== file.size) throw new Error(`received ${received.size} of ${file.size} bytes`);
+  return { ms, received, heapGrowth: before === undefined ? null : peak - before };
 }
