@@ -12,7 +12,7 @@ export function makeFile(size, name = 'data.bin', lastModified = 1700000000000) 
   const parts = [];
   for (let offset = 0, n = 0; offset < size; offset += MiB, n++) {
     const part = base.slice(0, Math.min(MiB, size - offset));
-    new DataView(part.buffer).setUint32(0, n);
+    if (part.byteLength >= 4) new DataView(part.buffer).setUint32(0, n);
     parts.push(new Blob([part]));
   }
   return new File(parts, name, { type: 'application/octet-stream', lastModified });

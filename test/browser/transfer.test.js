@@ -92,6 +92,48 @@ describe('file transfers', function () {
     await closeAll(a, b);
   });
 
+  it('accept({ sink }) writes the file to a WritableStream in order, even around a damaged block', async () => {
+    let flipped = false;
+    const tamper = (index, message) => {
+      if (index !== 1 || flipped) return;
+      flipped = true;
+      message[100] ^= 1;
+    };
+    const [a, b] = pair();
+    const sender = createTransfers(a, { blockSize: 64 * KiB, tamper });
+    const receiver = createTransfers(b);
+    const file = makeFile(MiB + 5);
+    const chunks = [];
+    const sink = new WritableStream({ write: (chunk) => void chunks.push(chunk) });
+    const offered = next(receiver, 'transfer');
+    const t = sender.sendFile(file);
+    const incoming = await within(10000, offered, 'the offer');
+    expect(await within(20000, incoming.accept({ sink }), 'receiving')).to.equal(undefined);
+    await t.done;
+    expect(flipped).to.equal(true);
+    expect(incoming.refetchedBlocks).to.equal(1);
+    expect(await sameBytes(new Blob(chunks), file)).to.equal(true);
+    await closeAll(a, b);
+  });
+
+  it('without OPFS a file within memoryLimit arrives from memory, and a larger one is refused with UNSUPPORTED', async () => {
+    const [a, b] = pair();
+    const sender = createTransfers(a);
+    const receiver = createTransfers(b, { opfs: false, memoryLimit: 2 * MiB });
+    const results = [];
+    receiver.on('transfer', (incoming) => results.push(incoming.accept().catch((e) => e)));
+    const small = makeFile(2 * MiB, 'small.bin');
+    await within(20000, sender.sendFile(small).done, 'the small file');
+    const large = sender.sendFile(makeFile(2 * MiB + 1, 'large.bin'));
+    const refused = await within(10000, large.done.then(() => null, (e) => e), 'the refusal');
+    expect(refused.code).to.equal('TRANSFER_REJECTED');
+    const [got, err] = await Promise.all(results);
+    expect(await sameBytes(got, small)).to.equal(true);
+    expect(err.code).to.equal('UNSUPPORTED');
+    expect(await storedBlocks(large.id)).to.equal(-1);
+    await closeAll(a, b);
+  });
+
   it('pause() stops the blocks and resume() finishes the transfer', async () => {
     const { a, b, sender, receiver } = await connectedPair({ blockSize: 64 * KiB, windowBytes: 256 * KiB });
     const file = makeFile(8 * MiB);
@@ -279,7 +321,7 @@ describe('file transfers', function () {
   });
 
   it('a large transfer keeps the receiver in bounded memory', async function () {
-    const size = Number(globalThis.PEERKIT_TRANSFER_BYTES ?? 256 * MiB);
+    const size = 256 * MiB;
     const { a, b, sender, receiver } = await connectedPair();
     const file = makeFile(size, 'large.bin');
     const { ms, received, heapGrowth } = await within(600000, timedTransfer(sender, receiver, file), 'the large transfer');
