@@ -93,38 +93,39 @@ export class Transfers extends EventEmitter<TransfersEvents> {
     if (peer === this.peer) return;
     this.detach();
     this.disconnected();
-    this.peer = peer;
-    const out = peer.channel(TRANSFER_LABEL, { ordered: true });
-    this.out = out;
     let gone: () => void = () => {};
     this.gone = new Promise((resolve) => (gone = resolve));
-    const onChannel = (channel: Channel): void => {
-      if (channel.label === TRANSFER_LABEL) channel.on('message', (message) => this.receive(message));
-    };
+    const onChannel = (channel: Channel): void => void this.adopt(channel);
     // Firefox fires no channel close when the connection is closed under it (as the spec says),
     // and a Peer emits `close` only after its channels had time to drain: its state says it first.
     const onState = (state: PeerState): void => {
-      if (state === 'closed') onClose();
-    };
-    const onClose = (): void => {
-      if (this.out !== out) return;
-      this.out = undefined;
-      gone();
+      if (state !== 'closed' || this.peer !== peer) return;
+      this.detach();
       this.disconnected();
     };
-    const onError = (err: PeerKitError): void => void this.emit('error', err);
-    out.on('close', onClose);
-    out.on('error', onError);
     peer.on('state', onState);
     peer.on('channel', onChannel);
     this.detach = () => {
       gone();
+      this.out = undefined;
+      this.peer = undefined;
       peer.off('channel', onChannel);
       peer.off('state', onState);
-      out.off('close', onClose);
-      out.off('error', onError);
     };
+    this.peer = peer;
     for (const transfer of this.outgoing.values()) if (!transfer.finished) this.control(transfer.offer());
+  }
+
+  /**
+   * Takes the remote's transfer channel; true if `channel` is one. Called for every `channel`
+   * event of the attached Peer; a Peer that keeps this channel out of its public `channel`
+   * event hands it over here instead.
+   */
+  adopt(channel: Channel): boolean {
+    if (channel.label !== TRANSFER_LABEL) return false;
+    channel.on('message', (message) => this.receive(message));
+    channel.on('error', (err) => this.emit('error', err));
+    return true;
   }
 
   /**
@@ -164,8 +165,6 @@ export class Transfers extends EventEmitter<TransfersEvents> {
     this.closed = true;
     this.detach();
     this.disconnected();
-    this.out = undefined;
-    this.peer = undefined;
   }
 
   private disconnected(): void {
@@ -174,7 +173,22 @@ export class Transfers extends EventEmitter<TransfersEvents> {
   }
 
   private control(message: object): void {
-    this.out?.send(message as Parameters<Channel['send']>[0]).catch(() => this.disconnected());
+    this.channelOut()?.send(message as Parameters<Channel['send']>[0]).catch(() => this.disconnected());
+  }
+
+  /** This side's transfer channel, opened at the first message so Peers that never transfer have none. */
+  private channelOut(): Channel | undefined {
+    const peer = this.peer;
+    if (this.out || !peer || peer.state === 'closed') return this.out;
+    const out = peer.channel(TRANSFER_LABEL, { ordered: true });
+    out.on('error', (err) => this.emit('error', err));
+    out.once('close', () => {
+      if (this.out !== out) return;
+      this.detach();
+      this.disconnected();
+    });
+    this.out = out;
+    return out;
   }
 
   private forgetOutgoing(id: string): void {
@@ -189,8 +203,7 @@ export class Transfers extends EventEmitter<TransfersEvents> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      for (let next = this.pick(); next && this.out; next = this.pick()) {
-        const out = this.out;
+      for (let next = this.pick(), out = this.channelOut(); next && out; next = this.pick(), out = this.channelOut()) {
         const { transfer, index, block } = next;
         let message: Uint8Array;
         try {
