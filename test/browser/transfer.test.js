@@ -134,6 +134,24 @@ describe('file transfers', function () {
     await closeAll(a, b);
   });
 
+  it('partial files older than keepPartialMs are removed when a Transfers is created, newer ones kept', async () => {
+    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('peerkit-transfers', { create: true });
+    const write = async (id) => {
+      const dir = await root.getDirectoryHandle(id, { create: true });
+      const writable = await (await dir.getFileHandle('offer.json', { create: true })).createWritable();
+      await writable.write('{}');
+      await writable.close();
+    };
+    await write('a'.repeat(64));
+    await sleep(1500);
+    await write('b'.repeat(64));
+    const [a, b] = pair();
+    createTransfers(a, { keepPartialMs: 1000 });
+    await until('the stale folder removed', async () => (await storedBlocks('a'.repeat(64))) === -1, 5000);
+    expect(await storedBlocks('b'.repeat(64))).to.equal(0);
+    await closeAll(a, b);
+  });
+
   it('pause() stops the blocks and resume() finishes the transfer', async () => {
     const { a, b, sender, receiver } = await connectedPair({ blockSize: 64 * KiB, windowBytes: 256 * KiB });
     const file = makeFile(8 * MiB);
