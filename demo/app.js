@@ -1,6 +1,6 @@
 // The demo: a room from the URL, a call with video tiles, chat, files and live stats, built only
 // on the public API of the CDN build (the global PeerKit).
-import { FILE_CHANNEL, receiveFile, sendFile } from './files.js';
+import { sendFile, transfersFor } from './files.js';
 import { Tile } from './tiles.js';
 import { clearAlert, el, showAlert } from './ui.js';
 
@@ -23,6 +23,7 @@ const call = {
   // By Peer, not by member id: a member keeps its Peer but gets a new id when the signaling
   // connection re-joins, and everything about it arrives on its Peer anyway.
   tiles: new Map(),
+  transfers: new Map(), // Peer -> the Transfers with that person (demo/files.js)
   leaving: false,
 };
 
@@ -242,12 +243,13 @@ function addMember(peer, hello) {
   peer.on('state', (state) => tile.setState(state));
   peer.on('stream', (stream) => void tile.show(stream));
   peer.on('data', (data) => control(data, tile));
-  peer.on('channel', (channel) => channel.label === FILE_CHANNEL && receiveFile(channel, name, $('transfers')));
+  call.transfers.set(peer, transfersFor(peer, name, $('transfers')));
   // Tell the newcomer whether we are muted; everyone else heard it when it changed.
   peer.once('connect', () => sendControl(mediaState(), peer));
   peer.once('close', () => {
     tile.remove();
     call.tiles.delete(peer);
+    call.transfers.delete(peer);
     system(`${name} left`);
   });
   system(`${name} joined`);
@@ -311,7 +313,10 @@ function wireControls() {
   };
   $('file-input').onchange = (event) => {
     for (const file of event.target.files) {
-      for (const peer of call.room.peers.values()) void sendFile(peer, file, call.tiles.get(peer)?.name ?? 'a member', $('transfers'));
+      for (const peer of call.room.peers.values()) {
+        const transfers = call.transfers.get(peer);
+        if (transfers) void sendFile(transfers, file, call.tiles.get(peer)?.name ?? 'a member', $('transfers'));
+      }
     }
     if (call.room.peers.size === 0) system('Nobody else is here yet to send files to.');
     event.target.value = '';

@@ -1,108 +1,101 @@
-// File transfer over a data channel of its own per file and recipient: a JSON header, the file in
-// parts, and a JSON receipt back. peerkit's Channel chunks each part, applies backpressure and
-// reports progress on both sides; parts keep every message well under the channel's size limit,
-// so a file of any size goes through and the receiver keeps Blobs, which browsers may hold on disk.
+// The file panel on peerkit's transfers: blocks verified by SHA-256 as they arrive, pause and
+// resume, and resume after a reload on either side. The receiver writes into the Origin Private
+// File System, so a file of any size never sits in memory. One Transfers per person (by the name
+// they joined with): when someone comes back after a reload, their new Peer is attached to it and
+// whatever was unfinished carries on from the last verified block.
 import { bytes, el } from './ui.js';
 
-/** The label both sides recognise. */
-export const FILE_CHANNEL = 'peerkit-demo/file';
-const PART_BYTES = 16 * 2 ** 20;
+const { createTransfers } = window.PeerKit;
+/** Transfers by the name of the person at the other end. */
+const byName = new Map();
 
-const isHeader = (m) =>
-  typeof m === 'object' && m !== null && m.file === 1 && typeof m.name === 'string' && Number.isSafeInteger(m.size) && m.size >= 0 &&
-  typeof m.type === 'string' && Number.isSafeInteger(m.parts) && m.parts === Math.ceil(m.size / PART_BYTES);
-
-/** One row in the transfer list, with its progress bar and speed. */
+/** One row in the transfer list, with its progress bar, speed and time left. */
 class Row {
   constructor(list, { direction, name, size, who }) {
     this.size = size;
-    this.started = performance.now();
     this.bar = el('progress', { max: Math.max(size, 1), value: 0, 'aria-label': `${direction === 'send' ? 'Sending' : 'Receiving'} ${name} ${direction === 'send' ? 'to' : 'from'} ${who}` });
     this.meta = el('div', { class: 'meta' });
+    this.actions = el('div', { class: 'actions' });
     this.node = el('li', { dataset: { direction, name, status: direction === 'send' ? 'sending' : 'receiving' } },
       el('div', {}, `${direction === 'send' ? '↑' : '↓'} ${name} `, el('span', { class: 'meta' }, `${direction === 'send' ? 'to' : 'from'} ${who}`)),
-      this.bar, this.meta);
+      this.bar, this.meta, this.actions);
     list.prepend(this.node);
-    this.update(0);
+    this.update({ bytes: 0, bytesPerSecond: 0, etaMs: Infinity });
   }
 
-  update(done) {
+  update({ bytes: done, bytesPerSecond, etaMs }) {
     this.bar.value = Math.max(done, this.size === 0 ? 1 : 0);
-    const seconds = (performance.now() - this.started) / 1000;
-    const speed = seconds > 0 ? `${bytes(Math.round(done / seconds))}/s` : '–';
-    this.meta.textContent = `${bytes(done)} of ${bytes(this.size)} · ${speed}`;
+    const speed = bytesPerSecond > 0 ? `${bytes(Math.round(bytesPerSecond))}/s` : '–';
+    const left = Number.isFinite(etaMs) && etaMs > 0 ? ` · ${Math.ceil(etaMs / 1000)} s left` : '';
+    this.meta.textContent = `${bytes(done)} of ${bytes(this.size)} · ${speed}${left}`;
+  }
+
+  status(status) {
+    this.node.dataset.status = status;
   }
 
   finish(status, extra) {
-    this.update(this.size);
-    this.node.dataset.status = status;
+    this.bar.value = Math.max(this.size, 1);
+    this.actions.replaceChildren();
+    this.status(status);
     this.meta.append(' · ', extra);
   }
 
   fail(err) {
-    this.node.dataset.status = 'failed';
+    this.actions.replaceChildren();
+    this.status('failed');
     this.meta.append(' · ', el('strong', {}, `failed: ${err.message}`));
   }
 }
 
-/** Sends `file` to one member's Peer; resolves once the receiver confirms it has all of it. */
-export async function sendFile(peer, file, who, list) {
+/**
+ * The Transfers for the person called `who`, attached to their current Peer: new the first time,
+ * the same one (with its unfinished transfers) when they come back.
+ */
+export function transfersFor(peer, who, list) {
+  const existing = byName.get(who);
+  if (existing) {
+    existing.attach(peer);
+    return existing;
+  }
+  const transfers = createTransfers(peer);
+  byName.set(who, transfers);
+  transfers.on('transfer', (incoming) => void receive(incoming, who, list));
+  return transfers;
+}
+
+/** Sends `file` to one person; the row shows progress, pause/resume, and delivery once verified. */
+export async function sendFile(transfers, file, who, list) {
   const row = new Row(list, { direction: 'send', name: file.name, size: file.size, who });
-  const channel = peer.channel(FILE_CHANNEL);
-  let done = 0;
-  channel.on('progress', (p) => p.direction === 'send' && row.update(done + p.bytes));
-  const receipt = new Promise((resolve, reject) => {
-    channel.on('message', (m) => m?.received === file.size && resolve());
-    channel.once('close', () => reject(new Error('the channel closed before the receiver confirmed')));
+  const t = transfers.sendFile(file);
+  t.on('progress', (p) => row.update(p));
+  const pause = el('button', { type: 'button', onclick: () => (t.state === 'paused' ? t.resume() : t.pause()) }, 'Pause');
+  const cancel = el('button', { type: 'button', onclick: () => t.cancel() }, 'Cancel');
+  row.actions.append(pause, cancel);
+  t.on('state', (state) => {
+    pause.textContent = state === 'paused' ? 'Resume' : 'Pause';
+    if (state === 'paused' || state === 'waiting' || state === 'sending' || state === 'verifying') row.status(state === 'sending' ? 'sending' : state);
   });
-  receipt.catch(() => undefined);
   try {
-    const parts = Math.ceil(file.size / PART_BYTES);
-    await channel.send({ file: 1, name: file.name, size: file.size, type: file.type, parts });
-    for (let start = 0; start < file.size; start += PART_BYTES) {
-      const part = file.slice(start, start + PART_BYTES);
-      await channel.send(part);
-      done += part.size;
-      row.update(done);
-    }
-    row.node.dataset.status = 'sent';
-    await receipt;
-    row.finish('delivered', 'delivered ✓');
+    await t.done;
+    row.finish('delivered', 'delivered, SHA-256 verified ✓');
   } catch (err) {
     row.fail(err);
-  } finally {
-    void channel.close();
   }
 }
 
-/** Receives one file on a channel the remote opened; shows a download link when it is whole. */
-export function receiveFile(channel, who, list) {
-  let header;
-  let row;
-  const parts = [];
-  let done = 0;
-  channel.on('message', (m) => {
-    if (header === undefined) {
-      if (!isHeader(m)) return void channel.close();
-      header = m;
-      row = new Row(list, { direction: 'receive', name: m.name, size: m.size, who });
-    } else if (m instanceof Blob || m instanceof ArrayBuffer) {
-      parts.push(m);
-      done += m instanceof Blob ? m.size : m.byteLength;
-      row.update(done);
-    }
-    if (header && parts.length === header.parts) complete();
-  });
-  channel.on('progress', (p) => p.direction === 'receive' && row?.update(done + p.bytes));
-  channel.once('close', () => {
-    if (row && row.node.dataset.status === 'receiving') row.fail(new Error('the sender went away'));
-  });
-
-  function complete() {
-    const blob = new Blob(parts, { type: header.type });
-    if (blob.size !== header.size) return row.fail(new Error(`${bytes(blob.size)} arrived, ${bytes(header.size)} announced`));
-    const url = URL.createObjectURL(blob);
-    row.finish('received', el('a', { href: url, download: header.name }, `Download ${header.name}`));
-    void channel.send({ received: blob.size });
+/** Accepts every offer; a transfer that was under way before a reload says where it resumes. */
+async function receive(incoming, who, list) {
+  const row = new Row(list, { direction: 'receive', name: incoming.name, size: incoming.size, who });
+  if (incoming.resumedFrom > 0) row.meta.before(el('div', { class: 'meta' }, `resumed from ${bytes(incoming.resumedFrom)}`));
+  incoming.on('progress', (p) => row.update(p));
+  incoming.on('state', (state) => state === 'paused' && row.status('paused'));
+  row.actions.append(el('button', { type: 'button', onclick: () => incoming.cancel() }, 'Cancel'));
+  try {
+    const file = await incoming.accept();
+    const url = URL.createObjectURL(file);
+    row.finish('received', el('a', { href: url, download: incoming.name }, `Download ${incoming.name}`));
+  } catch (err) {
+    row.fail(err);
   }
 }

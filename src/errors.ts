@@ -41,7 +41,13 @@ export type PeerKitErrorCode =
   /** WHEP: the stream was still not live (HTTP 409) when `timeoutMs` ran out. */
   | 'NOT_LIVE'
   /** WHIP/WHEP: the server failed (HTTP 5xx) or could not be reached. */
-  | 'SERVER_ERROR';
+  | 'SERVER_ERROR'
+  /** A file transfer was cancelled by either side. */
+  | 'TRANSFER_CANCELLED'
+  /** The receiver rejected a file transfer. */
+  | 'TRANSFER_REJECTED'
+  /** A transfer's data failed verification and could not be repaired. */
+  | 'TRANSFER_CORRUPT';
 
 /**
  * The one error class peerkit throws, rejects with, or emits on `error`.

@@ -18,6 +18,12 @@ export { BroadcastChannelTransport } from './signaling/transports/broadcast.js';
 export type { BroadcastChannelTransportOptions } from './signaling/transports/broadcast.js';
 export { MemoryHub, MemoryTransport } from './signaling/transports/memory.js';
 export type { MemoryHubOptions } from './signaling/transports/memory.js';
+export { Transfers, createTransfers } from './transfer/transfers.js';
+export type { TransfersEvents, TransfersOptions } from './transfer/transfers.js';
+export { Transfer } from './transfer/outgoing.js';
+export type { SendFileOptions, TransferEvents, TransferProgress, TransferState } from './transfer/outgoing.js';
+export { IncomingTransfer } from './transfer/incoming.js';
+export type { AcceptOptions } from './transfer/incoming.js';
 export { Room } from './room/room.js';
 export type { RoomEvents, RoomOptions, RoomState } from './room/room.js';
 export {

@@ -1,0 +1,243 @@
+import { EventEmitter } from 'eventemitter3';
+import { PeerKitError } from '../errors.js';
+import { toHex } from '../util.js';
+import { Meter } from './outgoing.js';
+import type { TransferEvents, TransferState } from './outgoing.js';
+import type { BlockMessage, OfferMessage } from './protocol.js';
+import { TRANSFER_VERSION, blockCount, blockLength, fileRoot, missingRanges, sha256 } from './protocol.js';
+import type { BlockStore } from './store.js';
+import { MemoryStore, OpfsStore, SinkStore, opfsFolder } from './store.js';
+
+/** Options of `incoming.accept()`. */
+export interface AcceptOptions {
+  /**
+   * Receive into this stream, in file order, instead of a File. A sink cannot be rewound, so
+   * such a transfer resumes only while this page lives.
+   */
+  sink?: WritableStream<Uint8Array>;
+}
+
+/** What an IncomingTransfer needs from the Transfers that owns it. */
+export interface IncomingLink {
+  control(message: object): void;
+  forget(id: string): void;
+  memoryLimit: number;
+  useOpfs: boolean;
+}
+
+/**
+ * A file the remote offers. Emitted on `transfer`; call `accept()` or `reject()`.
+ *
+ * @example
+ * ```ts
+ * transfers.on('transfer', async (incoming) => {
+ *   if (incoming.resumedFrom > 0) console.log('resuming', incoming.name);
+ *   const file = await incoming.accept();
+ *   download(file);
+ * });
+ * ```
+ */
+export class IncomingTransfer extends EventEmitter<TransferEvents> {
+  readonly id: string;
+  readonly name: string;
+  readonly size: number;
+  readonly type: string;
+  readonly lastModified: number;
+  readonly meta: unknown;
+  /** Bytes already received and verified in an earlier session (kept in OPFS); 0 for a new transfer. */
+  readonly resumedFrom: number;
+  /** Blocks that arrived damaged and were fetched again. */
+  refetchedBlocks = 0;
+  private current: TransferState = 'offered';
+  private readonly count: number;
+  private readonly hashes: Map<number, Uint8Array>;
+  private readonly working = new Set<Promise<void>>();
+  private store: BlockStore | undefined;
+  private root: string | undefined;
+  private bytes: number;
+  private readonly meter: Meter;
+  private result: Promise<File | undefined> | undefined;
+  private settle = { resolve: (_file: File | undefined): void => {}, reject: (_err: PeerKitError): void => {} };
+  private checking = false;
+
+  /** @internal Made by Transfers when an offer arrives. */
+  constructor(
+    private readonly offer: OfferMessage,
+    stored: Map<number, Uint8Array>,
+    private readonly link: IncomingLink,
+  ) {
+    super();
+    ({ id: this.id, name: this.name, size: this.size, type: this.type, lastModified: this.lastModified, meta: this.meta } = offer);
+    this.count = blockCount(offer.size, offer.blockSize);
+    this.hashes = stored;
+    this.bytes = 0;
+    for (const index of stored.keys()) this.bytes += blockLength(index, offer.size, offer.blockSize);
+    this.resumedFrom = this.bytes;
+    this.meter = new Meter(offer.size);
+  }
+
+  get state(): TransferState {
+    return this.current;
+  }
+
+  /** Verified bytes so far. */
+  get received(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Accepts the file. Without a sink it is written to the Origin Private File System where there
+   * is one (and resumes after a reload), else kept in memory up to the Transfers' `memoryLimit`.
+   *
+   * @returns the File once every byte is verified (with a sink: undefined, the stream closed);
+   * rejects with `TRANSFER_CANCELLED`, `TRANSFER_CORRUPT`, or `UNSUPPORTED` when the file is
+   * larger than `memoryLimit` with no OPFS and no sink
+   */
+  accept(): Promise<File>;
+  accept(options: { sink: WritableStream<Uint8Array> }): Promise<undefined>;
+  accept(options: AcceptOptions = {}): Promise<File | undefined> {
+    this.result ??= this.start(options);
+    return this.result;
+  }
+
+  /** Declines the offer; the sender's `done` rejects with `TRANSFER_REJECTED`. */
+  reject(): void {
+    if (this.store || this.finished) return;
+    this.link.control({ v: TRANSFER_VERSION, t: 'reject', id: this.id });
+    this.finish('rejected');
+  }
+
+  /** Stops receiving and removes what was stored; the sender's `done` rejects with `TRANSFER_CANCELLED`. */
+  cancel(): void {
+    if (this.finished) return;
+    this.link.control({ v: TRANSFER_VERSION, t: 'cancel', id: this.id, reason: 'cancel' });
+    this.fail('cancelled', new PeerKitError('TRANSFER_CANCELLED', `The transfer of "${this.name}" was cancelled on this side.`));
+  }
+
+  get finished(): boolean {
+    return this.current === 'done' || this.current === 'cancelled' || this.current === 'rejected' || this.current === 'failed';
+  }
+
+  /** @internal The sender offered again on a new connection: tell it what is still missing. */
+  reoffered(): void {
+    if (this.store) this.requestMissing();
+    if (this.current === 'waiting') this.setState('sending');
+  }
+
+  /** @internal The connection went away. */
+  disconnected(): void {
+    if (!this.finished && this.store) this.setState('waiting');
+  }
+
+  /** @internal The sender paused or resumed. */
+  paused(yes: boolean): void {
+    if (!this.finished) this.setState(yes ? 'paused' : 'sending');
+  }
+
+  /** @internal A block arrived. */
+  block(block: BlockMessage): void {
+    if (!this.store || this.finished || this.hashes.has(block.index) || block.index >= this.count) return;
+    const work = this.take(block, this.store).catch((err: unknown) => {
+      // Storage refused the block (quota, a revoked permission): the transfer cannot go on here.
+      this.link.control({ v: TRANSFER_VERSION, t: 'cancel', id: this.id, reason: 'cancel' });
+      this.fail('failed', new PeerKitError('TRANSFER_CANCELLED', `"${this.name}" could not be stored: ${err instanceof Error ? err.message : String(err)}.`, { cause: err }));
+    });
+    this.working.add(work);
+    void work.finally(() => this.working.delete(work));
+  }
+
+  /** @internal The sender's whole-file hash. */
+  end(root: string): void {
+    this.root = root;
+    void this.check();
+  }
+
+  /** @internal The sender cancelled. */
+  cancelled(reason: string): void {
+    this.fail('cancelled', new PeerKitError('TRANSFER_CANCELLED', `The sender cancelled the transfer of "${this.name}" (${reason}).`));
+  }
+
+  private async start(options: AcceptOptions): Promise<File | undefined> {
+    if (this.finished) throw new PeerKitError('BAD_ARGUMENT', `The transfer of "${this.name}" is already ${this.current}.`);
+    const result = new Promise<File | undefined>((resolve, reject) => (this.settle = { resolve, reject }));
+    const folder = options.sink || !this.link.useOpfs ? undefined : await opfsFolder();
+    if (options.sink) {
+      this.store = new SinkStore(options.sink);
+      // Blocks kept from an earlier session never reach this stream: fetch them again.
+      this.hashes.clear();
+      this.bytes = 0;
+    } else if (folder) {
+      this.store = await OpfsStore.open(folder, this.offer);
+    } else if (this.size <= this.link.memoryLimit) {
+      this.store = new MemoryStore(this.offer);
+    } else {
+      const err = new PeerKitError('UNSUPPORTED', `"${this.name}" is ${this.size} bytes: without OPFS, pass accept({ sink }) for files over ${this.link.memoryLimit} bytes.`);
+      this.link.control({ v: TRANSFER_VERSION, t: 'reject', id: this.id });
+      this.finish('rejected');
+      throw err;
+    }
+    this.setState('sending');
+    this.requestMissing();
+    return result;
+  }
+
+  private requestMissing(): void {
+    this.link.control({ v: TRANSFER_VERSION, t: 'accept', id: this.id, missing: missingRanges(this.count, (i) => this.hashes.has(i)) });
+  }
+
+  private async take(block: BlockMessage, store: BlockStore): Promise<void> {
+    const hash = await sha256(block.data);
+    if (toHex(hash) !== toHex(block.hash) || block.data.byteLength !== blockLength(block.index, this.size, this.offer.blockSize)) {
+      this.refetchedBlocks++;
+      this.link.control({ v: TRANSFER_VERSION, t: 'nack', id: this.id, index: block.index });
+      return;
+    }
+    await store.write(block.index, block.data);
+    if (this.finished || this.hashes.has(block.index)) return;
+    this.hashes.set(block.index, hash);
+    this.bytes += block.data.byteLength;
+    this.link.control({ v: TRANSFER_VERSION, t: 'ack', id: this.id, index: block.index });
+    this.emit('progress', this.meter.reading(this.bytes));
+    await this.check();
+  }
+
+  private async check(): Promise<void> {
+    if (!this.store || this.root === undefined || this.hashes.size < this.count || this.checking || this.finished) return;
+    this.checking = true;
+    this.setState('verifying');
+    await Promise.all(this.working);
+    const hashes = Array.from({ length: this.count }, (_, i) => this.hashes.get(i) as Uint8Array);
+    if ((await fileRoot(hashes)) !== this.root) {
+      this.link.control({ v: TRANSFER_VERSION, t: 'cancel', id: this.id, reason: 'corrupt' });
+      return this.fail('failed', new PeerKitError('TRANSFER_CORRUPT', `"${this.name}" does not match the sender's whole-file hash.`));
+    }
+    try {
+      const file = await this.store.finish();
+      this.link.control({ v: TRANSFER_VERSION, t: 'verified', id: this.id });
+      this.finish('done');
+      this.settle.resolve(file);
+    } catch (err) {
+      this.fail('failed', new PeerKitError('TRANSFER_CORRUPT', `"${this.name}" could not be stored.`, { cause: err }));
+    }
+  }
+
+  private fail(state: TransferState, err: PeerKitError): void {
+    if (this.finished) return;
+    const store = this.store;
+    this.finish(state);
+    this.settle.reject(err);
+    // A block file still being written cannot be removed (its writable holds it): let it finish.
+    void Promise.allSettled(this.working).then(() => store?.discard(err));
+  }
+
+  private finish(state: TransferState): void {
+    this.setState(state);
+    this.link.forget(this.id);
+  }
+
+  private setState(next: TransferState): void {
+    if (next === this.current || this.finished) return;
+    this.current = next;
+    this.emit('state', next);
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Where received blocks go: the Origin Private File System (one file per block, so every block
+ * written is durable on its own and a reload finds it), memory, or the caller's WritableStream.
+ * @packageDocumentation
+ */
+import { PeerKitError } from '../errors.js';
+import type { OfferMessage } from './protocol.js';
+import { blockCount, blockLength, sha256 } from './protocol.js';
+
+/** The OPFS folder that holds partial and received files, one sub-folder per transfer id. */
+export const STORE_FOLDER = 'peerkit-transfers';
+const OFFER_FILE = 'offer.json';
+
+/** The receiving side of one transfer's bytes. */
+export interface BlockStore {
+  /** Writes one verified block; resolves once it is stored. */
+  write(index: number, data: Uint8Array): Promise<void>;
+  /** Every block is written and verified: the result. */
+  finish(): Promise<File | undefined>;
+  /** Gives up: removes what was stored. */
+  discard(reason: PeerKitError): Promise<void>;
+}
+
+/** DOM typings lag behind OPFS: the parts used here. */
+interface Directory {
+  getDirectoryHandle(name: string, options?: { create?: boolean }): Promise<Directory>;
+  getFileHandle(name: string, options?: { create?: boolean }): Promise<FileSystemFileHandle>;
+  removeEntry(name: string, options?: { recursive?: boolean }): Promise<void>;
+  keys(): AsyncIterableIterator<string>;
+}
+
+/** The transfers folder of this origin's OPFS, or undefined where there is none (private windows, Node). */
+export async function opfsFolder(): Promise<Directory | undefined> {
+  try {
+    const root = (await navigator.storage.getDirectory()) as unknown as Directory;
+    return await root.getDirectoryHandle(STORE_FOLDER, { create: true });
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeFile(dir: Directory, name: string, data: Uint8Array | string): Promise<void> {
+  const handle = await dir.getFileHandle(name, { create: true });
+  const writable = await handle.createWritable();
+  await writable.write(data as Uint8Array<ArrayBuffer> | string);
+  await writable.close();
+}
+
+/** What a partial transfer kept in OPFS: the offer and the hash of each verified block. */
+export interface Stored {
+  hashes: Map<number, Uint8Array>;
+}
+
+/**
+ * Blocks of `offer` already in OPFS, each read back and hashed again so a block torn by a crash
+ * is fetched again rather than trusted. Empty when nothing is stored.
+ */
+export async function loadStored(folder: Directory, offer: OfferMessage): Promise<Stored> {
+  const hashes = new Map<number, Uint8Array>();
+  let dir: Directory;
+  try {
+    dir = await folder.getDirectoryHandle(offer.id);
+  } catch {
+    return { hashes };
+  }
+  const count = blockCount(offer.size, offer.blockSize);
+  for await (const name of dir.keys()) {
+    const index = Number(name);
+    if (!/^\d+$/.test(name) || index >= count) continue;
+    const file = await (await dir.getFileHandle(name)).getFile();
+    if (file.size !== blockLength(index, offer.size, offer.blockSize)) continue;
+    hashes.set(index, await sha256(await file.arrayBuffer()));
+  }
+  return { hashes };
+}
+
+/**
+ * Removes transfer folders untouched for `keepMs`: partial files nobody resumed, and received
+ * files whose `File` the application had that long to save.
+ */
+export async function sweep(folder: Directory, keepMs: number, now = Date.now()): Promise<void> {
+  const stale: string[] = [];
+  for await (const name of folder.keys()) {
+    try {
+      const dir = await folder.getDirectoryHandle(name);
+      const offer = await (await dir.getFileHandle(OFFER_FILE)).getFile();
+      if (now - offer.lastModified > keepMs) stale.push(name);
+    } catch {
+      stale.push(name);
+    }
+  }
+  await Promise.all(stale.map((name) => folder.removeEntry(name, { recursive: true }).catch(() => undefined)));
+}
+
+/** One transfer's folder in OPFS, one file per block. */
+export class OpfsStore implements BlockStore {
+  private touched = 0;
+
+  private constructor(
+    private readonly folder: Directory,
+    private readonly dir: Directory,
+    private readonly offer: OfferMessage,
+  ) {}
+
+  static async open(folder: Directory, offer: OfferMessage): Promise<OpfsStore> {
+    const store = new OpfsStore(folder, await folder.getDirectoryHandle(offer.id, { create: true }), offer);
+    await store.touch();
+    return store;
+  }
+
+  async write(index: number, data: Uint8Array): Promise<void> {
+    await writeFile(this.dir, String(index), data);
+    // The sweep reads the offer file's age; a transfer in progress keeps it fresh.
+    if (Date.now() - this.touched > 60000) await this.touch();
+  }
+
+  async finish(): Promise<File> {
+    await this.touch();
+    const parts: File[] = [];
+    for (let i = 0; i < blockCount(this.offer.size, this.offer.blockSize); i++) {
+      parts.push(await (await this.dir.getFileHandle(String(i))).getFile());
+    }
+    // A File made of the block files refers to them on disk rather than copying them into memory.
+    return new File(parts, this.offer.name, { type: this.offer.type, lastModified: this.offer.lastModified });
+  }
+
+  async discard(): Promise<void> {
+    await this.folder.removeEntry(this.offer.id, { recursive: true }).catch(() => undefined);
+  }
+
+  private async touch(): Promise<void> {
+    this.touched = Date.now();
+    await writeFile(this.dir, OFFER_FILE, JSON.stringify(this.offer));
+  }
+}
+
+/** Blocks kept as Blobs in memory, for browsers without OPFS and files under the memory limit. */
+export class MemoryStore implements BlockStore {
+  private readonly blocks: Blob[] = [];
+
+  constructor(private readonly offer: OfferMessage) {}
+
+  write(index: number, data: Uint8Array): Promise<void> {
+    this.blocks[index] = new Blob([data as Uint8Array<ArrayBuffer>]);
+    return Promise.resolve();
+  }
+
+  finish(): Promise<File> {
+    return Promise.resolve(new File(this.blocks, this.offer.name, { type: this.offer.type, lastModified: this.offer.lastModified }));
+  }
+
+  discard(): Promise<void> {
+    this.blocks.length = 0;
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Writes to the caller's stream in file order. A block that arrives ahead of a missing one (a
+ * corrupted block being fetched again) waits here; the sender's window bounds how many do.
+ */
+export class SinkStore implements BlockStore {
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly waiting = new Map<number, Uint8Array>();
+  private nextIndex = 0;
+
+  constructor(sink: WritableStream<Uint8Array>) {
+    this.writer = sink.getWriter();
+  }
+
+  /** The first block the stream has not had: a sink cannot take earlier bytes again. */
+  get written(): number {
+    return this.nextIndex;
+  }
+
+  async write(index: number, data: Uint8Array): Promise<void> {
+    this.waiting.set(index, data.slice());
+    for (let block = this.waiting.get(this.nextIndex); block; block = this.waiting.get(this.nextIndex)) {
+      this.waiting.delete(this.nextIndex);
+      this.nextIndex++;
+      await this.writer.write(block);
+    }
+  }
+
+  async finish(): Promise<undefined> {
+    await this.writer.close();
+    return undefined;
+  }
+
+  async discard(reason: PeerKitError): Promise<void> {
+    this.waiting.clear();
+    await this.writer.abort(reason).catch(() => undefined);
+  }
+}

@@ -1,0 +1,306 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Channel } from '../data/channel.js';
+import type { Message } from '../data/framing.js';
+import { PeerKitError } from '../errors.js';
+import type { Peer } from '../peer/peer.js';
+import type { PeerState } from '../peer/state.js';
+import { IncomingTransfer } from './incoming.js';
+import { Transfer } from './outgoing.js';
+import type { SendFileOptions, TakenBlock } from './outgoing.js';
+import type { ControlMessage, OfferMessage } from './protocol.js';
+import { TRANSFER_LABEL, decodeBlock, encodeBlock, parseControl } from './protocol.js';
+import { loadStored, opfsFolder, sweep } from './store.js';
+
+/** Options of {@link createTransfers}; each instance keeps its own copy. */
+export interface TransfersOptions {
+  /** Bytes per block: the unit that is hashed, acknowledged, fetched again and resumed from. @default 1048576 (1 MiB) */
+  blockSize?: number;
+  /** Bytes each transfer may have sent but not yet acknowledged; bounds the receiver's memory. @default 8388608 (8 MiB) */
+  windowBytes?: number;
+  /** Largest file received into memory when there is no OPFS and no sink. @default 268435456 (256 MiB) */
+  memoryLimit?: number;
+  /** Store received files in OPFS when the browser has it. @default true */
+  opfs?: boolean;
+  /** Partial (and received) files in OPFS untouched this long are removed, in ms. @default 86400000 (24 h) */
+  keepPartialMs?: number;
+  /**
+   * @internal A test hook: sees every outgoing block message (70-byte header, then data) and may
+   * change it, to prove that damaged blocks are fetched again.
+   */
+  tamper?: (index: number, message: Uint8Array) => void;
+}
+
+/** Events of a Transfers object. */
+export interface TransfersEvents {
+  /** The remote offers a file: `accept()` or `reject()` it. Not emitted again for a transfer already accepted here. */
+  transfer: [incoming: IncomingTransfer];
+  /** A malformed message from the remote, or a failure no call waits for. */
+  error: [error: PeerKitError];
+}
+
+const MiB = 1 << 20;
+
+/**
+ * Resumable, verified file transfers over one remote Peer, on a channel of their own. Attach a
+ * new Peer for the same remote with {@link Transfers.attach} and unfinished transfers resume
+ * from the last verified block.
+ *
+ * @example
+ * ```ts
+ * const transfers = createTransfers(peer);
+ * transfers.on('transfer', async (incoming) => save(await incoming.accept()));
+ * const t = transfers.sendFile(file);
+ * t.on('progress', ({ bytes, total, etaMs }) => render(bytes, total, etaMs));
+ * await t.done;
+ * ```
+ */
+export class Transfers extends EventEmitter<TransfersEvents> {
+  private readonly options: Required<Omit<TransfersOptions, 'tamper'>> & Pick<TransfersOptions, 'tamper'>;
+  private readonly window: number;
+  private readonly outgoing = new Map<string, Transfer>();
+  private readonly incoming = new Map<string, IncomingTransfer>();
+  private readonly order: Transfer[] = [];
+  private peer: Peer | undefined;
+  private out: Channel | undefined;
+  private detach: () => void = () => {};
+  private pumping = false;
+  private turn = 0;
+  private inbox: Promise<void> = Promise.resolve();
+  /** Resolves when the current connection goes away: a send stuck on it must not stop the pump. */
+  private gone: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  /** @internal Use {@link createTransfers}. */
+  constructor(peer: Peer, options: TransfersOptions = {}) {
+    super();
+    this.options = { blockSize: MiB, windowBytes: 8 * MiB, memoryLimit: 256 * MiB, opfs: true, keepPartialMs: 86400000, ...options };
+    if (!Number.isInteger(this.options.blockSize) || this.options.blockSize < 1024 || this.options.blockSize > 16 * MiB) {
+      throw new PeerKitError('BAD_ARGUMENT', `blockSize must be an integer from 1024 to ${16 * MiB} bytes.`);
+    }
+    this.window = Math.max(2, Math.floor(this.options.windowBytes / this.options.blockSize));
+    if (this.options.opfs) void this.sweepStored();
+    this.attach(peer);
+  }
+
+  /**
+   * Carries on over a new Peer for the same remote (after a Room rebuilt the connection, or a
+   * page reload on either side): unfinished outgoing transfers are offered again and resume
+   * from the last block the receiver verified. Attach before the new Peer connects, so the
+   * remote's transfer channel is not missed.
+   */
+  attach(peer: Peer): void {
+    if (this.closed) throw new PeerKitError('CLOSED', 'attach() was called after close().');
+    if (peer === this.peer) return;
+    this.detach();
+    this.disconnected();
+    let gone: () => void = () => {};
+    this.gone = new Promise((resolve) => (gone = resolve));
+    const onChannel = (channel: Channel): void => void this.adopt(channel);
+    // Firefox fires no channel close when the connection is closed under it (as the spec says),
+    // and a Peer emits `close` only after its channels had time to drain: its state says it first.
+    const onState = (state: PeerState): void => {
+      if (state !== 'closed' || this.peer !== peer) return;
+      this.detach();
+      this.disconnected();
+    };
+    peer.on('state', onState);
+    peer.on('channel', onChannel);
+    this.detach = () => {
+      gone();
+      this.out = undefined;
+      this.peer = undefined;
+      peer.off('channel', onChannel);
+      peer.off('state', onState);
+    };
+    this.peer = peer;
+    for (const transfer of this.outgoing.values()) if (!transfer.finished) this.control(transfer.offer());
+  }
+
+  /**
+   * Takes the remote's transfer channel; true if `channel` is one. Called for every `channel`
+   * event of the attached Peer; a Peer that keeps this channel out of its public `channel`
+   * event hands it over here instead.
+   */
+  adopt(channel: Channel): boolean {
+    if (channel.label !== TRANSFER_LABEL) return false;
+    channel.on('message', (message) => this.receive(message));
+    channel.on('error', (err) => this.emit('error', err));
+    return true;
+  }
+
+  /**
+   * Sends a File or Blob. Picking the same file again (same name, size, last-modified and first
+   * block) after a reload resumes where the receiver left off.
+   *
+   * @throws PeerKitError `CLOSED` after `close()`, `BAD_ARGUMENT` when `file` is not a Blob
+   */
+  sendFile(file: Blob, options: SendFileOptions = {}): Transfer {
+    if (this.closed) throw new PeerKitError('CLOSED', 'sendFile() was called after close().');
+    if (!(file instanceof Blob)) throw new PeerKitError('BAD_ARGUMENT', 'sendFile() takes a File or Blob.');
+    const transfer = new Transfer(file, options, {
+      control: (message) => this.control(message),
+      wake: () => void this.pump(),
+      forget: (id) => this.forgetOutgoing(id),
+      blockSize: this.options.blockSize,
+      window: this.window,
+    });
+    void transfer.prepare().then(
+      (offer) => {
+        if (transfer.finished) return;
+        if (this.outgoing.has(offer.id)) {
+          return transfer.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${transfer.name}" is already being sent to this Peer.`));
+        }
+        this.outgoing.set(offer.id, transfer);
+        this.order.push(transfer);
+        this.control(offer);
+      },
+      (err: unknown) => transfer.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${transfer.name}" could not be read.`, { cause: err })),
+    );
+    return transfer;
+  }
+
+  /** Stops listening to the Peer. Unfinished transfers stop without a cancel, so their partial files stay resumable. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.detach();
+    this.disconnected();
+  }
+
+  private disconnected(): void {
+    for (const transfer of this.outgoing.values()) transfer.disconnected();
+    for (const incoming of this.incoming.values()) incoming.disconnected();
+  }
+
+  private control(message: object): void {
+    this.channelOut()?.send(message as Parameters<Channel['send']>[0]).catch(() => this.disconnected());
+  }
+
+  /** This side's transfer channel, opened at the first message so Peers that never transfer have none. */
+  private channelOut(): Channel | undefined {
+    const peer = this.peer;
+    if (this.out || !peer || peer.state === 'closed') return this.out;
+    const out = peer.channel(TRANSFER_LABEL, { ordered: true });
+    out.on('error', (err) => this.emit('error', err));
+    out.once('close', () => {
+      if (this.out !== out) return;
+      this.detach();
+      this.disconnected();
+    });
+    this.out = out;
+    return out;
+  }
+
+  private forgetOutgoing(id: string): void {
+    const transfer = this.outgoing.get(id);
+    this.outgoing.delete(id);
+    const at = transfer ? this.order.indexOf(transfer) : -1;
+    if (at >= 0) this.order.splice(at, 1);
+  }
+
+  /** Sends blocks, one transfer after another in turn, while the channel takes them. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (let next = this.pick(), out = this.channelOut(); next && out; next = this.pick(), out = this.channelOut()) {
+        const { transfer, index, block } = next;
+        let message: Uint8Array;
+        try {
+          const { hash, data } = await block;
+          message = encodeBlock(transfer.id ?? '', index, hash, data);
+        } catch (err) {
+          transfer.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${transfer.name}" could not be read.`, { cause: err }));
+          continue;
+        }
+        this.options.tamper?.(index, message);
+        await Promise.race([out.send(message).catch(() => transfer.disconnected()), this.gone]);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pick(): (TakenBlock & { transfer: Transfer }) | undefined {
+    for (let tries = 0; tries < this.order.length; tries++) {
+      this.turn = (this.turn + 1) % this.order.length;
+      const transfer = this.order[this.turn];
+      const taken = transfer?.take();
+      if (transfer && taken) return { transfer, ...taken };
+    }
+    return undefined;
+  }
+
+  private receive(message: Message): void {
+    if (message instanceof Uint8Array || message instanceof ArrayBuffer) {
+      const block = decodeBlock(message instanceof Uint8Array ? message : new Uint8Array(message));
+      if (block instanceof PeerKitError) return void this.emit('error', block);
+      return this.incoming.get(block.id)?.block(block);
+    }
+    const parsed = parseControl(message);
+    if (parsed instanceof PeerKitError) return void this.emit('error', parsed);
+    // Offers wait on storage; what follows an offer must not overtake it.
+    this.inbox = this.inbox
+      .then(() => this.handle(parsed))
+      .catch((err: unknown) => void this.emit('error', new PeerKitError('BAD_MESSAGE', `Handling a transfer "${parsed.t}" failed.`, { cause: err })));
+  }
+
+  private async handle(message: ControlMessage): Promise<void> {
+    const { id } = message;
+    const out = this.outgoing.get(id);
+    const incoming = this.incoming.get(id);
+    switch (message.t) {
+      case 'offer':
+        return incoming ? incoming.reoffered() : this.offered(message);
+      case 'accept':
+        return out?.accepted(message.missing);
+      case 'ack':
+        return out?.ack(message.index);
+      case 'nack':
+        return out?.nack(message.index);
+      case 'verified':
+        return out?.verified();
+      case 'reject':
+        return out?.ended('rejected', new PeerKitError('TRANSFER_REJECTED', `The receiver declined "${out.name}".`));
+      case 'end':
+        return incoming?.end(message.root);
+      case 'pause':
+      case 'resume':
+        return incoming?.paused(message.t === 'pause');
+      case 'cancel':
+        incoming?.cancelled(message.reason);
+        return out?.ended(
+          message.reason === 'corrupt' ? 'failed' : 'cancelled',
+          message.reason === 'corrupt'
+            ? new PeerKitError('TRANSFER_CORRUPT', `The receiver found "${out.name}" does not match its whole-file hash.`)
+            : new PeerKitError('TRANSFER_CANCELLED', `The receiver cancelled "${out.name}".`),
+        );
+    }
+  }
+
+  private async offered(offer: OfferMessage): Promise<void> {
+    const folder = this.options.opfs ? await opfsFolder() : undefined;
+    const stored = folder ? await loadStored(folder, offer) : { hashes: new Map<number, Uint8Array>() };
+    const incoming = new IncomingTransfer(offer, stored.hashes, {
+      control: (message) => this.control(message),
+      forget: (id) => this.incoming.get(id) === incoming && this.incoming.delete(id),
+      memoryLimit: this.options.memoryLimit,
+      useOpfs: this.options.opfs,
+    });
+    this.incoming.set(offer.id, incoming);
+    this.emit('transfer', incoming);
+  }
+
+  private async sweepStored(): Promise<void> {
+    const folder = await opfsFolder();
+    if (folder) await sweep(folder, this.options.keepPartialMs);
+  }
+}
+
+/**
+ * Adds file transfers to a Peer, from the outside, through its public API. `peer.sendFile()`
+ * and `room.sendFile()` are thin wrappers around this.
+ */
+export function createTransfers(peer: Peer, options: TransfersOptions = {}): Transfers {
+  return new Transfers(peer, options);
+}

@@ -1,0 +1,98 @@
+// The transfer wire format as pure logic: block messages, control messages, ranges, and the
+// hashes that name a transfer and check a whole file. The transfers themselves run in browsers.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  BLOCK_HEADER_BYTES,
+  blockCount,
+  blockLength,
+  decodeBlock,
+  encodeBlock,
+  fileRoot,
+  missingRanges,
+  parseControl,
+  sha256,
+  transferId,
+} from '../../dist/transfer/protocol.js';
+import { PeerKitError } from '../../dist/index.js';
+
+const ID = 'ab'.repeat(32);
+
+test('a block message carries id, index, hash and data, and reads back the same', async () => {
+  const data = new TextEncoder().encode('block data');
+  const hash = await sha256(data);
+  const message = encodeBlock(ID, 70000, hash, data);
+  assert.equal(message.byteLength, BLOCK_HEADER_BYTES + data.byteLength);
+  assert.deepEqual([message[0], message[1]], [1, 1]);
+  const block = decodeBlock(message);
+  assert.equal(block.id, ID);
+  assert.equal(block.index, 70000);
+  assert.deepEqual(block.hash, hash);
+  assert.deepEqual(block.data, data);
+});
+
+test('decodeBlock refuses short messages and other versions with BAD_MESSAGE', () => {
+  assert.equal(decodeBlock(new Uint8Array(10)).code, 'BAD_MESSAGE');
+  const message = encodeBlock(ID, 0, new Uint8Array(32), new Uint8Array(4));
+  message[0] = 2;
+  assert.ok(decodeBlock(message) instanceof PeerKitError);
+});
+
+test('parseControl accepts every kind and refuses what is malformed', () => {
+  const offer = { v: 1, t: 'offer', id: ID, name: 'a.txt', size: 10, type: 'text/plain', lastModified: 5, blockSize: 1 << 20, meta: { x: 1 } };
+  assert.deepEqual(parseControl(offer), offer);
+  assert.deepEqual(parseControl({ ...offer, meta: undefined }).meta, null);
+  assert.deepEqual(parseControl({ v: 1, t: 'accept', id: ID, missing: [[0, 3], [5, 6]] }).missing, [[0, 3], [5, 6]]);
+  assert.equal(parseControl({ v: 1, t: 'ack', id: ID, index: 4 }).index, 4);
+  assert.equal(parseControl({ v: 1, t: 'end', id: ID, root: 'cd'.repeat(32) }).root, 'cd'.repeat(32));
+  assert.equal(parseControl({ v: 1, t: 'cancel', id: ID, reason: 'corrupt' }).reason, 'corrupt');
+  assert.equal(parseControl({ v: 1, t: 'cancel', id: ID }).reason, 'cancel');
+  for (const t of ['reject', 'verified', 'pause', 'resume']) assert.equal(parseControl({ v: 1, t, id: ID }).t, t);
+  const bad = [
+    null,
+    { v: 2, t: 'ack', id: ID, index: 1 },
+    { v: 1, t: 'ack', id: 'short', index: 1 },
+    { v: 1, t: 'ack', id: ID, index: -1 },
+    { v: 1, t: 'nack', id: ID, index: 1.5 },
+    { v: 1, t: 'accept', id: ID, missing: [[3, 3]] },
+    { v: 1, t: 'accept', id: ID, missing: 'all' },
+    { v: 1, t: 'end', id: ID, root: 'xyz' },
+    { ...offer, size: -1 },
+    { ...offer, blockSize: 10 },
+    { ...offer, name: 'n'.repeat(2000) },
+    { v: 1, t: 'shout', id: ID },
+  ];
+  for (const raw of bad) assert.equal(parseControl(raw).code, 'BAD_MESSAGE', JSON.stringify(raw));
+});
+
+test('block counts and lengths cover the file exactly, an empty file being one empty block', () => {
+  assert.equal(blockCount(0, 1024), 1);
+  assert.equal(blockLength(0, 0, 1024), 0);
+  assert.equal(blockCount(2048, 1024), 2);
+  assert.equal(blockCount(2049, 1024), 3);
+  assert.equal(blockLength(2, 2049, 1024), 1);
+  assert.equal(blockLength(3, 2049, 1024), 0);
+});
+
+test('missingRanges merges neighbours into half-open ranges', () => {
+  const have = new Set([0, 1, 4, 7, 8]);
+  assert.deepEqual(missingRanges(10, (i) => have.has(i)), [[2, 4], [5, 7], [9, 10]]);
+  assert.deepEqual(missingRanges(3, () => true), []);
+  assert.deepEqual(missingRanges(3, () => false), [[0, 3]]);
+});
+
+test('the transfer id and the whole-file root match the vectors in docs/protocol.md', async () => {
+  const first = await sha256(new TextEncoder().encode('hello'));
+  assert.equal(await transferId('a.txt', 5, 1700000000000, 1048576, first), '3f586784719826b1f9db2abf7fdfe936c148196e0983ecf1248e60515c45cf69');
+  const second = await sha256(new TextEncoder().encode('world'));
+  const both = new Uint8Array(64);
+  both.set(first, 0);
+  both.set(second, 32);
+  assert.equal(await fileRoot([first, second]), await sha256Hex(both));
+  assert.equal(await fileRoot([first, second]), '7305db9b2abccd706c256db3d97e5ff48d677cfe4d3a5904afb7da0e3950e1e2');
+});
+
+async function sha256Hex(input) {
+  const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
+  return Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
+}
