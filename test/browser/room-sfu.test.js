@@ -1,0 +1,149 @@
+// Rooms with media: 'sfu' against a real Janus through peerkit-signal's bridge (test/janus-plugin.mjs):
+// four members in this page publish once each and play the others through Janus, data stays on the
+// members' own Peers; in the engine the suite runs in (Chromium, then Firefox).
+import { expect } from 'chai';
+import { executeServerCommand } from '@web/test-runner-commands';
+import { PeerKitError, Room, WebSocketTransport } from '../../dist/index.js';
+import { canvasTrack, roomName, sleep, until, within } from './helpers.js';
+import { JANUS_FAILED, JANUS_MISSING, MEDIA_URL } from '/__peerkit/janus-env.js';
+
+const janus = (payload) => executeServerCommand('janus', payload);
+const SIZE = 4;
+
+/** A transport to the token-checking bridge, with a room token per join. */
+const transport = () => new WebSocketTransport(MEDIA_URL.replace(/^http/, 'ws'), { token: (room) => janus({ action: 'token', room }) });
+
+/** The sum of `field` over the `type` video stats of `pc`-like `source` (anything with getStats), and how many reports. */
+async function videoStats(source, type, field) {
+  let total = 0;
+  let count = 0;
+  (await source.getStats()).forEach((report) => {
+    if (report.type === type && report.kind === 'video') {
+      total += report[field] ?? 0;
+      count++;
+    }
+  });
+  return { total, count };
+}
+
+/** Resolves once every member plays every other member's feed and decodes frames from it. */
+async function everyoneDecodes(rooms, ms = 30000) {
+  await within(
+    ms,
+    (async () => {
+      for (const room of rooms) {
+        const others = rooms.filter((r) => r !== room).map((r) => r.selfId);
+        await until('plays connected', () => others.every((id) => room.sfuSessions().plays.get(id)?.state === 'connected'), ms);
+        for (const id of others) {
+          const view = room.sfuSessions().plays.get(id);
+          const start = (await videoStats(view, 'inbound-rtp', 'framesDecoded')).total;
+          await until('frames decoded', async () => (await videoStats(view, 'inbound-rtp', 'framesDecoded')).total > start + 5, ms);
+        }
+      }
+    })(),
+    'every member decoding every other member',
+  );
+}
+
+/** Every room gets one message from each other room through room.send. */
+async function everyoneHears(rooms, text) {
+  const heard = rooms.map((room) => {
+    const from = new Set();
+    room.on('data', (data, id) => {
+      if (data === text) from.add(id);
+    });
+    return from;
+  });
+  await Promise.all(rooms.map((room) => room.send(text)));
+  await until('room.send heard by all', () => heard.every((from, i) => from.size === rooms.length - 1 && !from.has(rooms[i].selfId)), 15000);
+}
+
+/** Outbound video bytes of one member over `ms`, and how many outbound video streams it sends. */
+async function upload(sources, ms) {
+  const sum = async () => {
+    let total = 0;
+    let count = 0;
+    for (const source of sources) {
+      const stats = await videoStats(source, 'outbound-rtp', 'bytesSent');
+      total += stats.total;
+      count += stats.count;
+    }
+    return { total, count };
+  };
+  const before = await sum();
+  await sleep(ms);
+  const after = await sum();
+  return { bytes: after.total - before.total, streams: after.count };
+}
+
+describe('Room with media: "sfu" (real Janus)', function () {
+  this.timeout(180000);
+  const rooms = [];
+  const tracks = [];
+
+  before(function () {
+    if (JANUS_MISSING !== null) this.skip();
+    if (JANUS_FAILED !== null) throw new Error(JANUS_FAILED);
+  });
+
+  afterEach(async () => {
+    await Promise.all(rooms.splice(0).map((room) => room.leave()));
+    for (const track of tracks.splice(0)) track.stop();
+  });
+
+  async function joinAll(name, media) {
+    const joined = [];
+    for (let i = 0; i < SIZE; i++) {
+      const track = canvasTrack(['teal', 'tomato', 'gold', 'navy'][i]);
+      tracks.push(track);
+      const room = await Room.join(name, { transport: transport(), stream: new MediaStream([track]), media, iceServers: [] });
+      rooms.push(room);
+      joined.push(room);
+    }
+    return joined;
+  }
+
+  it('a transport that gives no SFU endpoints fails join with UNSUPPORTED', async () => {
+    const { MemoryHub, MemoryTransport } = await import('../../dist/index.js');
+    const error = await Room.join(roomName(), { transport: new MemoryTransport(new MemoryHub()), media: 'sfu' }).catch((e) => e);
+    expect(error).to.be.instanceOf(PeerKitError);
+    expect(error.code).to.equal('UNSUPPORTED');
+  });
+
+  it(`${SIZE} members: everyone decodes everyone through Janus, one upload each, room.send end to end, leaving tears down`, async () => {
+    const sessionsBefore = await janus({ action: 'sessions' });
+    const members = await joinAll(roomName(), 'sfu');
+    const streams = members.map(() => new Set());
+    members.forEach((room, i) => room.on('stream', (_stream, from) => streams[i].add(from)));
+    await everyoneDecodes(members);
+    members.forEach((room, i) => expect([...streams[i]].sort()).to.deep.equal(members.filter((r) => r !== room).map((r) => r.selfId).sort()));
+    // Data stays on the members' own Peers, which carry no media here.
+    for (const room of members) for (const peer of room.peers.values()) expect((await videoStats(peer.connection, 'outbound-rtp', 'bytesSent')).count).to.equal(0);
+    await everyoneHears(members, 'through the mesh, not Janus');
+    // 1 publish + (SIZE - 1) plays per member, each its own Janus session.
+    await until('Janus sessions of the room', async () => (await janus({ action: 'sessions' })) - sessionsBefore === SIZE * SIZE, 10000, 250);
+
+    const sfu = await upload([members[0].sfuSessions().publish], 4000);
+    expect(sfu.streams).to.equal(1);
+
+    const leaving = members[SIZE - 1];
+    const left = members.slice(0, -1).map((room) => new Promise((resolve) => room.on('leave', (id) => id === leaving.selfId && resolve())));
+    await leaving.leave();
+    await within(10000, Promise.all(left), 'the others seeing the member leave');
+    for (const room of members.slice(0, -1)) expect(room.sfuSessions().plays.has(leaving.selfId)).to.equal(false);
+    // Its publish and its 3 plays, and the 3 plays of its feed: 7 Janus sessions gone.
+    await until('Janus sessions of the leaver gone', async () => (await janus({ action: 'sessions' })) - sessionsBefore === (SIZE - 1) * (SIZE - 1), 10000, 250);
+    await everyoneHears(members.slice(0, -1), 'still here');
+
+    await Promise.all(rooms.splice(0).map((room) => room.leave()));
+    const meshRooms = await joinAll(roomName(), 'mesh');
+    await until('mesh connected', () => meshRooms.every((room) => room.peers.size === SIZE - 1 && [...room.peers.values()].every((p) => p.state === 'connected')), 30000);
+    await sleep(2000);
+    const mesh = await upload([...meshRooms[0].peers.values()].map((peer) => peer.connection), 4000);
+    console.log(
+      `[room-sfu] ${SIZE} members, one member's outgoing video over 4 s: SFU ${sfu.streams} stream, ${Math.round(sfu.bytes / 1024)} KiB; ` +
+        `mesh ${mesh.streams} streams, ${Math.round(mesh.bytes / 1024)} KiB`,
+    );
+    expect(mesh.streams).to.equal(SIZE - 1);
+  });
+});
