@@ -13,6 +13,11 @@ export type SfuEndpoints = NonNullable<JoinResult['sfu']>;
 /** Backoff between attempts to bring a lost feed back: 250 to 500 ms first, up to 4 to 8 s. */
 const RETRY_DELAY_MS = 500;
 const MAX_RETRY_DELAY_MS = 8000;
+/**
+ * A play that receives nothing for this long is played again: Janus keeps a subscriber's
+ * connection up, silent, when the feed it follows goes (its member published again).
+ */
+const STALL_MS = 6000;
 /** How long one play waits for a feed not yet published (the member's WHIP may still be on its way). */
 const PLAY_LIVE_TIMEOUT_MS = 60_000;
 
@@ -26,11 +31,14 @@ class Feed<S extends WhipSession | WhepSession> {
   #stopped = false;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     /** Opens a session that calls `lost` when it fails or closes. */
     private readonly open: (lost: (error?: PeerKitError) => void) => Promise<S>,
     private readonly report: (state: RoomMediaState, error?: PeerKitError) => void,
+    /** Whether to watch that media keeps coming in (a play). */
+    private readonly inbound = false,
   ) {
     void this.#run();
   }
@@ -39,6 +47,7 @@ class Feed<S extends WhipSession | WhepSession> {
     let session: S | undefined;
     const lost = (error?: PeerKitError): void => {
       if (session === undefined || this.session !== session) return;
+      clearInterval(this.#watchdog);
       this.session = undefined;
       void session.close();
       this.#lost(error);
@@ -53,6 +62,23 @@ class Feed<S extends WhipSession | WhepSession> {
     this.session = session;
     this.#attempt = 0;
     this.report('connected');
+    if (this.inbound) this.#watch(session, lost);
+  }
+
+  /** Calls `lost` once `session` has received no bytes for {@link STALL_MS}. */
+  #watch(session: S, lost: (error?: PeerKitError) => void): void {
+    let last = -1;
+    let since = Date.now();
+    this.#watchdog = setInterval(() => {
+      void session.getStats().then((stats) => {
+        let bytes = 0;
+        stats.forEach((report: { type?: string; bytesReceived?: number }) => {
+          if (report.type === 'inbound-rtp') bytes += report.bytesReceived ?? 0;
+        });
+        if (bytes !== last) [last, since] = [bytes, Date.now()];
+        else if (Date.now() - since > STALL_MS) lost(new PeerKitError('TIMEOUT', `no media for ${STALL_MS} ms from the SFU; playing again`));
+      }, () => undefined);
+    }, 1000);
   }
 
   #lost(error: PeerKitError | undefined): void {
@@ -64,6 +90,7 @@ class Feed<S extends WhipSession | WhepSession> {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#watchdog);
     const session = this.session;
     this.session = undefined;
     await session?.close();
@@ -163,6 +190,7 @@ export class SfuMedia {
         return view;
       },
       (state, error) => this.#report(state, member.id, error),
+      true,
     );
     this.#plays.set(member, feed);
   }
