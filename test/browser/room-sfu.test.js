@@ -148,6 +148,43 @@ describe('Room with media: "sfu" (real Janus)', function () {
     expect(mesh.streams).to.equal(SIZE - 1);
   });
 
+  it('a member whose signaling re-joins under a new id publishes again under it; the others play it again, and the old sessions go', async () => {
+    const sockets = [];
+    // The browser's WebSocket, with each socket kept, so this test can drop one.
+    class KeptWebSocket extends WebSocket {
+      constructor(url) {
+        super(url);
+        sockets.push(this);
+      }
+    }
+    const sessionsBefore = await janus({ action: 'sessions' });
+    const name = roomName();
+    const track = canvasTrack('purple');
+    tracks.push(track);
+    const transportA = new WebSocketTransport(MEDIA_URL.replace(/^http/, 'ws'), { token: (room) => janus({ action: 'token', room }), WebSocket: KeptWebSocket });
+    const a = await Room.join(name, { transport: transportA, stream: new MediaStream([track]), media: 'sfu', iceServers: [] });
+    rooms.push(a);
+    const others = [];
+    for (let i = 0; i < 2; i++) {
+      const other = canvasTrack(['teal', 'gold'][i]);
+      tracks.push(other);
+      const room = await Room.join(name, { transport: transport(), stream: new MediaStream([other]), media: 'sfu', iceServers: [] });
+      rooms.push(room);
+      others.push(room);
+    }
+    const members = [a, ...others];
+    await everyoneDecodes(members);
+    const oldId = a.selfId;
+    sockets.at(-1).close();
+    await until('a re-joined under a new id', () => a.state === 'joined' && a.selfId !== oldId, 15000, 50);
+    await until('the others know a by its new id', () => others.every((room) => room.peers.has(a.selfId) && !room.peers.has(oldId)), 15000, 50);
+    await everyoneDecodes(members);
+    for (const room of others) expect(room.sfuSessions().plays.has(oldId)).to.equal(false);
+    // 3 publishes and 6 plays; the publish under the old id and the plays of it were ended.
+    await until('only the current sessions in Janus', async () => (await janus({ action: 'sessions' })) - sessionsBefore === 9, 15000, 250);
+    await everyoneHears(members, 'after the re-join');
+  });
+
   it('Janus killed and restarted mid-call: the room re-publishes and re-plays by itself, room.send unaffected', async () => {
     const members = await joinAll(roomName(), 'sfu');
     await everyoneDecodes(members);
