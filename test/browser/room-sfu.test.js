@@ -148,6 +148,35 @@ describe('Room with media: "sfu" (real Janus)', function () {
     expect(mesh.streams).to.equal(SIZE - 1);
   });
 
+  it('admit runs before a feed is played: a member refused is never played, and plays nobody it refused', async () => {
+    const name = roomName();
+    const open = [];
+    for (const color of ['teal', 'gold']) {
+      const track = canvasTrack(color);
+      tracks.push(track);
+      const room = await Room.join(name, { transport: transport(), stream: new MediaStream([track]), media: 'sfu', iceServers: [], admit: (_id, hello) => hello !== 'refused' });
+      rooms.push(room);
+      open.push(room);
+    }
+    const track = canvasTrack('tomato');
+    tracks.push(track);
+    const asked = [];
+    const refused = await Room.join(name, {
+      transport: transport(),
+      stream: new MediaStream([track]),
+      media: 'sfu',
+      iceServers: [],
+      hello: 'refused',
+      admit: (id) => (asked.push(id), false),
+    });
+    rooms.push(refused);
+    await everyoneDecodes(open);
+    await until('the refused member asked about both', () => asked.length === 2, 10000, 50);
+    await sleep(3000);
+    expect(refused.sfuSessions().plays.size).to.equal(0);
+    for (const room of open) expect(room.sfuSessions().plays.has(refused.selfId)).to.equal(false);
+  });
+
   it('a member whose signaling re-joins under a new id publishes again under it; the others play it again, and the old sessions go', async () => {
     const sockets = [];
     // The browser's WebSocket, with each socket kept, so this test can drop one.
