@@ -3,7 +3,7 @@ import { PeerKitError } from '../errors.js';
 import type { JoinResult } from '../signaling/transport.js';
 import { backoffDelay } from '../util.js';
 import { play, publish } from '../whip/index.js';
-import type { WhepSession, WhipSession } from '../whip/index.js';
+import type { PlayOptions, PublishOptions, WhepSession, WhipSession } from '../whip/index.js';
 import type { RoomEvents, RoomMediaState } from './events.js';
 import type { Member } from './member.js';
 
@@ -18,6 +18,11 @@ const MAX_RETRY_DELAY_MS = 8000;
  * connection up, silent, when the feed it follows goes (its member published again).
  */
 const STALL_MS = 6000;
+/**
+ * A session disconnected this long restarts ICE (PATCH): short, since when the SFU lost the session
+ * (Janus restarted) that PATCH's 404 is what tells the Room to open a new one.
+ */
+const DISCONNECTED_GRACE_MS = 1000;
 /** How long one play waits for a feed not yet published (the member's WHIP may still be on its way). */
 const PLAY_LIVE_TIMEOUT_MS = 60_000;
 
@@ -169,11 +174,7 @@ export class SfuMedia {
   watch(member: Member): void {
     if (this.#closed) return;
     void this.#plays.get(member)?.stop();
-    const options = (): { token?: string; iceServers: RTCIceServer[]; timeoutMs: number } => ({
-      ...(this.#endpoints.token === undefined ? {} : { token: this.#endpoints.token }),
-      iceServers: this.iceServers(),
-      timeoutMs: PLAY_LIVE_TIMEOUT_MS,
-    });
+    const options = (): PlayOptions => ({ ...this.#sessionOptions(this.#endpoints.token), timeoutMs: PLAY_LIVE_TIMEOUT_MS });
     const feed = new Feed<WhepSession>(
       async (lost) => {
         const view = await play(this.#endpoints.whep + encodeURIComponent(member.id), options());
@@ -218,11 +219,15 @@ export class SfuMedia {
     const id = this.#selfId;
     this.#publishing = new Feed<WhipSession>(
       async (lost) => {
-        const session = await publish(whip, stream, { ...(token === undefined ? {} : { token }), iceServers: this.iceServers() });
+        const session = await publish(whip, stream, this.#sessionOptions(token));
         return session.on('error', lost).on('close', () => lost());
       },
       (state, error) => this.#report(state, id, error),
     );
+  }
+
+  #sessionOptions(token: string | undefined): PublishOptions {
+    return { ...(token === undefined ? {} : { token }), iceServers: this.iceServers(), disconnectedGraceMs: DISCONNECTED_GRACE_MS };
   }
 
   #report(state: RoomMediaState, id: string, error: PeerKitError | undefined): void {
