@@ -13,30 +13,34 @@ const STEP_MS = 45000;
 const SECRET = 'cross-room-sfu-secret';
 const side = (name, page) => pageSide(name, page, 'sfu', STEP_MS);
 
-let skipReason;
 const members = [];
-let signal;
 const cleanup = [];
+let skipReason;
+let signal;
+
+/** Runs `start`, and `stop` on its result after the tests. */
+async function started(start, stop) {
+  const value = await start();
+  cleanup.push(() => stop(value));
+  return value;
+}
 
 before(async () => {
   skipReason = janusMissing() ?? (await missing(CHROMIUM)) ?? (await missing(FIREFOX));
   if (skipReason) return;
-  const janus = await startJanus();
-  cleanup.push(janus.stop);
-  const server = createSignalingServer({ logger: false, tokenSecret: SECRET, janus: [janus.url] });
-  cleanup.push(() => server.close());
+  const { url: janus } = await started(startJanus, (j) => j.stop());
+  const server = await started(
+    async () => createSignalingServer({ logger: false, tokenSecret: SECRET, janus: [janus] }),
+    (s) => s.close(),
+  );
   signal = `ws://127.0.0.1:${(await server.listen(0)).port}`;
-  const files = await startStatic(['/dist/', '/test/cross/']);
-  cleanup.push(files.close);
-  for (const [engine, launch] of [['chromium', launchChromium], ['firefox', launchFirefox]]) {
-    for (let i = 0; i < 2; i++) {
-      // A browser each: a page in a background tab has its timers throttled, and its canvas with them.
-      const browser = await launch();
-      cleanup.push(() => browser.close());
-      const member = side(`${engine}-${i}`, await browser.newPage());
-      await member.page.goto(`${files.base}/test/cross/room-sfu-page.html`, { timeout: STEP_MS });
-      members.push(member);
-    }
+  const { base } = await started(() => startStatic(['/dist/', '/test/cross/']), (files) => files.close());
+  // A browser each: a page in a background tab has its timers throttled, and its canvas with them.
+  for (const [engine, launch] of [['chromium', launchChromium], ['firefox', launchFirefox], ['chromium', launchChromium], ['firefox', launchFirefox]]) {
+    const browser = await started(launch, (b) => b.close());
+    const member = side(`${engine}-${members.length >> 1}`, await browser.newPage());
+    await member.page.goto(`${base}/test/cross/room-sfu-page.html`, { timeout: STEP_MS });
+    members.push(member);
   }
 });
 
