@@ -158,6 +158,8 @@ export interface ResolvedOptions {
   burst: number;
   origins: ReadonlySet<string> | undefined;
   tokenSecret: string | undefined;
+  /** Whether the server bridges to Janus: `joined` then tells each member its WHIP/WHEP endpoints. */
+  sfu: boolean;
   iceServers: IceServersProvider;
   pingIntervalMs: number;
   closeTimeoutMs: number;
@@ -213,6 +215,7 @@ export function resolveOptions(options: SignalingServerOptions): ResolvedOptions
     burst: positive('burst', options.burst, rate * 2),
     origins: origins !== undefined && origins.length > 0 ? new Set(origins) : undefined,
     tokenSecret,
+    sfu: (options.janus?.length ?? 0) > 0,
     iceServers:
       turn === undefined
         ? given

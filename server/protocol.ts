@@ -11,4 +11,4 @@ export {
   errorFrame,
   parseClientFrame,
 } from 'peerkit/protocol';
-export type { ClientFrame, ErrorCode, IceServer, ServerFrame } from 'peerkit/protocol';
+export type { ClientFrame, ErrorCode, IceServer, ServerFrame, SfuInfo } from 'peerkit/protocol';

@@ -8,6 +8,7 @@ import type { ClientFrame, ServerFrame } from './protocol.js';
 import type { RoomStore } from './rooms.js';
 import { ProtocolError, encodeFrame, errorFrame, parseClientFrame } from './protocol.js';
 import { TokenBucket } from './rate-limit.js';
+import { sfuEndpoints } from './sfu/http.js';
 import { verifyRoomToken } from './tokens.js';
 
 /** What every session shares with the server. */
@@ -216,6 +217,7 @@ export class Session {
     const joined: ServerFrame = { type: 'joined', room, id, members, iceServers };
     const withHello = outcome.others.filter((m) => m.hello !== undefined);
     if (withHello.length > 0) joined.hellos = Object.fromEntries(withHello.map((m) => [m.id, m.hello]));
+    if (options.sfu) joined.sfu = sfuEndpoints(room, id, options.tokenSecret);
     this.send(joined);
     for (const text of early) this.#write(text);
     early = undefined;

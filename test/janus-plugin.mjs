@@ -69,6 +69,14 @@ export function janusPlugin() {
       if (command !== 'janus') return undefined;
       if (payload?.action === 'token') return createRoomToken(SECRET, payload.room, 600, payload.sub);
       if (payload?.action === 'sessions') return (await janus.sessions()).length;
+      // Janus killed and started again on its port, as an operator's restart would; `downMs` it stays away.
+      if (payload?.action === 'restart') {
+        const { port } = janus;
+        await janus.stop();
+        await new Promise((resolve) => setTimeout(resolve, payload.downMs ?? 0));
+        janus = await startJanus({ port });
+        return true;
+      }
       throw new Error(`janus command: unknown action ${JSON.stringify(payload)}`);
     },
   };

@@ -13,8 +13,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IceServersProvider } from '../options.js';
-import type { IceServer } from '../protocol.js';
-import { verifyRoomToken } from '../tokens.js';
+import type { IceServer, SfuInfo } from '../protocol.js';
+import { createRoomToken, verifyRoomToken } from '../tokens.js';
 import type { MediaResource, SfuBridge } from './bridge.js';
 import { SfuError } from './bridge.js';
 
@@ -24,6 +24,21 @@ export interface MediaHttpContext {
   origins: ReadonlySet<string> | undefined;
   tokenSecret: string | undefined;
   iceServers: IceServersProvider;
+}
+
+/** How long the media token in `joined` lasts: a call longer than this re-joins for a new one. */
+const MEDIA_TOKEN_TTL_S = 12 * 3600;
+
+/**
+ * A joining member's SFU endpoints, for its `joined`: relative to the server's origin (the client
+ * resolves them against the URL it connected to, so proxies need no configuration), with a room
+ * token whose `sub` is the member when the server checks tokens, so it publishes only as itself.
+ */
+export function sfuEndpoints(room: string, member: string, tokenSecret: string | undefined): SfuInfo {
+  const at = encodeURIComponent(room);
+  const sfu: SfuInfo = { whip: `/whip/${at}/${encodeURIComponent(member)}`, whep: `/whep/${at}/` };
+  if (tokenSecret !== undefined) sfu.token = createRoomToken(tokenSecret, room, MEDIA_TOKEN_TTL_S, member);
+  return sfu;
 }
 
 const MAX_BODY_BYTES = 256 * 1024;

@@ -5,6 +5,12 @@ import type { Peer } from '../peer/peer.js';
 /** Where a Room is in its life; it follows its transport. */
 export type RoomState = 'joined' | 'reconnecting' | 'closed';
 
+/**
+ * The state of one SFU feed (`media: 'sfu'`): `connected` once it flows, `reconnecting` while the
+ * Room brings a lost one back (the SFU restarted, a session failed), by itself.
+ */
+export type RoomMediaState = 'connected' | 'reconnecting';
+
 /** Events of a Room. */
 export interface RoomEvents {
   /** A member was admitted: here is its Peer, before it connects, so listeners can be added. */
@@ -35,6 +41,11 @@ export interface RoomEvents {
   stream: [stream: MediaStream, from: string];
   /** The state changed. */
   state: [state: RoomState];
+  /**
+   * With `media: 'sfu'`: a feed through the SFU changed state, this member's own (`id` is
+   * {@link Room.selfId}) or the one played from member `id`. Data between members is not affected.
+   */
+  media: [state: RoomMediaState, id: string];
   /** Something failed that no call waits for; `from` names the member when it is about one. */
   error: [error: PeerKitError, from: string | undefined];
   /** The room was left, by `leave()` or because its transport closed for good. Once. */

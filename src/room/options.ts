@@ -46,6 +46,16 @@ export interface RoomOptions extends Omit<PeerOptions, 'polite' | 'iceServers'> 
    * @default 15000
    */
   rejoinGraceMs?: number;
+  /**
+   * Where media goes. `mesh`: every member sends its stream to every other member. `sfu`: each
+   * member publishes its stream once to the signaling server's SFU (WHIP) and plays the others'
+   * feeds from it (WHEP): one upload per member whatever the room's size, but the SFU sees the
+   * media. Data (`room.send`) stays end to end either way. `sfu` needs a transport that gives SFU
+   * endpoints (`WebSocketTransport` to `peerkit-signal --janus`), else `join()` fails with
+   * `UNSUPPORTED`; `stream` then holds at most one audio and one video track.
+   * @default 'mesh'
+   */
+  media?: 'mesh' | 'sfu';
 }
 
 /** {@link RoomOptions.rejoinGraceMs}'s default. */
@@ -63,6 +73,9 @@ export function checkRoomOptions(name: unknown, options: RoomOptions | undefined
   }
   if (options?.admit !== undefined && typeof options.admit !== 'function') {
     throw new PeerKitError('BAD_ARGUMENT', 'options.admit must be a function');
+  }
+  if (options?.media !== undefined && options.media !== 'mesh' && options.media !== 'sfu') {
+    throw new PeerKitError('BAD_ARGUMENT', `options.media must be 'mesh' or 'sfu', got ${String(options.media)}`);
   }
   if (options?.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length === 0)) {
     throw new PeerKitError('BAD_ARGUMENT', 'options.secret must be a non-empty string');
@@ -83,6 +96,7 @@ export function peerOptionsOf(options: RoomOptions, iceServers: RTCIceServer[], 
     iceServers: _iceServers,
     secret: _secret,
     kdfIterations: _iterations,
+    media: _media,
     ...peerOptions
   } = options;
   return { ...peerOptions, iceServers, polite };

@@ -15,9 +15,11 @@ import { MemberPeers } from './member-peers.js';
 import { DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
 import type { RoomOptions } from './options.js';
 import { Roster } from './roster.js';
+import { SfuMedia } from './sfu-media.js';
+import type { WhepSession, WhipSession } from '../whip/index.js';
 
 export type { RoomOptions } from './options.js';
-export type { RoomEvents, RoomState } from './events.js';
+export type { RoomEvents, RoomMediaState, RoomState } from './events.js';
 
 /**
  * A mesh of Peers over one {@link SignalingTransport}: one Peer per remote member, with a
@@ -53,13 +55,17 @@ export class Room extends Emitter<RoomEvents> {
     transport: () => this.#transport,
     // Both sides compare the same two session keys, so exactly one of each pair is polite.
     peerOptions: (member) => peerOptionsOf(this.#options, this.#iceServers, this.#key > member.key),
-    attachMedia: (peer) => this.#media.attach(peer),
+    // Through an SFU, the stream goes there once; the Peers carry data only.
+    attachMedia: (peer) => {
+      if (this.#sfu === undefined) this.#media.attach(peer);
+    },
     lookup: (id) => this.#roster.get(id),
     leaving: () => this.#leaving !== undefined,
     forget: (member) => this.#roster.remove(member),
     remove: (member) => this.#remove(member),
   });
   #envelopes!: Envelopes;
+  #sfu: SfuMedia | undefined;
   #selfId = '';
   #iceServers: RTCIceServer[] = [];
   #state: RoomState = 'joined';
@@ -104,6 +110,14 @@ export class Room extends Emitter<RoomEvents> {
     return this.#roster.peers();
   }
 
+  /**
+   * With `media: 'sfu'`: the SFU sessions, for their stats (`getStats()`): this member's publish,
+   * and the play of each member's feed by member id. Undefined in a mesh.
+   */
+  sfuSessions(): { publish: WhipSession | undefined; plays: Map<string, WhepSession> } | undefined {
+    return this.#sfu?.sessions();
+  }
+
   /** The hello member `id` joined with, if it gave one. */
   helloOf(id: string): unknown {
     return this.#roster.get(id)?.hello;
@@ -137,12 +151,14 @@ export class Room extends Emitter<RoomEvents> {
   /** Sends every track of `stream` to every member, present and future. */
   addStream(stream: MediaStream): void {
     this.#assertOpen('addStream()');
+    if (this.#sfu !== undefined) return this.#sfu.add(stream);
     this.#media.add(stream, this.peers.values());
   }
 
   /** Stops sending the tracks of `stream` to everyone. The tracks are not stopped. */
   removeStream(stream: MediaStream): void {
     this.#assertOpen('removeStream()');
+    if (this.#sfu !== undefined) return this.#sfu.remove();
     this.#media.remove(stream, this.peers.values());
   }
 
@@ -153,6 +169,7 @@ export class Room extends Emitter<RoomEvents> {
    */
   async replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
     this.#assertOpen('replaceTrack()');
+    if (this.#sfu !== undefined) return this.#sfu.replace(oldTrack, newTrack);
     await this.#media.replace(oldTrack, newTrack, this.peers.values());
   }
 
@@ -173,6 +190,9 @@ export class Room extends Emitter<RoomEvents> {
       this.#envelopes = await Envelopes.create(this.name, this.#key, this.#options.secret, this.#options.kdfIterations);
       result = await this.#transport.join(this.name, { hello: await this.#envelopes.presence(this.#options.hello) });
       opened = await checkSecret(this.#envelopes, result, this.name);
+      if (this.#options.media === 'sfu' && result.sfu === undefined) {
+        throw new PeerKitError('UNSUPPORTED', `media: 'sfu' needs a transport that gives SFU endpoints (peerkit-signal started with --janus); this one gave none`);
+      }
     } catch (error) {
       this.#state = 'closed';
       this.#listen(false);
@@ -182,6 +202,9 @@ export class Room extends Emitter<RoomEvents> {
     this.#joined = true;
     this.#selfId = result.selfId;
     this.#iceServers = this.#options.iceServers ?? result.iceServers ?? [];
+    if (this.#options.media === 'sfu' && result.sfu !== undefined) {
+      this.#sfu = new SfuMedia(this, result.sfu, result.selfId, this.#options.stream, () => this.#iceServers);
+    }
     result.members.forEach((id, i) => this.#arrive(id, result.hellos?.[id], opened?.[i]));
   }
 
@@ -213,7 +236,10 @@ export class Room extends Emitter<RoomEvents> {
   /** The transport joined again, under a new id: members still connected are kept, by session key. */
   readonly #rejoin = (result: JoinResult): void => {
     if (!this.#joined || this.#leaving) return;
+    const previousId = this.#selfId;
     this.#selfId = result.selfId;
+    // The server keys feeds by member id: under a new id, the feed is published again.
+    if (result.sfu !== undefined && result.selfId !== previousId) this.#sfu?.rejoined(result.sfu, result.selfId);
     const present = new Set(result.members);
     for (const member of this.#roster.all()) if (!present.has(member.id)) this.#depart(member.id);
     for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
@@ -229,6 +255,7 @@ export class Room extends Emitter<RoomEvents> {
     const known = this.#roster.byKey(presence.key);
     if (known !== undefined) {
       this.#peers.returned(known, this.#roster.rename(known, id));
+      if (known.peer !== undefined) this.#sfu?.watch(known);
       for (const payload of early) this.#deliver(id, payload);
       return;
     }
@@ -240,8 +267,10 @@ export class Room extends Emitter<RoomEvents> {
   async #admit(member: Member, presence: Presence, known: OpenedHello | undefined): Promise<void> {
     const current = (candidate: Member): boolean => this.#roster.holds(candidate) && this.#leaving === undefined;
     const error = (failure: PeerKitError, about: Member): void => void this.emit('error', failure, about.id);
-    if (await decideAdmission({ envelopes: this.#envelopes, admit: this.#options.admit, current, error }, member, presence, known)) this.#peers.admit(member);
-    else member.refuse();
+    if (await decideAdmission({ envelopes: this.#envelopes, admit: this.#options.admit, current, error }, member, presence, known)) {
+      this.#peers.admit(member);
+      this.#sfu?.watch(member);
+    } else member.refuse();
   }
 
   readonly #deliver = (from: string, payload: unknown): void => {
@@ -258,6 +287,7 @@ export class Room extends Emitter<RoomEvents> {
   };
 
   #remove(member: Member): void {
+    this.#sfu?.forget(member);
     member.dispose();
     this.#roster.remove(member);
     this.emit('leave', member.id);
@@ -276,7 +306,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#setState('closed');
     const members = this.#roster.all();
     for (const member of members) this.#peers.farewell(member);
-    await Promise.all(members.map((member) => member.peer?.close()));
+    await Promise.all([...members.map((member) => member.peer?.close()), this.#sfu?.close()]);
     for (const member of members) member.dispose();
     this.#roster.clear();
     this.#listen(false);

@@ -42,6 +42,19 @@ export interface IceServer {
   credential?: string;
 }
 
+/**
+ * The SFU endpoints of a member, in `joined` from a server started with `--janus`. URLs may be
+ * relative to the server's HTTP origin (the WebSocket URL with `ws`/`wss` read as `http`/`https`).
+ */
+export interface SfuInfo {
+  /** WHIP endpoint where this member publishes its own feed. */
+  whip: string;
+  /** WHEP endpoint prefix: a member's id appended to it plays that member's feed. */
+  whep: string;
+  /** Bearer token for both, when the server checks tokens. */
+  token?: string;
+}
+
 /** A frame a client sends. `v` is added by {@link encodeFrame}. */
 export type ClientFrame =
   | { type: 'join'; room: string; token?: string; hello?: unknown }
@@ -58,6 +71,8 @@ export type ServerFrame =
       members: string[];
       iceServers: IceServer[];
       hellos?: Record<string, unknown>;
+      /** Where this member publishes and plays media through the server's SFU; only from a server that has one. */
+      sfu?: SfuInfo;
     }
   | { type: 'member-joined'; id: string; hello?: unknown }
   | { type: 'member-left'; id: string }
@@ -160,6 +175,8 @@ function parseJoin(fields: Record<string, unknown>): ClientFrame | ProtocolError
 
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
+const isSfuInfo = (value: unknown): value is SfuInfo =>
+  isRecord(value) && isString(value.whip) && isString(value.whep) && (value.token === undefined || isString(value.token));
 const isIceServer = (value: unknown): value is IceServer => isRecord(value) && (isString(value.urls) || isStringArray(value.urls));
 
 /**
@@ -176,12 +193,14 @@ export function parseServerFrame(text: unknown): ServerFrame | ProtocolError {
   const bad = (needs: string): ProtocolError => new ProtocolError('BAD_FRAME', `a "${type}" frame needs ${needs}`, type);
   switch (type) {
     case 'joined': {
-      const { room, members, iceServers = [], hellos } = fields;
+      const { room, members, iceServers = [], hellos, sfu } = fields;
       if (!isString(room) || !isString(id) || !isStringArray(members)) return bad('string room, id and members');
       if (!Array.isArray(iceServers) || !iceServers.every(isIceServer)) return bad('iceServers as a list of ICE servers');
       if (hellos !== undefined && !isRecord(hellos)) return bad('hellos as an object');
+      if (sfu !== undefined && !isSfuInfo(sfu)) return bad('sfu as { whip, whep, token? } strings');
       const frame: ServerFrame = { type, room, id, members, iceServers };
       if (hellos !== undefined) frame.hellos = hellos;
+      if (sfu !== undefined) frame.sfu = sfu;
       return frame;
     }
     case 'member-joined': {

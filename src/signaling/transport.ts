@@ -14,6 +14,11 @@ export interface JoinResult {
   iceServers?: RTCIceServer[];
   /** The `hello` each present member joined with, by id, for those that gave one. */
   hellos?: Record<string, unknown>;
+  /**
+   * Where this member publishes and plays media through the server's SFU, as absolute URLs; only
+   * from a server that has one (peerkit-signal `--janus`). `Room` with `media: 'sfu'` needs it.
+   */
+  sfu?: { whip: string; whep: string; token?: string };
 }
 
 /** What a member presents when joining. */

@@ -4,8 +4,8 @@ import { BaseTransport } from './base.js';
 import { Failover } from './failover.js';
 import { resolveOptions } from './websocket-options.js';
 import type { PeerKitErrorCode } from '../../errors.js';
-import type { ClientFrame, ServerFrame } from '../protocol.js';
-import type { JoinOptions, TransportState } from '../transport.js';
+import type { ClientFrame, ServerFrame, SfuInfo } from '../protocol.js';
+import type { JoinOptions, JoinResult, TransportState } from '../transport.js';
 import type { ResolvedWebSocketOptions, WebSocketLike, WebSocketTransportOptions } from './websocket-options.js';
 
 export type { WebSocketConstructorLike, WebSocketLike, WebSocketTransportOptions } from './websocket-options.js';
@@ -51,6 +51,8 @@ export class WebSocketTransport extends BaseTransport {
   #room = '';
   #hello: unknown;
   #socket: WebSocketLike | undefined;
+  /** The URL of the current socket: the SFU endpoints the server gives are relative to it. */
+  #url = '';
   #queue: { to: string; text: string }[] = [];
   /** Who is in the room, as far as the server has told. */
   #members = new Set<string>();
@@ -117,6 +119,7 @@ export class WebSocketTransport extends BaseTransport {
       return;
     }
     this.#socket = socket;
+    this.#url = url;
     socket.onopen = () => void this.#sendJoin(socket);
     socket.onmessage = (event) => this.#receive(socket, event.data);
     socket.onclose = (event) => this.#lost(socket, `closed with code ${event.code}`);
@@ -180,7 +183,9 @@ export class WebSocketTransport extends BaseTransport {
     // Flushed before `joined` is emitted, so nothing a listener sends in response overtakes them.
     for (const { to, text } of this.#queue) if (present.has(to)) socket.send(text);
     this.#queue = [];
-    this.joined({ selfId: frame.id, members: frame.members, iceServers: frame.iceServers, hellos: frame.hellos ?? {} });
+    const result: JoinResult = { selfId: frame.id, members: frame.members, iceServers: frame.iceServers, hellos: frame.hellos ?? {} };
+    if (frame.sfu !== undefined) result.sfu = sfuUrls(frame.sfu, this.#url);
+    this.joined(result);
   }
 
   #refused(frame: Extract<ServerFrame, { type: 'error' }>): void {
@@ -232,4 +237,12 @@ export class WebSocketTransport extends BaseTransport {
     // 4000: an application close code; browsers refuse 1001-2999 from scripts.
     socket.close(this.state === 'closed' ? 1000 : 4000);
   }
+}
+
+/** The SFU endpoints of a `joined`, resolved against the server's HTTP origin (its WebSocket URL, `ws` read as `http`). */
+function sfuUrls(sfu: SfuInfo, socketUrl: string): NonNullable<JoinResult['sfu']> {
+  const base = socketUrl.replace(/^ws/i, 'http');
+  const resolved: NonNullable<JoinResult['sfu']> = { whip: new URL(sfu.whip, base).href, whep: new URL(sfu.whep, base).href };
+  if (sfu.token !== undefined) resolved.token = sfu.token;
+  return resolved;
 }
