@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 import { createSignalingServer } from '../dist/server/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/browsers.mjs';
 import { startJanus } from '../scripts/janus.mjs';
-import { startStatic } from '../test/support/pages.mjs';
+import { startStatic } from '../test/support/servers.mjs';
 
 if (!process.env.PEERKIT_NETNS) {
   const script = fileURLToPath(new URL('../scripts/netns.sh', import.meta.url));

@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import { createRoomToken, createSignalingServer } from '../../dist/server/index.js';
 import { CHROMIUM_PATH as CHROMIUM, FIREFOX_PATH as FIREFOX } from '../../scripts/browsers.mjs';
 import { janusMissing, startJanus } from '../../scripts/janus.mjs';
-import { launchChromium, launchFirefox, missing, side as pageSide, startStatic } from '../support/pages.mjs';
+import { launchChromium, launchFirefox, missing, side as pageSide } from '../support/pages.mjs';
+import { startStatic } from '../support/servers.mjs';
 
 const STEP_MS = 30000;
 const SECRET = 'cross-whip-secret';

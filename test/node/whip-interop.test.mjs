@@ -17,7 +17,8 @@ import { CHROMIUM_PATH, FIREFOX_PATH } from '../../scripts/browsers.mjs';
 import { NETNS_ADDRESS } from '../../scripts/coturn.mjs';
 import { janusMissing, startJanus } from '../../scripts/janus.mjs';
 import { freePort } from '../../scripts/redis.mjs';
-import { launchChromium, launchFirefox, missing, side, startStatic } from '../support/pages.mjs';
+import { launchChromium, launchFirefox, missing, side } from '../support/pages.mjs';
+import { startStatic } from '../support/servers.mjs';
 
 const SWS = process.env.PEERKIT_SIMPLE_WHIP_SERVER ?? '/usr/share/simple-whip-server';
 const TOKEN = 'sws-token';
