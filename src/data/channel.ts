@@ -128,10 +128,10 @@ export class Channel extends Emitter<ChannelEvents> {
    * `CHANNEL_CLOSED` when the channel closes first, `MESSAGE_TOO_LARGE` or `BAD_ARGUMENT`.
    */
   send(data: Sendable): Promise<void> {
-    if (this.ending) return rejection(new PeerKitError('CLOSED', `Channel "${this.label}" is closed; send() after close() does nothing.`));
+    if (this.ending) return rejection(new PeerKitError('CLOSED', `send() after close() on channel "${this.label}".`));
     const state = this.dc.readyState;
     if (state === 'closing' || state === 'closed') {
-      return rejection(new PeerKitError('CHANNEL_CLOSED', `Channel "${this.label}" was closed by the other side or the connection.`));
+      return rejection(new PeerKitError('CHANNEL_CLOSED', `Channel "${this.label}" was closed by the remote or the connection.`));
     }
     const message = this.codec.prepare(data);
     return message instanceof PeerKitError ? rejection(message) : this.queue.push(message);
@@ -185,9 +185,7 @@ export class Channel extends Emitter<ChannelEvents> {
   }
 
   private gone(cause?: unknown): PeerKitError {
-    return this.ending
-      ? new PeerKitError('CLOSED', `Channel "${this.label}" was closed before this message went out.`, { cause })
-      : new PeerKitError('CHANNEL_CLOSED', `Channel "${this.label}" closed before this message went out.`, { cause });
+    return new PeerKitError(this.ending ? 'CLOSED' : 'CHANNEL_CLOSED', `Channel "${this.label}" closed before this message went out.`, { cause });
   }
 
   private async finish(): Promise<void> {

@@ -51,7 +51,7 @@ export class FramedCodec implements Codec {
 
   receive(data: unknown): void {
     if (!(data instanceof ArrayBuffer)) {
-      return this.to.error(new PeerKitError('BAD_MESSAGE', `Channel "${this.context.label}" got a ${typeof data} where a peerkit frame was expected; is the other side raw?`));
+      return this.to.error(new PeerKitError('BAD_MESSAGE', `Channel "${this.context.label}" got a ${typeof data}, not a frame; is the remote raw?`));
     }
     const arrival = this.reassembler.push(data);
     if (arrival instanceof PeerKitError) return this.to.error(arrival);

@@ -68,9 +68,9 @@ export function encode(data: unknown): Outgoing | PeerKitError {
   try {
     text = JSON.stringify(data);
   } catch (err) {
-    return new PeerKitError('BAD_ARGUMENT', 'send() takes a string, binary data, a Blob or a JSON value; this value does not serialise to JSON.', { cause: err });
+    return new PeerKitError('BAD_ARGUMENT', 'send() takes text, binary, a Blob or JSON; this value is none.', { cause: err });
   }
-  if (text === undefined) return new PeerKitError('BAD_ARGUMENT', `send() cannot send ${typeof data}: it has no JSON form.`);
+  if (text === undefined) return new PeerKitError('BAD_ARGUMENT', `send() cannot send a ${typeof data}.`);
   return bytesOf(Kind.Json, textEncoder.encode(text));
 }
 
@@ -95,7 +95,7 @@ export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
       try {
         return JSON.parse(textDecoder.decode(bytes)) as JsonValue;
       } catch (err) {
-        return new PeerKitError('BAD_MESSAGE', 'A JSON message did not parse.', { cause: err });
+        return new PeerKitError('BAD_MESSAGE', 'Bad JSON message.', { cause: err });
       }
     case Kind.ArrayBuffer:
       return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
@@ -107,7 +107,7 @@ export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
       return new Blob([bytes as BlobPart]);
     case Kind.Close:
     case Kind.Ping:
-      return new PeerKitError('BAD_MESSAGE', 'A control frame is not a message.');
+      return new PeerKitError('BAD_MESSAGE', 'Not a message.');
   }
 }
 
@@ -139,19 +139,19 @@ export class Reassembler {
 
   /** Takes one frame; returns its message's progress or why the frame is refused. */
   push(data: ArrayBuffer): Arrival | PeerKitError {
-    if (data.byteLength < HEADER_BYTES) return new PeerKitError('BAD_MESSAGE', `A frame of ${data.byteLength} bytes is shorter than its header.`);
+    if (data.byteLength < HEADER_BYTES) return new PeerKitError('BAD_MESSAGE', `A ${data.byteLength}-byte frame is too short.`);
     const view = new DataView(data);
     const kind = view.getUint8(0) as Kind;
     const id = view.getUint32(1);
     const offset = view.getUint32(5);
     const total = view.getUint32(9);
     const chunk = new Uint8Array(data, HEADER_BYTES);
-    if (kind > Kind.Ping) return new PeerKitError('BAD_MESSAGE', `Frame kind ${kind} is unknown.`);
+    if (kind > Kind.Ping) return new PeerKitError('BAD_MESSAGE', `Unknown frame kind ${kind}.`);
     if (kind === Kind.Close || kind === Kind.Ping) return { id, kind, received: 0, total: 0 };
     if (total > this.maxBytes) {
-      return new PeerKitError('MESSAGE_TOO_LARGE', `A ${total}-byte message is larger than the ${this.maxBytes} bytes this channel accepts.`);
+      return new PeerKitError('MESSAGE_TOO_LARGE', `A ${total}-byte message is over this channel's ${this.maxBytes}.`);
     }
-    if (offset + chunk.byteLength > total) return new PeerKitError('BAD_MESSAGE', 'A frame runs past the end of its message.');
+    if (offset + chunk.byteLength > total) return new PeerKitError('BAD_MESSAGE', 'A frame runs past its message.');
     if (offset === 0 && chunk.byteLength === total) return { id, kind, received: total, total, bytes: chunk };
     let entry = this.partial.get(id);
     if (!entry) {
@@ -159,7 +159,7 @@ export class Reassembler {
       this.partial.set(id, entry);
     } else if (entry.kind !== kind || entry.buffer.byteLength !== total) {
       this.partial.delete(id);
-      return new PeerKitError('BAD_MESSAGE', `Frames of message ${id} disagree on its kind or length.`);
+      return new PeerKitError('BAD_MESSAGE', `Frames of message ${id} disagree.`);
     }
     entry.buffer.set(chunk, offset);
     entry.received += chunk.byteLength;

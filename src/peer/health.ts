@@ -62,7 +62,7 @@ export class ConnectionHealth {
     this.restarter = new IceRestarter(
       { graceMs: options.disconnectedGraceMs, maxAttempts: options.maxIceRestarts, attemptTimeoutMs: options.iceRestartTimeoutMs },
       () => this.restart('restarting ICE'),
-      () => this.hooks.fatal(new PeerKitError('ICE_FAILED', `The connection failed and ${options.maxIceRestarts} ICE restarts did not bring it back.`)),
+      () => this.hooks.fatal(new PeerKitError('ICE_FAILED', `The connection failed; ${options.maxIceRestarts} ICE restarts did not help.`)),
       () => this.iceHealth(),
     );
     this.liveness = new Liveness(options.silenceMs, hooks.ping, () => {
@@ -155,7 +155,7 @@ export class ConnectionHealth {
         if (pc.signalingState === 'stable' && ufragOf(pc.localDescription) !== before && iceIsUp(pc.iceConnectionState)) finish();
       };
       const timer = setTimeout(
-        () => finish(new PeerKitError('TIMEOUT', `The ICE restart did not complete within ${this.options.iceRestartTimeoutMs} ms.`)),
+        () => finish(new PeerKitError('TIMEOUT', `ICE restart took over ${this.options.iceRestartTimeoutMs} ms.`)),
         this.options.iceRestartTimeoutMs,
       );
       const finish = (err?: PeerKitError): void => {
@@ -183,7 +183,7 @@ export class ConnectionHealth {
     this.restarter.stop();
     this.liveness.stop();
     this.unwatch();
-    for (const finish of this.waiters) finish(new PeerKitError('CLOSED', 'The Peer closed during the ICE restart.'));
+    for (const finish of this.waiters) finish(new PeerKitError('CLOSED', 'Closed during the ICE restart.'));
   }
 
   /** (Re)starts the wait for an answered check, once both descriptions are in place and until the Peer is up. */
@@ -237,14 +237,14 @@ export class ConnectionHealth {
       remote === 0 ? 'none arrived from the remote' : `${count(remote, 'candidate')} arrived from the remote`,
     ];
     if (local > 0 && remote > 0) tried.push('every connectivity check between them failed');
-    const hint = this.options.iceServers?.length ? '' : ' No STUN or TURN server is configured: peers behind different NATs need one.';
+    const hint = this.options.iceServers?.length ? '' : ' No STUN or TURN server is set: peers behind different NATs need one.';
     return new PeerKitError('ICE_FAILED', `The connection never came up: ${tried.join(', ')}.${hint}`);
   }
 
   private timeoutError(): PeerKitError {
     const pc = this.pc;
     const where = !pc.remoteDescription
-      ? 'no description arrived from the remote; are the signals being delivered both ways?'
+      ? 'no description arrived from the remote; are signals delivered both ways?'
       : `ICE is ${pc.iceConnectionState} with ${count(this.localCandidates, 'local candidate')} and ${count(this.remoteCandidateCount(), 'remote candidate')}, the connection ${pc.connectionState}.`;
     return new PeerKitError('CONNECT_TIMEOUT', `The Peer did not connect within ${this.options.connectTimeoutMs} ms: ${where}`);
   }

@@ -35,14 +35,14 @@ export function watchGathering(pc: RTCPeerConnection, relayOnly: boolean, report
     const refused = refusals.length > 0;
     if (relayOnly && relays === 0) {
       const why = refused
-        ? `the TURN server refused the credentials (${refusals.join('; ')}); they may have expired`
+        ? `the TURN server refused the credentials (${refusals.join('; ')}); expired?`
         : unreachable.length > 0
           ? `no TURN server answered (${unreachable.join('; ')})`
           : 'no TURN server is configured in iceServers';
-      report(new PeerKitError(refused ? 'TURN_UNAUTHORIZED' : 'ICE_FAILED', `Relay-only mode gathered no relay candidate: ${why}.`), true);
+      report(new PeerKitError(refused ? 'TURN_UNAUTHORIZED' : 'ICE_FAILED', `Relay-only, no relay candidate: ${why}.`), true);
     } else if (refused && !warned) {
       warned = true;
-      report(new PeerKitError('TURN_UNAUTHORIZED', `A TURN server refused the credentials (${refusals.join('; ')}); connecting without it.`), false);
+      report(new PeerKitError('TURN_UNAUTHORIZED', `A TURN server refused the credentials (${refusals.join('; ')}); going on without it.`), false);
     }
   };
   pc.addEventListener('icecandidateerror', onError);

@@ -72,7 +72,7 @@ export class Negotiator {
       this.makingOffer = true;
       if (await setLocal(this.pc, 'offer')) this.sendDescription();
     } catch (err) {
-      this.hooks.error(new PeerKitError('NEGOTIATION_FAILED', 'Could not create or apply a local offer.', { cause: err }));
+      this.hooks.error(new PeerKitError('NEGOTIATION_FAILED', 'The local offer failed.', { cause: err }));
     } finally {
       this.makingOffer = false;
     }
@@ -114,7 +114,7 @@ export class Negotiator {
     try {
       await this.remote(signal, collision);
     } catch (err) {
-      throw new PeerKitError('BAD_SIGNAL', `The browser refused the remote ${signal.type}.`, { cause: err });
+      throw new PeerKitError('BAD_SIGNAL', `The remote ${signal.type} was refused.`, { cause: err });
     } finally {
       this.answerPending = false;
     }
@@ -131,7 +131,7 @@ export class Negotiator {
       try {
         await setLocal(this.pc, 'answer');
       } catch (err) {
-        throw new PeerKitError('NEGOTIATION_FAILED', 'Could not create or apply the local answer.', { cause: err });
+        throw new PeerKitError('NEGOTIATION_FAILED', 'The local answer failed.', { cause: err });
       }
       this.sendDescription();
     }
@@ -172,7 +172,7 @@ export class Negotiator {
 
   private keep(candidate: RTCIceCandidateInit): void {
     if (this.early.length >= MAX_EARLY_CANDIDATES) {
-      throw new PeerKitError('BAD_SIGNAL', `More than ${MAX_EARLY_CANDIDATES} candidates arrived before their description; dropped one.`);
+      throw new PeerKitError('BAD_SIGNAL', `Over ${MAX_EARLY_CANDIDATES} candidates came before their description; dropped one.`);
     }
     this.early.push(candidate);
   }
@@ -184,7 +184,7 @@ export class Negotiator {
       // Candidates of an offer we ignored, or of an ICE generation that a rollback or restart
       // replaced, are expected to fail and carry no information.
       if (this.ignoreOffer || this.stale(candidate)) return;
-      throw new PeerKitError('BAD_SIGNAL', 'The browser refused a remote ICE candidate.', { cause: err });
+      throw new PeerKitError('BAD_SIGNAL', 'A remote ICE candidate was refused.', { cause: err });
     }
   }
 

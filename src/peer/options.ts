@@ -98,7 +98,7 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     const value: unknown = options[name];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (name === 'maxSignalBytes' && value === 0)) {
-      throw new PeerKitError('BAD_ARGUMENT', `options.${name} must be a finite number of at least ${name === 'maxSignalBytes' ? 1 : 0}.`);
+      throw new PeerKitError('BAD_ARGUMENT', `options.${name} must be a number >= ${name === 'maxSignalBytes' ? 1 : 0}.`);
     }
     numbers[name] = value;
   }
@@ -119,7 +119,7 @@ export function logger(debug: PeerOptions['debug']): (...args: unknown[]) => voi
 export function createConnection(options: PeerOptions): RTCPeerConnection {
   const Connection = options.wrtc?.RTCPeerConnection ?? globalThis.RTCPeerConnection;
   if (typeof Connection !== 'function') {
-    throw new PeerKitError('UNSUPPORTED', 'This environment has no RTCPeerConnection; in Node, pass { wrtc } from @roamhq/wrtc.');
+    throw new PeerKitError('UNSUPPORTED', 'No RTCPeerConnection; in Node, pass { wrtc } from @roamhq/wrtc.');
   }
   return new Connection({ ...options.config, iceServers: options.iceServers ?? [], iceTransportPolicy: options.iceTransportPolicy ?? 'all' });
 }

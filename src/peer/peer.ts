@@ -212,7 +212,7 @@ export class Peer extends Emitter<PeerEvents> {
       // Released only after `state: 'closed'` went out, so that `close` always comes after it.
       this.ending = new Promise<void>((resolve) => (release = resolve)).then(() => this.release());
       this.health.stop();
-      this.settle.reject(new PeerKitError('CLOSED', 'The Peer closed before it connected.'));
+      this.settle.reject(new PeerKitError('CLOSED', 'Closed before connecting.'));
       this.refresh();
       release();
     }
@@ -225,14 +225,14 @@ export class Peer extends Emitter<PeerEvents> {
     if (signal instanceof PeerKitError) return this.fail(signal);
     this.log('received', signal.kind, signal.kind === 'description' ? signal.type : '');
     if (signal.kind === 'bye') {
-      this.settle.reject(new PeerKitError('CLOSED', 'The remote Peer closed before the connection came up.'));
+      this.settle.reject(new PeerKitError('CLOSED', 'The remote closed before connecting.'));
       return void this.close();
     }
     if (signal.kind === 'candidate') this.health.remoteCandidate();
     try {
       await this.negotiator.handle(signal);
     } catch (err) {
-      this.fail(err instanceof PeerKitError ? err : new PeerKitError('NEGOTIATION_FAILED', 'Applying a signal failed.', { cause: err }));
+      this.fail(err instanceof PeerKitError ? err : new PeerKitError('NEGOTIATION_FAILED', 'A signal failed.', { cause: err }));
     }
   }
 
@@ -289,7 +289,7 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
   private assertOpen(what: string): void {
-    if (this.ending) throw new PeerKitError('CLOSED', `${what} was called after close().`);
+    if (this.ending) throw new PeerKitError('CLOSED', `${what} after close().`);
   }
 
   private async later<T>(what: string, run: () => Promise<T>): Promise<T> {

@@ -5,7 +5,7 @@ export function refusable<T>(call: () => T): T {
   try {
     return call();
   } catch (err) {
-    throw new PeerKitError('BAD_ARGUMENT', err instanceof Error ? err.message : 'The browser refused the call.', { cause: err });
+    throw new PeerKitError('BAD_ARGUMENT', err instanceof Error ? err.message : 'Refused.', { cause: err });
   }
 }
 
@@ -20,7 +20,7 @@ export class Senders {
 
   /** @throws PeerKitError `BAD_ARGUMENT` when the track is already sent or the browser refuses it */
   add(track: MediaStreamTrack, streams: MediaStream[]): void {
-    if (this.senders.has(track)) throw new PeerKitError('BAD_ARGUMENT', `Track ${track.id} is already being sent.`);
+    if (this.senders.has(track)) throw new PeerKitError('BAD_ARGUMENT', `Track ${track.id} is already sent.`);
     this.senders.set(track, refusable(() => this.pc.addTrack(track, ...streams)));
   }
 
@@ -37,7 +37,7 @@ export class Senders {
     try {
       await sender.replaceTrack(newTrack);
     } catch (err) {
-      throw new PeerKitError('BAD_ARGUMENT', 'The browser refused the replacement track.', { cause: err });
+      throw new PeerKitError('BAD_ARGUMENT', 'The new track was refused.', { cause: err });
     }
     this.senders.delete(oldTrack);
     this.senders.set(newTrack, sender);
@@ -45,7 +45,7 @@ export class Senders {
 
   private of(track: MediaStreamTrack): RTCRtpSender {
     const sender = this.senders.get(track);
-    if (!sender) throw new PeerKitError('BAD_ARGUMENT', `Track ${track.id} was not added to this Peer.`);
+    if (!sender) throw new PeerKitError('BAD_ARGUMENT', `Track ${track.id} was not added.`);
     return sender;
   }
 }
