@@ -6,7 +6,8 @@ import { SIGNAL_VERSION, parseSignal } from '../signaling/signal.js';
 import type { Signal } from '../signaling/signal.js';
 import { Channels } from './channels.js';
 import type { PeerEvents } from './events.js';
-import { ConnectionHealth } from './health.js';
+import { watchHealth } from './health.js';
+import type { ConnectionHealth } from './health.js';
 import { watchGathering } from './ice-servers.js';
 import { Negotiator } from './negotiator.js';
 import { createConnection, logger, resolvePeerOptions } from './options.js';
@@ -70,7 +71,7 @@ export class Peer extends Emitter<PeerEvents> {
     this.connected.catch(noop);
     this.senders = new Senders(pc);
     this.negotiator = new Negotiator(pc, options.polite, { signal: (signal) => this.send$(signal), error: (err) => this.fail(err) });
-    this.health = new ConnectionHealth(pc, this.options, {
+    this.health = watchHealth(pc, this.options, {
       log: this.log,
       ping: () => this.main.ping(),
       changed: () => this.refresh(),
