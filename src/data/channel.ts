@@ -128,11 +128,8 @@ export class Channel extends Emitter<ChannelEvents> {
    * `CHANNEL_CLOSED` when the channel closes first, `MESSAGE_TOO_LARGE` or `BAD_ARGUMENT`.
    */
   send(data: Sendable): Promise<void> {
-    if (this.ending) return rejection(new PeerKitError('CLOSED', `send() after close() on channel "${this.label}".`));
     const state = this.dc.readyState;
-    if (state === 'closing' || state === 'closed') {
-      return rejection(new PeerKitError('CHANNEL_CLOSED', `Channel "${this.label}" was closed by the remote or the connection.`));
-    }
+    if (this.ending || state === 'closing' || state === 'closed') return rejection(this.gone());
     const message = this.codec.prepare(data);
     return message instanceof PeerKitError ? rejection(message) : this.queue.push(message);
   }

@@ -1,4 +1,5 @@
 import { PeerKitError } from '../errors.js';
+import { tooLarge } from './codec.js';
 
 /**
  * Frame layout, big-endian: kind (u8), message id (u32), byte offset of this chunk in the
@@ -148,9 +149,7 @@ export class Reassembler {
     const chunk = new Uint8Array(data, HEADER_BYTES);
     if (kind > Kind.Ping) return new PeerKitError('BAD_MESSAGE', `Unknown frame kind ${kind}.`);
     if (kind === Kind.Close || kind === Kind.Ping) return { id, kind, received: 0, total: 0 };
-    if (total > this.maxBytes) {
-      return new PeerKitError('MESSAGE_TOO_LARGE', `A ${total}-byte message is over this channel's ${this.maxBytes}.`);
-    }
+    if (total > this.maxBytes) return tooLarge(total, this.maxBytes, true);
     if (offset + chunk.byteLength > total) return new PeerKitError('BAD_MESSAGE', 'A frame runs past its message.');
     if (offset === 0 && chunk.byteLength === total) return { id, kind, received: total, total, bytes: chunk };
     let entry = this.partial.get(id);

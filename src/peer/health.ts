@@ -2,6 +2,7 @@ import { PeerKitError } from '../errors.js';
 import { iceIsUp } from '../util.js';
 import { IceRestarter } from './ice-restart.js';
 import { Liveness } from './liveness.js';
+import { ufragsOf } from './negotiator.js';
 import { watchNetwork } from './network.js';
 import type { ResolvedPeerOptions } from './options.js';
 
@@ -16,8 +17,8 @@ export interface HealthHooks {
   fatal(error: PeerKitError): void;
 }
 
-const ufragOf = (description: RTCSessionDescription | null): string | undefined =>
-  /a=ice-ufrag:(\S+)/.exec(description?.sdp ?? '')?.[1];
+/** This side's ICE credentials, to tell when a restart has replaced them. */
+const ufragsIn = (pc: RTCPeerConnection): string => [...ufragsOf(pc.localDescription?.sdp)].join(' ');
 
 /**
  * How long a connection that never came up may go without an answer to any connectivity check,
@@ -198,10 +199,10 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
     },
     check,
     restartAndWait: () => {
-      const before = ufragOf(pc.localDescription);
+      const before = ufragsIn(pc);
       const done = new Promise<void>((resolve, reject) => {
         const settled = (): void => {
-          if (pc.signalingState === 'stable' && ufragOf(pc.localDescription) !== before && iceIsUp(pc.iceConnectionState)) finish();
+          if (pc.signalingState === 'stable' && ufragsIn(pc) !== before && iceIsUp(pc.iceConnectionState)) finish();
         };
         const timer = setTimeout(
           () => finish(new PeerKitError('TIMEOUT', `ICE restart took over ${options.iceRestartTimeoutMs} ms.`)),

@@ -12,7 +12,7 @@ export interface NegotiatorHooks {
 const MAX_EARLY_CANDIDATES = 256;
 
 /** The ICE username fragments of an SDP: one per media section, or one for the whole session. */
-const ufragsOf = (sdp: string | undefined): Set<string> => new Set([...(sdp ?? '').matchAll(/^a=ice-ufrag:(\S+)\r?$/gm)].map((m) => m[1] ?? ''));
+export const ufragsOf = (sdp: string | undefined): Set<string> => new Set([...(sdp ?? '').matchAll(/^a=ice-ufrag:(\S+)\r?$/gm)].map((m) => m[1] ?? ''));
 
 /**
  * The W3C webrtc-pc "perfect negotiation" pattern (section 10.7 of the spec, "Perfect
@@ -183,14 +183,10 @@ export class Negotiator {
     } catch (err) {
       // Candidates of an offer we ignored, or of an ICE generation that a rollback or restart
       // replaced, are expected to fail and carry no information.
-      if (this.ignoreOffer || this.stale(candidate)) return;
+      const ufrag = candidate.usernameFragment;
+      if (this.ignoreOffer || (ufrag && !ufragsOf(this.pc.remoteDescription?.sdp).has(ufrag))) return;
       throw new PeerKitError('BAD_SIGNAL', 'A remote ICE candidate was refused.', { cause: err });
     }
-  }
-
-  private stale(candidate: RTCIceCandidateInit): boolean {
-    const ufrag = candidate.usernameFragment;
-    return !!ufrag && !this.pc.remoteDescription?.sdp.includes(`a=ice-ufrag:${ufrag}\r\n`);
   }
 
   private sendDescription(): void {
