@@ -3,9 +3,9 @@ import { PeerKitError } from '../errors.js';
 import { resolveChannelOptions } from './channel-options.js';
 import type { ResolvedChannelOptions } from './channel-options.js';
 import type { Codec, CodecContext, Delivery, Progress } from './codec.js';
-import { FramedCodec } from './framed-codec.js';
+import { framedCodec } from './framed-codec.js';
 import type { Message, Sendable } from './framing.js';
-import { RawCodec } from './raw-codec.js';
+import { rawCodec } from './raw-codec.js';
 import { SendQueue, rejection } from './send-queue.js';
 
 export { CHANNEL_DEFAULTS, FRAMED_PROTOCOL, resolveChannelOptions } from './channel-options.js';
@@ -87,7 +87,7 @@ export class Channel extends Emitter<ChannelEvents> {
         this.closeWhenComplete();
       },
     };
-    this.codec = this.options.raw ? new RawCodec(context, delivery) : new FramedCodec(context, delivery);
+    this.codec = (this.options.raw ? rawCodec : framedCodec)(context, delivery);
     this.queue = new SendQueue(dc, { high: this.options.highWaterMark, low: this.options.lowWaterMark }, (cause) => this.gone(cause));
     dc.binaryType = 'arraybuffer';
     dc.onopen = () => {

@@ -12,22 +12,29 @@ export const HEADER_BYTES = 13;
 /** The largest message a frame header can describe. */
 export const MAX_FRAMED_BYTES = 0xffffffff;
 
-/** How the receiver turns the bytes back into what was sent. */
-export const enum Kind {
-  String = 0,
-  ArrayBuffer = 1,
-  Bytes = 2,
-  Json = 3,
-  Blob = 4,
+/**
+ * How the receiver turns the bytes back into what was sent. A plain object rather than an enum:
+ * with isolatedModules a `const enum` is emitted as an object with reverse mappings that
+ * bundlers cannot drop, while these properties minify to their numbers.
+ */
+export const Kind = {
+  String: 0,
+  ArrayBuffer: 1,
+  Bytes: 2,
+  Json: 3,
+  Blob: 4,
   /**
    * Not a message: the sender is closing and has sent `id` messages. The receiver closes the
    * channel once it has them all. Closing from the sender's side instead would reset the SCTP
    * stream, and Chromium then drops messages that arrived but were not yet dispatched.
    */
-  Close = 5,
+  Close: 5,
   /** Not a message: the sender is alive. Sent on the default channel every second (see Liveness). */
-  Ping = 6,
-}
+  Ping: 6,
+} as const;
+
+/** One of the {@link Kind} values. */
+export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** A value that parses from, and serialises to, JSON. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -43,13 +50,13 @@ export type Message = ArrayBuffer | Uint8Array | Blob | JsonValue;
 
 /** A message ready to be cut into chunks: its bytes, or the Blob to read them from. */
 export type Outgoing =
-  | { kind: Exclude<Kind, Kind.Blob>; size: number; bytes: Uint8Array }
-  | { kind: Kind.Blob; size: number; blob: Blob };
+  | { kind: Exclude<Kind, typeof Kind.Blob>; size: number; bytes: Uint8Array }
+  | { kind: typeof Kind.Blob; size: number; blob: Blob };
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-const bytesOf = (kind: Exclude<Kind, Kind.Blob>, bytes: Uint8Array): Outgoing => ({ kind, size: bytes.byteLength, bytes });
+const bytesOf = (kind: Exclude<Kind, typeof Kind.Blob>, bytes: Uint8Array): Outgoing => ({ kind, size: bytes.byteLength, bytes });
 
 /** Bytes `start` to `end` of a message: a view when they are in memory, read from the Blob otherwise. */
 export function readChunk(out: Outgoing, start: number, end: number): Uint8Array | Promise<Uint8Array> {
@@ -88,7 +95,7 @@ export function frame(kind: Kind, id: number, offset: number, total: number, chu
 }
 
 /** Turns a complete message's bytes back into the value that was sent. */
-export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
+export function decode(kind: number, bytes: Uint8Array): Message | PeerKitError {
   switch (kind) {
     case Kind.String:
       return textDecoder.decode(bytes);
@@ -106,8 +113,8 @@ export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
       return bytes;
     case Kind.Blob:
       return new Blob([bytes as BlobPart]);
-    case Kind.Close:
-    case Kind.Ping:
+    default:
+      // Close, Ping, or a kind from a newer peer.
       return new PeerKitError('BAD_MESSAGE', 'Not a message.');
   }
 }

@@ -4,7 +4,8 @@ import { Emitter } from '../emitter.js';
 import { PeerKitError } from '../errors.js';
 import { SIGNAL_VERSION, parseSignal } from '../signaling/signal.js';
 import type { Signal } from '../signaling/signal.js';
-import { Channels } from './channels.js';
+import { channelsOf } from './channels.js';
+import type { Channels } from './channels.js';
 import type { PeerEvents } from './events.js';
 import { watchHealth } from './health.js';
 import type { ConnectionHealth } from './health.js';
@@ -12,7 +13,8 @@ import { watchGathering } from './ice-servers.js';
 import { Negotiator } from './negotiator.js';
 import { createConnection, logger, resolvePeerOptions } from './options.js';
 import type { PeerOptions, ResolvedPeerOptions } from './options.js';
-import { Senders, firstSeen } from './senders.js';
+import { firstSeen, sendersOf } from './senders.js';
+import type { Senders } from './senders.js';
 import { derivePeerState } from './state.js';
 import type { PeerState } from './state.js';
 import { summarizeStats } from './stats.js';
@@ -69,7 +71,7 @@ export class Peer extends Emitter<PeerEvents> {
     this.pc = pc;
     this.connected = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.connected.catch(noop);
-    this.senders = new Senders(pc);
+    this.senders = sendersOf(pc);
     this.negotiator = new Negotiator(pc, options.polite, { signal: (signal) => this.send$(signal), error: (err) => this.fail(err) });
     this.health = watchHealth(pc, this.options, {
       log: this.log,
@@ -96,7 +98,7 @@ export class Peer extends Emitter<PeerEvents> {
     };
     // Listeners are attached after the constructor returns.
     queueMicrotask(() => this.send$(this.negotiator.hello));
-    this.channels = new Channels(pc, this.options.channel, () => this.health.heard());
+    this.channels = channelsOf(pc, this.options.channel, () => this.health.heard());
     this.main = this.channels.createDefault();
     this.main.on('open', () => {
       this.health.start();
