@@ -112,7 +112,7 @@ export class Negotiator {
     this.answerPending = signal.type === 'answer';
     const before = ufragsOf(this.pc.remoteDescription?.sdp);
     try {
-      await this.remote(signal, collision);
+      await setRemote(this.pc, signal, collision);
     } catch (err) {
       throw new PeerKitError('BAD_SIGNAL', `The remote ${signal.type} was refused.`, { cause: err });
     } finally {
@@ -134,21 +134,6 @@ export class Negotiator {
         throw new PeerKitError('NEGOTIATION_FAILED', 'The local answer failed.', { cause: err });
       }
       this.sendDescription();
-    }
-  }
-
-  private async remote(signal: DescriptionSignal, collision: boolean): Promise<void> {
-    const description = { type: signal.type, sdp: signal.sdp };
-    try {
-      await this.pc.setRemoteDescription(description);
-    } catch (err) {
-      // setRemoteDescription rolls a colliding local offer back by itself in browsers. libwebrtc
-      // does so only when its embedder turns implicit rollback on, as Chromium does since
-      // https://crbug.com/980875; node-webrtc leaves it off and refuses instead (still so with
-      // @roamhq/wrtc 0.10, libwebrtc M106), so roll back by hand there and apply the offer again.
-      if (!collision || this.pc.signalingState !== 'have-local-offer') throw err;
-      await this.pc.setLocalDescription({ type: 'rollback' });
-      await this.pc.setRemoteDescription(description);
     }
   }
 
@@ -193,6 +178,22 @@ export class Negotiator {
     const description = this.pc.localDescription;
     if (!description || (description.type !== 'offer' && description.type !== 'answer')) return;
     this.hooks.signal({ v: SIGNAL_VERSION, kind: 'description', type: description.type, sdp: description.sdp });
+  }
+}
+
+/** Applies a remote description, rolling a colliding local offer back by hand where the browser does not. */
+async function setRemote(pc: RTCPeerConnection, signal: DescriptionSignal, collision: boolean): Promise<void> {
+  const description = { type: signal.type, sdp: signal.sdp };
+  try {
+    await pc.setRemoteDescription(description);
+  } catch (err) {
+    // setRemoteDescription rolls a colliding local offer back by itself in browsers. libwebrtc
+    // does so only when its embedder turns implicit rollback on, as Chromium does since
+    // https://crbug.com/980875; node-webrtc leaves it off and refuses instead (still so with
+    // @roamhq/wrtc 0.10, libwebrtc M106), so roll back by hand there and apply the offer again.
+    if (!collision || pc.signalingState !== 'have-local-offer') throw err;
+    await pc.setLocalDescription({ type: 'rollback' });
+    await pc.setRemoteDescription(description);
   }
 }
 
