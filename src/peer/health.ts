@@ -152,7 +152,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
     iceHealth,
   );
   const liveness = new Liveness(options.silenceMs, hooks.ping, () => {
-    hooks.log(liveness.silent ? 'the remote went silent' : 'the remote is heard again');
+    hooks.log(liveness.silent ? 'remote silent' : 'remote heard again');
     restartedInSilence = false;
     check();
   });
@@ -167,7 +167,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
   const unwatchNetwork = watchNetwork(options.network, {
     changed: () => {
       offline = false;
-      if (up && !stopped) restart('the network changed: restarting ICE');
+      if (up && !stopped) restart('network changed: restarting ICE');
       check();
     },
     offline: () => {
