@@ -40,3 +40,17 @@ export function iceIsUp(state: RTCIceConnectionState): boolean {
 export function isPositive(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
 }
+
+/**
+ * Adds `handler` as the listener of each event in `types` on `target`; nothing when `target` is
+ * undefined.
+ *
+ * @returns a function that removes them again
+ */
+export function listen(target: EventTarget | undefined, types: string[], handler: (event: never) => void): () => void {
+  const listener = handler as EventListener;
+  for (const type of types) target?.addEventListener(type, listener);
+  return () => {
+    for (const type of types) target?.removeEventListener(type, listener);
+  };
+}

@@ -1,5 +1,5 @@
 import { PeerKitError } from '../errors.js';
-import { iceIsUp } from '../util.js';
+import { iceIsUp, listen } from '../util.js';
 import { IceRestarter } from './ice-restart.js';
 import { Liveness } from './liveness.js';
 import { ufragsOf } from './negotiator.js';
@@ -162,8 +162,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
     localCandidates += 1;
     armChecks();
   };
-  pc.addEventListener('icecandidate', countLocal);
-  pc.addEventListener('signalingstatechange', armChecks);
+  const unlisten = [listen(pc, ['icecandidate'], countLocal), listen(pc, ['signalingstatechange'], armChecks)];
   const unwatchNetwork = watchNetwork(options.network, {
     changed: () => {
       offline = false;
@@ -211,14 +210,12 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
         const finish = (err?: PeerKitError): void => {
           clearTimeout(timer);
           waiters.delete(finish);
-          pc.removeEventListener('signalingstatechange', settled);
-          pc.removeEventListener('iceconnectionstatechange', settled);
+          stopListening();
           if (err) reject(err);
           else resolve();
         };
         waiters.add(finish);
-        pc.addEventListener('signalingstatechange', settled);
-        pc.addEventListener('iceconnectionstatechange', settled);
+        const stopListening = listen(pc, ['signalingstatechange', 'iceconnectionstatechange'], settled);
       });
       pc.restartIce();
       return done;
@@ -230,8 +227,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
       clearTimeout(checksTimer);
       restarter.stop();
       liveness.stop();
-      pc.removeEventListener('icecandidate', countLocal);
-      pc.removeEventListener('signalingstatechange', armChecks);
+      for (const stop of unlisten) stop();
       unwatchNetwork();
       for (const finish of waiters) finish(new PeerKitError('CLOSED', 'Closed during the ICE restart.'));
     },

@@ -1,4 +1,5 @@
 import { PeerKitError } from '../errors.js';
+import { listen } from '../util.js';
 
 /** STUN/TURN error codes that mean the server refused the credentials (RFC 8489, RFC 8656). */
 const REFUSED = new Set([401, 403, 441]);
@@ -45,12 +46,6 @@ export function watchGathering(pc: RTCPeerConnection, relayOnly: boolean, report
       report(new PeerKitError('TURN_UNAUTHORIZED', `A TURN server refused the credentials (${refusals.join('; ')}); going on without it.`), false);
     }
   };
-  pc.addEventListener('icecandidateerror', onError);
-  pc.addEventListener('icecandidate', onCandidate);
-  pc.addEventListener('icegatheringstatechange', onGathering);
-  return () => {
-    pc.removeEventListener('icecandidateerror', onError);
-    pc.removeEventListener('icecandidate', onCandidate);
-    pc.removeEventListener('icegatheringstatechange', onGathering);
-  };
+  const stops = [listen(pc, ['icecandidateerror'], onError), listen(pc, ['icecandidate'], onCandidate), listen(pc, ['icegatheringstatechange'], onGathering)];
+  return () => stops.forEach((stop) => stop());
 }
