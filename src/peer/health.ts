@@ -93,10 +93,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
 
   const neverUpError = (): PeerKitError => {
     const remote = remoteCandidateCount();
-    const tried = [
-      localCandidates === 0 ? 'no candidates were gathered locally' : `${count(localCandidates, 'candidate')} were gathered locally`,
-      remote === 0 ? 'none arrived from the remote' : `${count(remote, 'candidate')} arrived from the remote`,
-    ];
+    const tried = [`${count(localCandidates, 'candidate')} were gathered locally`, `${count(remote, 'candidate')} arrived from the remote`];
     if (localCandidates > 0 && remote > 0) tried.push('every connectivity check between them failed');
     const hint = options.iceServers?.length ? '' : ' No STUN or TURN server is set: peers behind different NATs need one.';
     return new PeerKitError('ICE_FAILED', `The connection never came up: ${tried.join(', ')}.${hint}`);
