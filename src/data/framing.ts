@@ -73,12 +73,14 @@ export function encode(data: unknown): Outgoing | PeerKitError {
     return { kind: Kind.Blob, size: data.size, blob: data };
   }
   let text: string | undefined;
+  let cause: unknown;
   try {
     text = JSON.stringify(data);
   } catch (err) {
-    return new PeerKitError('BAD_ARGUMENT', 'send() takes text, binary, a Blob or JSON; this value is none.', { cause: err });
+    // A cycle or a BigInt; a function, a symbol or undefined give no text at all.
+    cause = err;
   }
-  if (text === undefined) return new PeerKitError('BAD_ARGUMENT', `send() cannot send a ${typeof data}.`);
+  if (text === undefined) return new PeerKitError('BAD_ARGUMENT', `send() takes text, binary, a Blob or JSON; not this ${typeof data}.`, { cause });
   return bytesOf(Kind.Json, textEncoder.encode(text));
 }
 
