@@ -102,8 +102,8 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
   const timeoutError = (): PeerKitError => {
     const where = !pc.remoteDescription
       ? 'no description arrived from the remote; are signals delivered both ways?'
-      : `ICE is ${pc.iceConnectionState} with ${count(localCandidates, 'local candidate')} and ${count(remoteCandidateCount(), 'remote candidate')}, the connection ${pc.connectionState}.`;
-    return new PeerKitError('CONNECT_TIMEOUT', `The Peer did not connect within ${options.connectTimeoutMs} ms: ${where}`);
+      : `ICE ${pc.iceConnectionState} with ${count(localCandidates, 'local candidate')} and ${count(remoteCandidateCount(), 'remote candidate')}, connection ${pc.connectionState}.`;
+    return new PeerKitError('CONNECT_TIMEOUT', `Not connected after ${options.connectTimeoutMs} ms: ${where}`);
   };
 
   const check = (): void => {
