@@ -2,6 +2,7 @@ import type { Channel, ChannelOptions } from '../data/channel.js';
 import type { Sendable } from '../data/framing.js';
 import { Emitter } from '../emitter.js';
 import { PeerKitError } from '../errors.js';
+import { listen } from '../util.js';
 import { SIGNAL_VERSION, parseSignal } from '../signaling/signal.js';
 import type { Signal } from '../signaling/signal.js';
 import { channelsOf } from './channels.js';
@@ -79,23 +80,25 @@ export class Peer extends Emitter<PeerEvents> {
       changed: () => this.refresh(),
       fatal: (err) => this.die(err),
     });
-    this.unwatch = watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => (fatal ? this.die(err) : this.fail(err)));
-    pc.onnegotiationneeded = () => {
-      this.log('negotiation needed');
-      void this.negotiator.negotiate();
-    };
-    pc.onicecandidate = ({ candidate }) => this.negotiator.trickle(candidate);
-    pc.oniceconnectionstatechange = () => {
-      this.log('ice', pc.iceConnectionState);
-      this.health.check();
-    };
-    pc.onconnectionstatechange = () => this.health.check();
-    pc.ondatachannel = ({ channel }) => this.emit('channel', this.channels.adoptRemote(channel));
     const newStreams = firstSeen((stream) => this.emit('stream', stream));
-    pc.ontrack = ({ track, streams }) => {
-      this.emit('track', track, streams);
-      newStreams(streams);
-    };
+    const stops = [
+      watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => (fatal ? this.die(err) : this.fail(err))),
+      listen(pc, ['negotiationneeded'], () => {
+        this.log('negotiation needed');
+        void this.negotiator.negotiate();
+      }),
+      listen(pc, ['icecandidate'], ({ candidate }: RTCPeerConnectionIceEvent) => this.negotiator.trickle(candidate)),
+      listen(pc, ['iceconnectionstatechange', 'connectionstatechange'], () => {
+        this.log('ice', pc.iceConnectionState, 'connection', pc.connectionState);
+        this.health.check();
+      }),
+      listen(pc, ['datachannel'], ({ channel }: RTCDataChannelEvent) => this.emit('channel', this.channels.adoptRemote(channel))),
+      listen(pc, ['track'], ({ track, streams }: RTCTrackEvent) => {
+        this.emit('track', track, streams);
+        newStreams(streams);
+      }),
+    ];
+    this.unwatch = () => stops.forEach((stop) => stop());
     // Listeners are attached after the constructor returns.
     queueMicrotask(() => this.send$(this.negotiator.hello));
     this.channels = channelsOf(pc, this.options.channel, () => this.health.heard());
@@ -268,8 +271,6 @@ export class Peer extends Emitter<PeerEvents> {
     this.emit('signal', { v: SIGNAL_VERSION, kind: 'bye' });
     const pc = this.pc;
     this.unwatch();
-    pc.onnegotiationneeded = pc.onicecandidate = pc.oniceconnectionstatechange = pc.onconnectionstatechange = null;
-    pc.ondatachannel = pc.ontrack = null;
     pc.close();
     this.emit('close');
   }
