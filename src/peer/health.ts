@@ -159,19 +159,22 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
     localCandidates += 1;
     armChecks();
   };
-  const unlisten = [listen(pc, ['icecandidate'], countLocal), listen(pc, ['signalingstatechange'], armChecks)];
-  const unwatchNetwork = watchNetwork(options.network, {
-    changed: () => {
-      offline = false;
-      if (up && !stopped) restart('network changed: restarting ICE');
-      check();
-    },
-    offline: () => {
-      offline = true;
-      restartedInSilence = false;
-      check();
-    },
-  });
+  const stops = [
+    listen(pc, ['icecandidate'], countLocal),
+    listen(pc, ['signalingstatechange'], armChecks),
+    watchNetwork(options.network, {
+      changed: () => {
+        offline = false;
+        if (up && !stopped) restart('network changed: restarting ICE');
+        check();
+      },
+      offline: () => {
+        offline = true;
+        restartedInSilence = false;
+        check();
+      },
+    }),
+  ];
 
   return {
     get quiet() {
@@ -224,8 +227,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
       clearTimeout(checksTimer);
       restarter.stop();
       liveness.stop();
-      for (const stop of unlisten) stop();
-      unwatchNetwork();
+      for (const stop of stops) stop();
       for (const finish of waiters) finish(new PeerKitError('CLOSED', 'Closed during the ICE restart.'));
     },
   };
