@@ -227,7 +227,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
       clearTimeout(checksTimer);
       restarter.stop();
       liveness.stop();
-      for (const stop of stops) stop();
+      stops.forEach((stop) => stop());
       for (const finish of waiters) finish(new PeerKitError('CLOSED', 'Closed during the ICE restart.'));
     },
   };

@@ -92,7 +92,7 @@ export class Negotiator {
     if (signal.kind === 'hello') {
       this.remoteTieBreaker = signal.tb;
       if (this.tieBreaker === signal.tb && this.politeOption === undefined) {
-        throw new PeerKitError('NEGOTIATION_FAILED', 'Both sides drew the same tie-breaker; recreate one Peer.');
+        throw new PeerKitError('NEGOTIATION_FAILED', 'Both sides drew the same tie-breaker; recreate a Peer.');
       }
       if (this.waitingForRoles && this.polite === false) {
         this.waitingForRoles = false;
@@ -157,7 +157,7 @@ export class Negotiator {
 
   private keep(candidate: RTCIceCandidateInit): void {
     if (this.early.length >= MAX_EARLY_CANDIDATES) {
-      throw new PeerKitError('BAD_SIGNAL', `Over ${MAX_EARLY_CANDIDATES} candidates came before their description; dropped one.`);
+      throw new PeerKitError('BAD_SIGNAL', `Over ${MAX_EARLY_CANDIDATES} candidates before their description; dropped one.`);
     }
     this.early.push(candidate);
   }

@@ -84,12 +84,12 @@ export class Peer extends Emitter<PeerEvents> {
     const stops = [
       watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => (fatal ? this.die(err) : this.fail(err))),
       listen(pc, ['negotiationneeded'], () => {
-        this.log('negotiation needed');
+        this.log('negotiating');
         void this.negotiator.negotiate();
       }),
       listen(pc, ['icecandidate'], ({ candidate }: RTCPeerConnectionIceEvent) => this.negotiator.trickle(candidate)),
       listen(pc, ['iceconnectionstatechange', 'connectionstatechange'], () => {
-        this.log('ice', pc.iceConnectionState, 'connection', pc.connectionState);
+        this.log('ice', pc.iceConnectionState, pc.connectionState);
         this.health.check();
       }),
       listen(pc, ['datachannel'], ({ channel }: RTCDataChannelEvent) => this.emit('channel', this.channels.adoptRemote(channel))),
