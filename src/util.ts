@@ -42,15 +42,15 @@ export function isPositive(value: unknown): value is number {
 }
 
 /**
- * Adds `handler` as the listener of each event in `types` on `target`; nothing when `target` is
- * undefined.
+ * Adds each handler as the listener of the event it is keyed by on `target`; nothing when
+ * `target` is undefined.
  *
  * @returns a function that removes them again
  */
-export function listen(target: EventTarget | undefined, types: string[], handler: (event: never) => void): () => void {
-  const listener = handler as EventListener;
-  for (const type of types) target?.addEventListener(type, listener);
+export function listen(target: EventTarget | undefined, handlers: Record<string, (event: never) => void>): () => void {
+  const entries = Object.entries(handlers) as [string, EventListener][];
+  for (const [type, handler] of entries) target?.addEventListener(type, handler);
   return () => {
-    for (const type of types) target?.removeEventListener(type, listener);
+    for (const [type, handler] of entries) target?.removeEventListener(type, handler);
   };
 }

@@ -160,8 +160,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
     armChecks();
   };
   const stops = [
-    listen(pc, ['icecandidate'], countLocal),
-    listen(pc, ['signalingstatechange'], armChecks),
+    listen(pc, { icecandidate: countLocal, signalingstatechange: armChecks }),
     watchNetwork(options.network, {
       changed: () => {
         offline = false;
@@ -215,7 +214,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
           else resolve();
         };
         waiters.add(finish);
-        const stopListening = listen(pc, ['signalingstatechange', 'iceconnectionstatechange'], settled);
+        const stopListening = listen(pc, { signalingstatechange: settled, iceconnectionstatechange: settled });
       });
       pc.restartIce();
       return done;

@@ -46,6 +46,5 @@ export function watchGathering(pc: RTCPeerConnection, relayOnly: boolean, report
       report(new PeerKitError('TURN_UNAUTHORIZED', `A TURN server refused the credentials (${refusals.join('; ')}); going on without it.`), false);
     }
   };
-  const stops = [listen(pc, ['icecandidateerror'], onError), listen(pc, ['icecandidate'], onCandidate), listen(pc, ['icegatheringstatechange'], onGathering)];
-  return () => stops.forEach((stop) => stop());
+  return listen(pc, { icecandidateerror: onError, icecandidate: onCandidate, icegatheringstatechange: onGathering });
 }

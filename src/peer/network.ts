@@ -35,6 +35,6 @@ export function watchNetwork(events: NetworkEvents | false | undefined, hooks: N
   if (events === false) return () => undefined;
   const { window, connection } = events ?? defaults();
   const changed = (): void => hooks.changed();
-  const stops = [listen(window, ['online'], changed), listen(window, ['offline'], () => hooks.offline()), listen(connection, ['change'], changed)];
+  const stops = [listen(window, { online: changed, offline: () => hooks.offline() }), listen(connection, { change: changed })];
   return () => stops.forEach((stop) => stop());
 }

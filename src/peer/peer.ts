@@ -81,21 +81,25 @@ export class Peer extends Emitter<PeerEvents> {
       fatal: (err) => this.die(err),
     });
     const newStreams = firstSeen((stream) => this.emit('stream', stream));
+    const check = (): void => {
+      this.log('ice', pc.iceConnectionState, pc.connectionState);
+      this.health.check();
+    };
     const stops = [
       watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => (fatal ? this.die(err) : this.fail(err))),
-      listen(pc, ['negotiationneeded'], () => {
-        this.log('negotiating');
-        void this.negotiator.negotiate();
-      }),
-      listen(pc, ['icecandidate'], ({ candidate }: RTCPeerConnectionIceEvent) => this.negotiator.trickle(candidate)),
-      listen(pc, ['iceconnectionstatechange', 'connectionstatechange'], () => {
-        this.log('ice', pc.iceConnectionState, pc.connectionState);
-        this.health.check();
-      }),
-      listen(pc, ['datachannel'], ({ channel }: RTCDataChannelEvent) => this.emit('channel', this.channels.adoptRemote(channel))),
-      listen(pc, ['track'], ({ track, streams }: RTCTrackEvent) => {
-        this.emit('track', track, streams);
-        newStreams(streams);
+      listen(pc, {
+        negotiationneeded: () => {
+          this.log('negotiating');
+          void this.negotiator.negotiate();
+        },
+        icecandidate: ({ candidate }: RTCPeerConnectionIceEvent) => this.negotiator.trickle(candidate),
+        iceconnectionstatechange: check,
+        connectionstatechange: check,
+        datachannel: ({ channel }: RTCDataChannelEvent) => this.emit('channel', this.channels.adoptRemote(channel)),
+        track: ({ track, streams }: RTCTrackEvent) => {
+          this.emit('track', track, streams);
+          newStreams(streams);
+        },
       }),
     ];
     this.unwatch = () => stops.forEach((stop) => stop());
