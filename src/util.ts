@@ -40,3 +40,17 @@ export function iceIsUp(state: RTCIceConnectionState): boolean {
 export function isPositive(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
 }
+
+/**
+ * Adds each handler as the listener of the event it is keyed by on `target`; nothing when
+ * `target` is undefined.
+ *
+ * @returns a function that removes them again
+ */
+export function listen(target: EventTarget | undefined, handlers: Record<string, (event: never) => void>): () => void {
+  const entries = Object.entries(handlers) as [string, EventListener][];
+  for (const [type, handler] of entries) target?.addEventListener(type, handler);
+  return () => {
+    for (const [type, handler] of entries) target?.removeEventListener(type, handler);
+  };
+}

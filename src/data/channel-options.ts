@@ -73,7 +73,7 @@ export function resolveChannelOptions(options: ChannelOptions, base: ResolvedCha
     closeTimeoutMs: atLeastZero(closeTimeoutMs),
   }).find(([, ok]) => !ok)?.[0] as keyof ChannelOptions | undefined;
   if (wrong) {
-    throw new PeerKitError('BAD_ARGUMENT', `Channel option ${wrong} is out of range: ${String(resolved[wrong])}.`);
+    throw new PeerKitError('BAD_ARGUMENT', `Channel option ${wrong} is out of range: ${resolved[wrong]}.`);
   }
   return resolved;
 }

@@ -3,9 +3,9 @@ import { PeerKitError } from '../errors.js';
 import { resolveChannelOptions } from './channel-options.js';
 import type { ResolvedChannelOptions } from './channel-options.js';
 import type { Codec, CodecContext, Delivery, Progress } from './codec.js';
-import { FramedCodec } from './framed-codec.js';
+import { framedCodec } from './framed-codec.js';
 import type { Message, Sendable } from './framing.js';
-import { RawCodec } from './raw-codec.js';
+import { rawCodec } from './raw-codec.js';
 import { SendQueue, rejection } from './send-queue.js';
 
 export { CHANNEL_DEFAULTS, FRAMED_PROTOCOL, resolveChannelOptions } from './channel-options.js';
@@ -87,7 +87,7 @@ export class Channel extends Emitter<ChannelEvents> {
         this.closeWhenComplete();
       },
     };
-    this.codec = this.options.raw ? new RawCodec(context, delivery) : new FramedCodec(context, delivery);
+    this.codec = (this.options.raw ? rawCodec : framedCodec)(context, delivery);
     this.queue = new SendQueue(dc, { high: this.options.highWaterMark, low: this.options.lowWaterMark }, (cause) => this.gone(cause));
     dc.binaryType = 'arraybuffer';
     dc.onopen = () => {
@@ -128,11 +128,8 @@ export class Channel extends Emitter<ChannelEvents> {
    * `CHANNEL_CLOSED` when the channel closes first, `MESSAGE_TOO_LARGE` or `BAD_ARGUMENT`.
    */
   send(data: Sendable): Promise<void> {
-    if (this.ending) return rejection(new PeerKitError('CLOSED', `Channel "${this.label}" is closed; send() after close() does nothing.`));
     const state = this.dc.readyState;
-    if (state === 'closing' || state === 'closed') {
-      return rejection(new PeerKitError('CHANNEL_CLOSED', `Channel "${this.label}" was closed by the other side or the connection.`));
-    }
+    if (this.ending || state === 'closing' || state === 'closed') return rejection(this.gone());
     const message = this.codec.prepare(data);
     return message instanceof PeerKitError ? rejection(message) : this.queue.push(message);
   }
@@ -185,9 +182,7 @@ export class Channel extends Emitter<ChannelEvents> {
   }
 
   private gone(cause?: unknown): PeerKitError {
-    return this.ending
-      ? new PeerKitError('CLOSED', `Channel "${this.label}" was closed before this message went out.`, { cause })
-      : new PeerKitError('CHANNEL_CLOSED', `Channel "${this.label}" closed before this message went out.`, { cause });
+    return new PeerKitError(this.ending ? 'CLOSED' : 'CHANNEL_CLOSED', `Channel "${this.label}" closed before this message went out.`, { cause });
   }
 
   private async finish(): Promise<void> {

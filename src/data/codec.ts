@@ -52,6 +52,6 @@ export interface Codec {
 export function tooLarge(size: number, limit: number, chunked: boolean): PeerKitError {
   return new PeerKitError(
     'MESSAGE_TOO_LARGE',
-    `A ${size}-byte message is larger than the ${limit} bytes this channel can send${chunked ? '' : ' (raw and unreliable channels do not chunk)'}.`,
+    `A ${size}-byte message is over this channel's ${limit}${chunked ? '' : ' (raw and unreliable channels do not chunk)'}.`,
   );
 }

@@ -20,52 +20,42 @@ export function chunkBytes(maxMessageSize: number | null | undefined): number {
 const PING = frame(Kind.Ping, 0, 0, 0, new Uint8Array(0));
 
 /** peerkit's frames: any message, any size (chunked on reliable channels), its type kept. */
-export class FramedCodec implements Codec {
-  readonly ping: Piece = PING;
-  private readonly reassembler: Reassembler;
-  private nextId = 0;
-
-  constructor(
-    private readonly context: CodecContext,
-    private readonly to: Delivery,
-  ) {
-    this.reassembler = new Reassembler(context.maxMessageBytes);
-  }
-
-  prepare(data: Sendable): Piece | Outbound | PeerKitError {
-    const out = encode(data);
-    if (out instanceof PeerKitError) return out;
-    const { reliable, maxMessageBytes } = this.context;
-    // A small message on a reliable channel, the common case, goes without asking the transport.
-    const size = reliable && out.size <= MIN_CHUNK ? undefined : this.context.maxMessageSize();
-    const limit = reliable ? Math.min(maxMessageBytes, MAX_FRAMED_BYTES) : chunkBytes(size);
-    if (out.size > limit) return tooLarge(out.size, limit, reliable);
-    const id = this.nextId;
-    this.nextId = (id + 1) >>> 0;
-    // One frame, built now, when it surely fits whatever maxMessageSize the transport settles on.
-    if (out.kind !== Kind.Blob && (out.size <= MIN_CHUNK || (size != null && out.size <= chunkBytes(size)))) {
-      return frame(out.kind, id, 0, out.size, out.bytes);
-    }
-    return chunks(out, id, this.context, this.to);
-  }
-
-  receive(data: unknown): void {
-    if (!(data instanceof ArrayBuffer)) {
-      return this.to.error(new PeerKitError('BAD_MESSAGE', `Channel "${this.context.label}" got a ${typeof data} where a peerkit frame was expected; is the other side raw?`));
-    }
-    const arrival = this.reassembler.push(data);
-    if (arrival instanceof PeerKitError) return this.to.error(arrival);
-    if (arrival.kind === Kind.Ping) return;
-    if (arrival.kind === Kind.Close) return this.to.closing(arrival.id);
-    if (arrival.total > data.byteLength - HEADER_BYTES) {
-      this.to.progress({ id: arrival.id, direction: 'receive', bytes: arrival.received, total: arrival.total });
-    }
-    if (arrival.bytes) this.to.message(decode(arrival.kind, arrival.bytes));
-  }
-
-  closing(sent: number): Piece {
-    return frame(Kind.Close, sent, 0, 0, new Uint8Array(0));
-  }
+export function framedCodec(context: CodecContext, to: Delivery): Codec {
+  const reassembler = new Reassembler(context.maxMessageBytes);
+  let nextId = 0;
+  return {
+    ping: PING,
+    prepare(data: Sendable): Piece | Outbound | PeerKitError {
+      const out = encode(data);
+      if (out instanceof PeerKitError) return out;
+      const { reliable, maxMessageBytes } = context;
+      // A small message on a reliable channel, the common case, goes without asking the transport.
+      const size = reliable && out.size <= MIN_CHUNK ? undefined : context.maxMessageSize();
+      const limit = reliable ? Math.min(maxMessageBytes, MAX_FRAMED_BYTES) : chunkBytes(size);
+      if (out.size > limit) return tooLarge(out.size, limit, reliable);
+      const id = nextId;
+      nextId = (id + 1) >>> 0;
+      // One frame, built now, when it surely fits whatever maxMessageSize the transport settles on.
+      if (out.kind !== Kind.Blob && (out.size <= MIN_CHUNK || (size != null && out.size <= chunkBytes(size)))) {
+        return frame(out.kind, id, 0, out.size, out.bytes);
+      }
+      return chunks(out, id, context, to);
+    },
+    receive(data: unknown): void {
+      if (!(data instanceof ArrayBuffer)) {
+        return to.error(new PeerKitError('BAD_MESSAGE', `Channel "${context.label}" got a ${typeof data}, not a frame; is the remote raw?`));
+      }
+      const arrival = reassembler.push(data);
+      if (arrival instanceof PeerKitError) return to.error(arrival);
+      if (arrival.kind === Kind.Ping) return;
+      if (arrival.kind === Kind.Close) return to.closing(arrival.id);
+      if (arrival.total > data.byteLength - HEADER_BYTES) {
+        to.progress({ id: arrival.id, direction: 'receive', bytes: arrival.received, total: arrival.total });
+      }
+      if (arrival.bytes) to.message(decode(arrival.kind, arrival.bytes));
+    },
+    closing: (sent: number): Piece => frame(Kind.Close, sent, 0, 0, new Uint8Array(0)),
+  };
 }
 
 /** A message going out as frames, cut to the transport's chunk size when its first frame is read. */

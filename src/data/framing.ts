@@ -1,4 +1,5 @@
 import { PeerKitError } from '../errors.js';
+import { tooLarge } from './codec.js';
 
 /**
  * Frame layout, big-endian: kind (u8), message id (u32), byte offset of this chunk in the
@@ -11,22 +12,29 @@ export const HEADER_BYTES = 13;
 /** The largest message a frame header can describe. */
 export const MAX_FRAMED_BYTES = 0xffffffff;
 
-/** How the receiver turns the bytes back into what was sent. */
-export const enum Kind {
-  String = 0,
-  ArrayBuffer = 1,
-  Bytes = 2,
-  Json = 3,
-  Blob = 4,
+/**
+ * How the receiver turns the bytes back into what was sent. A plain object rather than an enum:
+ * with isolatedModules a `const enum` is emitted as an object with reverse mappings that
+ * bundlers cannot drop, while these properties minify to their numbers.
+ */
+export const Kind = {
+  String: 0,
+  ArrayBuffer: 1,
+  Bytes: 2,
+  Json: 3,
+  Blob: 4,
   /**
    * Not a message: the sender is closing and has sent `id` messages. The receiver closes the
    * channel once it has them all. Closing from the sender's side instead would reset the SCTP
    * stream, and Chromium then drops messages that arrived but were not yet dispatched.
    */
-  Close = 5,
+  Close: 5,
   /** Not a message: the sender is alive. Sent on the default channel every second (see Liveness). */
-  Ping = 6,
-}
+  Ping: 6,
+} as const;
+
+/** One of the {@link Kind} values. */
+export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** A value that parses from, and serialises to, JSON. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -42,13 +50,13 @@ export type Message = ArrayBuffer | Uint8Array | Blob | JsonValue;
 
 /** A message ready to be cut into chunks: its bytes, or the Blob to read them from. */
 export type Outgoing =
-  | { kind: Exclude<Kind, Kind.Blob>; size: number; bytes: Uint8Array }
-  | { kind: Kind.Blob; size: number; blob: Blob };
+  | { kind: Exclude<Kind, typeof Kind.Blob>; size: number; bytes: Uint8Array }
+  | { kind: typeof Kind.Blob; size: number; blob: Blob };
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-const bytesOf = (kind: Exclude<Kind, Kind.Blob>, bytes: Uint8Array): Outgoing => ({ kind, size: bytes.byteLength, bytes });
+const bytesOf = (kind: Exclude<Kind, typeof Kind.Blob>, bytes: Uint8Array): Outgoing => ({ kind, size: bytes.byteLength, bytes });
 
 /** Bytes `start` to `end` of a message: a view when they are in memory, read from the Blob otherwise. */
 export function readChunk(out: Outgoing, start: number, end: number): Uint8Array | Promise<Uint8Array> {
@@ -65,12 +73,14 @@ export function encode(data: unknown): Outgoing | PeerKitError {
     return { kind: Kind.Blob, size: data.size, blob: data };
   }
   let text: string | undefined;
+  let cause: unknown;
   try {
     text = JSON.stringify(data);
   } catch (err) {
-    return new PeerKitError('BAD_ARGUMENT', 'send() takes a string, binary data, a Blob or a JSON value; this value does not serialise to JSON.', { cause: err });
+    // A cycle or a BigInt; a function, a symbol or undefined give no text at all.
+    cause = err;
   }
-  if (text === undefined) return new PeerKitError('BAD_ARGUMENT', `send() cannot send ${typeof data}: it has no JSON form.`);
+  if (text === undefined) return new PeerKitError('BAD_ARGUMENT', `send() takes text, binary, a Blob or JSON; not this ${typeof data}.`, { cause });
   return bytesOf(Kind.Json, textEncoder.encode(text));
 }
 
@@ -87,7 +97,7 @@ export function frame(kind: Kind, id: number, offset: number, total: number, chu
 }
 
 /** Turns a complete message's bytes back into the value that was sent. */
-export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
+export function decode(kind: number, bytes: Uint8Array): Message | PeerKitError {
   switch (kind) {
     case Kind.String:
       return textDecoder.decode(bytes);
@@ -95,7 +105,7 @@ export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
       try {
         return JSON.parse(textDecoder.decode(bytes)) as JsonValue;
       } catch (err) {
-        return new PeerKitError('BAD_MESSAGE', 'A JSON message did not parse.', { cause: err });
+        return new PeerKitError('BAD_MESSAGE', 'Bad JSON message.', { cause: err });
       }
     case Kind.ArrayBuffer:
       return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
@@ -105,9 +115,9 @@ export function decode(kind: Kind, bytes: Uint8Array): Message | PeerKitError {
       return bytes;
     case Kind.Blob:
       return new Blob([bytes as BlobPart]);
-    case Kind.Close:
-    case Kind.Ping:
-      return new PeerKitError('BAD_MESSAGE', 'A control frame is not a message.');
+    default:
+      // Close, Ping, or a kind from a newer peer.
+      return new PeerKitError('BAD_MESSAGE', 'Not a message.');
   }
 }
 
@@ -139,19 +149,17 @@ export class Reassembler {
 
   /** Takes one frame; returns its message's progress or why the frame is refused. */
   push(data: ArrayBuffer): Arrival | PeerKitError {
-    if (data.byteLength < HEADER_BYTES) return new PeerKitError('BAD_MESSAGE', `A frame of ${data.byteLength} bytes is shorter than its header.`);
+    if (data.byteLength < HEADER_BYTES) return new PeerKitError('BAD_MESSAGE', `A ${data.byteLength}-byte frame is too short.`);
     const view = new DataView(data);
     const kind = view.getUint8(0) as Kind;
     const id = view.getUint32(1);
     const offset = view.getUint32(5);
     const total = view.getUint32(9);
     const chunk = new Uint8Array(data, HEADER_BYTES);
-    if (kind > Kind.Ping) return new PeerKitError('BAD_MESSAGE', `Frame kind ${kind} is unknown.`);
+    if (kind > Kind.Ping) return new PeerKitError('BAD_MESSAGE', `Unknown frame kind ${kind}.`);
     if (kind === Kind.Close || kind === Kind.Ping) return { id, kind, received: 0, total: 0 };
-    if (total > this.maxBytes) {
-      return new PeerKitError('MESSAGE_TOO_LARGE', `A ${total}-byte message is larger than the ${this.maxBytes} bytes this channel accepts.`);
-    }
-    if (offset + chunk.byteLength > total) return new PeerKitError('BAD_MESSAGE', 'A frame runs past the end of its message.');
+    if (total > this.maxBytes) return tooLarge(total, this.maxBytes, true);
+    if (offset + chunk.byteLength > total) return new PeerKitError('BAD_MESSAGE', 'A frame runs past its message.');
     if (offset === 0 && chunk.byteLength === total) return { id, kind, received: total, total, bytes: chunk };
     let entry = this.partial.get(id);
     if (!entry) {
@@ -159,7 +167,7 @@ export class Reassembler {
       this.partial.set(id, entry);
     } else if (entry.kind !== kind || entry.buffer.byteLength !== total) {
       this.partial.delete(id);
-      return new PeerKitError('BAD_MESSAGE', `Frames of message ${id} disagree on its kind or length.`);
+      return new PeerKitError('BAD_MESSAGE', `Frames of message ${id} disagree.`);
     }
     entry.buffer.set(chunk, offset);
     entry.received += chunk.byteLength;

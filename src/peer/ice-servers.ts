@@ -1,4 +1,5 @@
 import { PeerKitError } from '../errors.js';
+import { listen } from '../util.js';
 
 /** STUN/TURN error codes that mean the server refused the credentials (RFC 8489, RFC 8656). */
 const REFUSED = new Set([401, 403, 441]);
@@ -35,22 +36,15 @@ export function watchGathering(pc: RTCPeerConnection, relayOnly: boolean, report
     const refused = refusals.length > 0;
     if (relayOnly && relays === 0) {
       const why = refused
-        ? `the TURN server refused the credentials (${refusals.join('; ')}); they may have expired`
+        ? `the TURN server refused the credentials (${refusals.join('; ')}); expired?`
         : unreachable.length > 0
           ? `no TURN server answered (${unreachable.join('; ')})`
           : 'no TURN server is configured in iceServers';
-      report(new PeerKitError(refused ? 'TURN_UNAUTHORIZED' : 'ICE_FAILED', `Relay-only mode gathered no relay candidate: ${why}.`), true);
+      report(new PeerKitError(refused ? 'TURN_UNAUTHORIZED' : 'ICE_FAILED', `Relay-only, no relay candidate: ${why}.`), true);
     } else if (refused && !warned) {
       warned = true;
-      report(new PeerKitError('TURN_UNAUTHORIZED', `A TURN server refused the credentials (${refusals.join('; ')}); connecting without it.`), false);
+      report(new PeerKitError('TURN_UNAUTHORIZED', `A TURN server refused the credentials (${refusals.join('; ')}); going on without it.`), false);
     }
   };
-  pc.addEventListener('icecandidateerror', onError);
-  pc.addEventListener('icecandidate', onCandidate);
-  pc.addEventListener('icegatheringstatechange', onGathering);
-  return () => {
-    pc.removeEventListener('icecandidateerror', onError);
-    pc.removeEventListener('icecandidate', onCandidate);
-    pc.removeEventListener('icegatheringstatechange', onGathering);
-  };
+  return listen(pc, { icecandidateerror: onError, icecandidate: onCandidate, icegatheringstatechange: onGathering });
 }

@@ -12,7 +12,7 @@ export interface NegotiatorHooks {
 const MAX_EARLY_CANDIDATES = 256;
 
 /** The ICE username fragments of an SDP: one per media section, or one for the whole session. */
-const ufragsOf = (sdp: string | undefined): Set<string> => new Set([...(sdp ?? '').matchAll(/^a=ice-ufrag:(\S+)\r?$/gm)].map((m) => m[1] ?? ''));
+export const ufragsOf = (sdp: string | undefined): Set<string> => new Set([...(sdp ?? '').matchAll(/^a=ice-ufrag:(\S+)\r?$/gm)].map((m) => m[1] ?? ''));
 
 /**
  * The W3C webrtc-pc "perfect negotiation" pattern (section 10.7 of the spec, "Perfect
@@ -72,7 +72,7 @@ export class Negotiator {
       this.makingOffer = true;
       if (await setLocal(this.pc, 'offer')) this.sendDescription();
     } catch (err) {
-      this.hooks.error(new PeerKitError('NEGOTIATION_FAILED', 'Could not create or apply a local offer.', { cause: err }));
+      this.hooks.error(new PeerKitError('NEGOTIATION_FAILED', 'The local offer failed.', { cause: err }));
     } finally {
       this.makingOffer = false;
     }
@@ -92,7 +92,7 @@ export class Negotiator {
     if (signal.kind === 'hello') {
       this.remoteTieBreaker = signal.tb;
       if (this.tieBreaker === signal.tb && this.politeOption === undefined) {
-        throw new PeerKitError('NEGOTIATION_FAILED', 'Both sides drew the same tie-breaker; recreate one Peer.');
+        throw new PeerKitError('NEGOTIATION_FAILED', 'Both sides drew the same tie-breaker; recreate a Peer.');
       }
       if (this.waitingForRoles && this.polite === false) {
         this.waitingForRoles = false;
@@ -112,9 +112,9 @@ export class Negotiator {
     this.answerPending = signal.type === 'answer';
     const before = ufragsOf(this.pc.remoteDescription?.sdp);
     try {
-      await this.remote(signal, collision);
+      await setRemote(this.pc, signal, collision);
     } catch (err) {
-      throw new PeerKitError('BAD_SIGNAL', `The browser refused the remote ${signal.type}.`, { cause: err });
+      throw new PeerKitError('BAD_SIGNAL', `The remote ${signal.type} was refused.`, { cause: err });
     } finally {
       this.answerPending = false;
     }
@@ -131,24 +131,9 @@ export class Negotiator {
       try {
         await setLocal(this.pc, 'answer');
       } catch (err) {
-        throw new PeerKitError('NEGOTIATION_FAILED', 'Could not create or apply the local answer.', { cause: err });
+        throw new PeerKitError('NEGOTIATION_FAILED', 'The local answer failed.', { cause: err });
       }
       this.sendDescription();
-    }
-  }
-
-  private async remote(signal: DescriptionSignal, collision: boolean): Promise<void> {
-    const description = { type: signal.type, sdp: signal.sdp };
-    try {
-      await this.pc.setRemoteDescription(description);
-    } catch (err) {
-      // setRemoteDescription rolls a colliding local offer back by itself in browsers. libwebrtc
-      // does so only when its embedder turns implicit rollback on, as Chromium does since
-      // https://crbug.com/980875; node-webrtc leaves it off and refuses instead (still so with
-      // @roamhq/wrtc 0.10, libwebrtc M106), so roll back by hand there and apply the offer again.
-      if (!collision || this.pc.signalingState !== 'have-local-offer') throw err;
-      await this.pc.setLocalDescription({ type: 'rollback' });
-      await this.pc.setRemoteDescription(description);
     }
   }
 
@@ -172,7 +157,7 @@ export class Negotiator {
 
   private keep(candidate: RTCIceCandidateInit): void {
     if (this.early.length >= MAX_EARLY_CANDIDATES) {
-      throw new PeerKitError('BAD_SIGNAL', `More than ${MAX_EARLY_CANDIDATES} candidates arrived before their description; dropped one.`);
+      throw new PeerKitError('BAD_SIGNAL', `Over ${MAX_EARLY_CANDIDATES} candidates before their description; dropped one.`);
     }
     this.early.push(candidate);
   }
@@ -183,20 +168,32 @@ export class Negotiator {
     } catch (err) {
       // Candidates of an offer we ignored, or of an ICE generation that a rollback or restart
       // replaced, are expected to fail and carry no information.
-      if (this.ignoreOffer || this.stale(candidate)) return;
-      throw new PeerKitError('BAD_SIGNAL', 'The browser refused a remote ICE candidate.', { cause: err });
+      const ufrag = candidate.usernameFragment;
+      if (this.ignoreOffer || (ufrag && !ufragsOf(this.pc.remoteDescription?.sdp).has(ufrag))) return;
+      throw new PeerKitError('BAD_SIGNAL', 'A remote ICE candidate was refused.', { cause: err });
     }
-  }
-
-  private stale(candidate: RTCIceCandidateInit): boolean {
-    const ufrag = candidate.usernameFragment;
-    return !!ufrag && !this.pc.remoteDescription?.sdp.includes(`a=ice-ufrag:${ufrag}\r\n`);
   }
 
   private sendDescription(): void {
     const description = this.pc.localDescription;
     if (!description || (description.type !== 'offer' && description.type !== 'answer')) return;
     this.hooks.signal({ v: SIGNAL_VERSION, kind: 'description', type: description.type, sdp: description.sdp });
+  }
+}
+
+/** Applies a remote description, rolling a colliding local offer back by hand where the browser does not. */
+async function setRemote(pc: RTCPeerConnection, signal: DescriptionSignal, collision: boolean): Promise<void> {
+  const description = { type: signal.type, sdp: signal.sdp };
+  try {
+    await pc.setRemoteDescription(description);
+  } catch (err) {
+    // setRemoteDescription rolls a colliding local offer back by itself in browsers. libwebrtc
+    // does so only when its embedder turns implicit rollback on, as Chromium does since
+    // https://crbug.com/980875; node-webrtc leaves it off and refuses instead (still so with
+    // @roamhq/wrtc 0.10, libwebrtc M106), so roll back by hand there and apply the offer again.
+    if (!collision || pc.signalingState !== 'have-local-offer') throw err;
+    await pc.setLocalDescription({ type: 'rollback' });
+    await pc.setRemoteDescription(description);
   }
 }
 

@@ -1,3 +1,4 @@
+import { listen } from '../util.js';
 import type { NetworkEvents } from './options.js';
 
 /** What a Peer does when the network changes. */
@@ -34,13 +35,6 @@ export function watchNetwork(events: NetworkEvents | false | undefined, hooks: N
   if (events === false) return () => undefined;
   const { window, connection } = events ?? defaults();
   const changed = (): void => hooks.changed();
-  const offline = (): void => hooks.offline();
-  window?.addEventListener('online', changed);
-  window?.addEventListener('offline', offline);
-  connection?.addEventListener('change', changed);
-  return () => {
-    window?.removeEventListener('online', changed);
-    window?.removeEventListener('offline', offline);
-    connection?.removeEventListener('change', changed);
-  };
+  const stops = [listen(window, { online: changed, offline: () => hooks.offline() }), listen(connection, { change: changed })];
+  return () => stops.forEach((stop) => stop());
 }

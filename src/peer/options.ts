@@ -1,6 +1,7 @@
 import { CHANNEL_DEFAULTS } from '../data/channel.js';
 import type { ChannelOptions, ResolvedChannelOptions } from '../data/channel.js';
 import { PeerKitError } from '../errors.js';
+import { isPositive } from '../util.js';
 
 /** WebRTC classes for environments without them as globals (Node: `@roamhq/wrtc`). */
 export interface WebRtcImplementation {
@@ -97,8 +98,8 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
   for (const name of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     const value: unknown = options[name];
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (name === 'maxSignalBytes' && value === 0)) {
-      throw new PeerKitError('BAD_ARGUMENT', `options.${name} must be a finite number of at least ${name === 'maxSignalBytes' ? 1 : 0}.`);
+    if (!isPositive(value) && (value !== 0 || name === 'maxSignalBytes')) {
+      throw new PeerKitError('BAD_ARGUMENT', `options.${name} must be a number >= ${name === 'maxSignalBytes' ? 1 : 0}.`);
     }
     numbers[name] = value;
   }
@@ -119,7 +120,7 @@ export function logger(debug: PeerOptions['debug']): (...args: unknown[]) => voi
 export function createConnection(options: PeerOptions): RTCPeerConnection {
   const Connection = options.wrtc?.RTCPeerConnection ?? globalThis.RTCPeerConnection;
   if (typeof Connection !== 'function') {
-    throw new PeerKitError('UNSUPPORTED', 'This environment has no RTCPeerConnection; in Node, pass { wrtc } from @roamhq/wrtc.');
+    throw new PeerKitError('UNSUPPORTED', 'No RTCPeerConnection; in Node, pass { wrtc } from @roamhq/wrtc.');
   }
   return new Connection({ ...options.config, iceServers: options.iceServers ?? [], iceTransportPolicy: options.iceTransportPolicy ?? 'all' });
 }

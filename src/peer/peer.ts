@@ -2,16 +2,20 @@ import type { Channel, ChannelOptions } from '../data/channel.js';
 import type { Sendable } from '../data/framing.js';
 import { Emitter } from '../emitter.js';
 import { PeerKitError } from '../errors.js';
+import { listen } from '../util.js';
 import { SIGNAL_VERSION, parseSignal } from '../signaling/signal.js';
 import type { Signal } from '../signaling/signal.js';
-import { Channels } from './channels.js';
+import { channelsOf } from './channels.js';
+import type { Channels } from './channels.js';
 import type { PeerEvents } from './events.js';
-import { ConnectionHealth } from './health.js';
+import { watchHealth } from './health.js';
+import type { ConnectionHealth } from './health.js';
 import { watchGathering } from './ice-servers.js';
 import { Negotiator } from './negotiator.js';
 import { createConnection, logger, resolvePeerOptions } from './options.js';
 import type { PeerOptions, ResolvedPeerOptions } from './options.js';
-import { Senders, firstSeen } from './senders.js';
+import { firstSeen, sendersOf } from './senders.js';
+import type { Senders } from './senders.js';
 import { derivePeerState } from './state.js';
 import type { PeerState } from './state.js';
 import { summarizeStats } from './stats.js';
@@ -68,34 +72,40 @@ export class Peer extends Emitter<PeerEvents> {
     this.pc = pc;
     this.connected = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.connected.catch(noop);
-    this.senders = new Senders(pc);
+    this.senders = sendersOf(pc);
     this.negotiator = new Negotiator(pc, options.polite, { signal: (signal) => this.send$(signal), error: (err) => this.fail(err) });
-    this.health = new ConnectionHealth(pc, this.options, {
+    this.health = watchHealth(pc, this.options, {
       log: this.log,
       ping: () => this.main.ping(),
       changed: () => this.refresh(),
       fatal: (err) => this.die(err),
     });
-    this.unwatch = watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => (fatal ? this.die(err) : this.fail(err)));
-    pc.onnegotiationneeded = () => {
-      this.log('negotiation needed');
-      void this.negotiator.negotiate();
-    };
-    pc.onicecandidate = ({ candidate }) => this.negotiator.trickle(candidate);
-    pc.oniceconnectionstatechange = () => {
-      this.log('ice', pc.iceConnectionState);
+    const newStreams = firstSeen((stream) => this.emit('stream', stream));
+    const check = (): void => {
+      this.log('ice', pc.iceConnectionState, pc.connectionState);
       this.health.check();
     };
-    pc.onconnectionstatechange = () => this.health.check();
-    pc.ondatachannel = ({ channel }) => this.emit('channel', this.channels.adoptRemote(channel));
-    const newStreams = firstSeen((stream) => this.emit('stream', stream));
-    pc.ontrack = ({ track, streams }) => {
-      this.emit('track', track, streams);
-      newStreams(streams);
-    };
+    const stops = [
+      watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => (fatal ? this.die(err) : this.fail(err))),
+      listen(pc, {
+        negotiationneeded: () => {
+          this.log('negotiating');
+          void this.negotiator.negotiate();
+        },
+        icecandidate: ({ candidate }: RTCPeerConnectionIceEvent) => this.negotiator.trickle(candidate),
+        iceconnectionstatechange: check,
+        connectionstatechange: check,
+        datachannel: ({ channel }: RTCDataChannelEvent) => this.emit('channel', this.channels.adoptRemote(channel)),
+        track: ({ track, streams }: RTCTrackEvent) => {
+          this.emit('track', track, streams);
+          newStreams(streams);
+        },
+      }),
+    ];
+    this.unwatch = () => stops.forEach((stop) => stop());
     // Listeners are attached after the constructor returns.
     queueMicrotask(() => this.send$(this.negotiator.hello));
-    this.channels = new Channels(pc, this.options.channel, () => this.health.heard());
+    this.channels = channelsOf(pc, this.options.channel, () => this.health.heard());
     this.main = this.channels.createDefault();
     this.main.on('open', () => {
       this.health.start();
@@ -212,7 +222,7 @@ export class Peer extends Emitter<PeerEvents> {
       // Released only after `state: 'closed'` went out, so that `close` always comes after it.
       this.ending = new Promise<void>((resolve) => (release = resolve)).then(() => this.release());
       this.health.stop();
-      this.settle.reject(new PeerKitError('CLOSED', 'The Peer closed before it connected.'));
+      this.settle.reject(new PeerKitError('CLOSED', 'Closed before connecting.'));
       this.refresh();
       release();
     }
@@ -225,14 +235,14 @@ export class Peer extends Emitter<PeerEvents> {
     if (signal instanceof PeerKitError) return this.fail(signal);
     this.log('received', signal.kind, signal.kind === 'description' ? signal.type : '');
     if (signal.kind === 'bye') {
-      this.settle.reject(new PeerKitError('CLOSED', 'The remote Peer closed before the connection came up.'));
+      this.settle.reject(new PeerKitError('CLOSED', 'The remote closed before connecting.'));
       return void this.close();
     }
     if (signal.kind === 'candidate') this.health.remoteCandidate();
     try {
       await this.negotiator.handle(signal);
     } catch (err) {
-      this.fail(err instanceof PeerKitError ? err : new PeerKitError('NEGOTIATION_FAILED', 'Applying a signal failed.', { cause: err }));
+      this.fail(err instanceof PeerKitError ? err : new PeerKitError('NEGOTIATION_FAILED', 'A signal failed.', { cause: err }));
     }
   }
 
@@ -265,8 +275,6 @@ export class Peer extends Emitter<PeerEvents> {
     this.emit('signal', { v: SIGNAL_VERSION, kind: 'bye' });
     const pc = this.pc;
     this.unwatch();
-    pc.onnegotiationneeded = pc.onicecandidate = pc.oniceconnectionstatechange = pc.onconnectionstatechange = null;
-    pc.ondatachannel = pc.ontrack = null;
     pc.close();
     this.emit('close');
   }
@@ -289,7 +297,7 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
   private assertOpen(what: string): void {
-    if (this.ending) throw new PeerKitError('CLOSED', `${what} was called after close().`);
+    if (this.ending) throw new PeerKitError('CLOSED', `${what} after close().`);
   }
 
   private async later<T>(what: string, run: () => Promise<T>): Promise<T> {

@@ -5,49 +5,52 @@ export function refusable<T>(call: () => T): T {
   try {
     return call();
   } catch (err) {
-    throw new PeerKitError('BAD_ARGUMENT', err instanceof Error ? err.message : 'The browser refused the call.', { cause: err });
+    throw new PeerKitError('BAD_ARGUMENT', err instanceof Error ? err.message : 'Refused.', { cause: err });
   }
+}
+
+/** The local tracks a Peer sends, as {@link sendersOf} keeps them. */
+export interface Senders {
+  /** @throws PeerKitError `BAD_ARGUMENT` when the track is already sent or the browser refuses it */
+  add(track: MediaStreamTrack, streams: MediaStream[]): void;
+  /** @throws PeerKitError `BAD_ARGUMENT` when the track was not added or the browser refuses */
+  remove(track: MediaStreamTrack): void;
+  /** @throws PeerKitError `BAD_ARGUMENT` when the old track was not added or the browser refuses the new one */
+  replace(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void>;
 }
 
 /**
  * The local tracks a Peer sends, each with its RTCRtpSender. Adding and removing renegotiates
  * (the browser fires `negotiationneeded`); replacing does not.
  */
-export class Senders {
-  private readonly senders = new Map<MediaStreamTrack, RTCRtpSender>();
-
-  constructor(private readonly pc: RTCPeerConnection) {}
-
-  /** @throws PeerKitError `BAD_ARGUMENT` when the track is already sent or the browser refuses it */
-  add(track: MediaStreamTrack, streams: MediaStream[]): void {
-    if (this.senders.has(track)) throw new PeerKitError('BAD_ARGUMENT', `Track ${track.id} is already being sent.`);
-    this.senders.set(track, refusable(() => this.pc.addTrack(track, ...streams)));
-  }
-
-  /** @throws PeerKitError `BAD_ARGUMENT` when the track was not added or the browser refuses */
-  remove(track: MediaStreamTrack): void {
-    const sender = this.of(track);
-    refusable(() => this.pc.removeTrack(sender));
-    this.senders.delete(track);
-  }
-
-  /** @throws PeerKitError `BAD_ARGUMENT` when the old track was not added or the browser refuses the new one */
-  async replace(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
-    const sender = this.of(oldTrack);
-    try {
-      await sender.replaceTrack(newTrack);
-    } catch (err) {
-      throw new PeerKitError('BAD_ARGUMENT', 'The browser refused the replacement track.', { cause: err });
-    }
-    this.senders.delete(oldTrack);
-    this.senders.set(newTrack, sender);
-  }
-
-  private of(track: MediaStreamTrack): RTCRtpSender {
-    const sender = this.senders.get(track);
-    if (!sender) throw new PeerKitError('BAD_ARGUMENT', `Track ${track.id} was not added to this Peer.`);
+export function sendersOf(pc: RTCPeerConnection): Senders {
+  const senders = new Map<MediaStreamTrack, RTCRtpSender>();
+  const of = (track: MediaStreamTrack): RTCRtpSender => {
+    const sender = senders.get(track);
+    if (!sender) throw new PeerKitError('BAD_ARGUMENT', `Track ${track.id} was not added.`);
     return sender;
-  }
+  };
+  return {
+    add(track, streams) {
+      if (senders.has(track)) throw new PeerKitError('BAD_ARGUMENT', `Track ${track.id} is already sent.`);
+      senders.set(track, refusable(() => pc.addTrack(track, ...streams)));
+    },
+    remove(track) {
+      const sender = of(track);
+      refusable(() => pc.removeTrack(sender));
+      senders.delete(track);
+    },
+    async replace(oldTrack, newTrack) {
+      const sender = of(oldTrack);
+      try {
+        await sender.replaceTrack(newTrack);
+      } catch (err) {
+        throw new PeerKitError('BAD_ARGUMENT', 'The new track was refused.', { cause: err });
+      }
+      senders.delete(oldTrack);
+      senders.set(newTrack, sender);
+    },
+  };
 }
 
 /** Calls `seen` once for each remote MediaStream, when the first of its tracks arrives. */

@@ -47,7 +47,7 @@ export async function verificationOf(pc: RTCPeerConnection): Promise<Verificatio
   const local = fingerprintsOf(pc.localDescription?.sdp).join(', ');
   const remote = fingerprintsOf(pc.remoteDescription?.sdp).join(', ');
   if (local === '' || remote === '' || globalThis.crypto?.subtle === undefined) {
-    throw new PeerKitError('UNSUPPORTED', 'no DTLS fingerprint in the descriptions, or no WebCrypto to hash them');
+    throw new PeerKitError('UNSUPPORTED', 'No DTLS fingerprint to compare, or no WebCrypto to hash it.');
   }
   return { local, remote, sas: await shortAuthString(local, remote) };
 }
