@@ -99,17 +99,19 @@ export class KeyStore {
    * Decrypts one SFrame ciphertext: finds its key by the header's key id, tries the current key
    * and, during the overlap, the one it replaced, and applies the replay window.
    *
-   * @throws PeerKitError `DECRYPT_FAILED` for an unknown key id, a replayed or too old counter,
-   * or a frame that does not authenticate; `BAD_MESSAGE` for a truncated header.
+   * @returns the plaintext, or `undefined` for a frame the replay window drops (a counter seen
+   * already or too old: RTP retransmissions deliver the odd frame twice, which is no failure).
+   * @throws PeerKitError `DECRYPT_FAILED` for an unknown key id or a frame that does not
+   * authenticate; `BAD_MESSAGE` for a truncated header.
    */
-  async decrypt(metadata: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
+  async decrypt(metadata: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array | undefined> {
     const header = decodeHeader(ciphertext);
     const entry = this.keys.get(header.kid);
     const now = this.now();
     if (entry?.removedAt !== undefined && entry.removedAt <= now) this.keys.delete(header.kid);
     if (entry?.previous && entry.previous.retireAt <= now) delete entry.previous;
     if (!entry || !this.keys.has(header.kid)) throw new PeerKitError('DECRYPT_FAILED', `No SFrame key with id ${header.kid}.`);
-    this.checkReplay(header.kid, header.ctr);
+    if (this.isReplay(header.kid, header.ctr)) return undefined;
     let plaintext: Uint8Array;
     try {
       plaintext = await decryptFrame(entry.current, header, metadata, ciphertext);
@@ -122,12 +124,9 @@ export class KeyStore {
     return plaintext;
   }
 
-  private checkReplay(kid: bigint, ctr: bigint): void {
+  private isReplay(kid: bigint, ctr: bigint): boolean {
     const state = this.replay.get(kid);
-    if (!state) return;
-    if (ctr + this.replayWindow <= state.highest || state.seen.has(ctr)) {
-      throw new PeerKitError('DECRYPT_FAILED', `SFrame counter ${ctr} for key id ${kid} was replayed or is too old.`);
-    }
+    return state !== undefined && (ctr + this.replayWindow <= state.highest || state.seen.has(ctr));
   }
 
   private markSeen(kid: bigint, ctr: bigint): void {

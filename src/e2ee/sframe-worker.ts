@@ -81,7 +81,9 @@ async function decrypt(store: KeyStore, frame: EncodedFrame, options: TransformO
   const data = new Uint8Array(frame.data);
   const clear = clearBytes(codecOf(frame, options), data);
   try {
-    frame.data = join(data.subarray(0, clear), await store.decrypt(data.subarray(0, clear), data.subarray(clear)));
+    const plaintext = await store.decrypt(data.subarray(0, clear), data.subarray(clear));
+    if (!plaintext) return false;
+    frame.data = join(data.subarray(0, clear), plaintext);
   } catch (error) {
     // Dropped, never passed on: the decoder must not see ciphertext as if it were a picture.
     if (!failing.has(options.id)) report({ type: 'decrypt-failed', id: options.id, reason: error instanceof Error ? error.message : String(error) });
