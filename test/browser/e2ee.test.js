@@ -20,13 +20,15 @@ const decodesBeyond = (peer, count, label) => until(label, async () => (await fr
 /**
  * A Peer sending a painted video track to another, each side with its own MediaEncryption (the
  * receiver's may be absent): the sender protected under key id 1, the receiver's receivers as
- * they arrive.
+ * they arrive. Each side has KEY_1 as key id 1 before any media flows, unless told otherwise.
  */
-async function encryptedPair({ api, receiverEncrypts = true } = {}) {
+async function encryptedPair({ api, receiverEncrypts = true, receiverHasKey = true } = {}) {
   const config = encodedTransformConfig(api ?? detectEncodedTransformApi());
   const [a, b] = pair({ config }, { config });
   const sending = createMediaEncryption(api ? { api, overlapMs: 3000 } : { overlapMs: 3000 });
   const receiving = receiverEncrypts ? createMediaEncryption(api ? { api, overlapMs: 3000 } : { overlapMs: 3000 }) : undefined;
+  sending.setKey(1, KEY_1);
+  if (receiverHasKey) receiving?.setKey(1, KEY_1);
   const errors = [];
   const recovered = [];
   receiving?.on('error', (err) => errors.push(err));
@@ -123,8 +125,6 @@ describe('e2ee', function () {
 
     it(`with the same key on both sides, encrypted video decodes (${via})`, async () => {
       const p = await encryptedPair({ api });
-      p.sending.setKey(1, KEY_1);
-      p.receiving.setKey(1, KEY_1);
       await decodesBeyond(p.b, 20, 'decoding encrypted video');
       expect(p.errors.map((e) => e.message)).to.deep.equal([]);
       const colour = await centreColour(p.remote);
@@ -133,8 +133,7 @@ describe('e2ee', function () {
     });
 
     it(`a receiver without the key decodes nothing, reports DECRYPT_FAILED once, and recovers after setKey (${via})`, async () => {
-      const p = await encryptedPair({ api });
-      p.sending.setKey(1, KEY_1);
+      const p = await encryptedPair({ api, receiverHasKey: false });
       await until('DECRYPT_FAILED', () => p.errors.length > 0, 10000);
       await sleep(3000);
       expect(p.errors).to.have.length(1);
@@ -149,8 +148,6 @@ describe('e2ee', function () {
 
     it(`key rotation with overlap has no gap: a new key under a new key id, then under the same one (${via})`, async () => {
       const p = await encryptedPair({ api });
-      p.sending.setKey(1, KEY_1);
-      p.receiving.setKey(1, KEY_1);
       await decodesBeyond(p.b, 10, 'decoding before the rotation');
       const sampling = sampleDecoded(p.b, 6000);
       // A new key id: receivers learn it first, the sender switches, the old id is removed
@@ -174,9 +171,39 @@ describe('e2ee', function () {
     });
   }
 
+  it('audio frames are encrypted too: a receiver without the key fails once, then decrypts and plays', async () => {
+    const [a, b] = pair();
+    const sending = createMediaEncryption();
+    const receiving = createMediaEncryption();
+    sending.setKey(1, KEY_1);
+    const errors = [];
+    receiving.on('error', (err, receiver) => errors.push([err, receiver]));
+    b.connection.addEventListener('track', (event) => receiving.protectReceiver(event.receiver));
+    await a.connected;
+    const audio = new AudioContext();
+    const oscillator = audio.createOscillator();
+    const destination = audio.createMediaStreamDestination();
+    oscillator.connect(destination);
+    oscillator.start();
+    const [track] = destination.stream.getAudioTracks();
+    a.addTrack(track, destination.stream);
+    sending.protectSender(a.connection.getSenders().find((s) => s.track === track), 1);
+    await until('DECRYPT_FAILED for audio', () => errors.length > 0, 10000);
+    expect(errors[0][0].code).to.equal('DECRYPT_FAILED');
+    expect(errors[0][1].track.kind).to.equal('audio');
+    const recovered = next(receiving, 'recover');
+    receiving.setKey(1, KEY_1);
+    expect((await within(10000, recovered, 'audio decrypting')).track.kind).to.equal('audio');
+    expect(errors).to.have.length(1);
+    oscillator.stop();
+    await audio.close();
+    sending.close();
+    receiving.close();
+    await closeAll(a, b);
+  });
+
   it('frames on the wire are encrypted: a receiver without transforms never shows the picture', async () => {
     const p = await encryptedPair({ receiverEncrypts: false });
-    p.sending.setKey(1, KEY_1);
     await until('encrypted packets arriving', async () => {
       let received = 0;
       (await p.b.connection.getStats()).forEach((s) => {
