@@ -59,6 +59,11 @@ export default {
   files: process.env.PEERKIT_FILES ?? (engine === 'webkit' ? WEBKIT_FILES : 'test/browser/**/*.test.js'),
   nodeResolve: true,
   plugins: [eventemitter3AsModule, signalServerPlugin(), networkPlugin()],
+  // CORS on every file, as a CDN sends it: the E2EE suite loads its worker from another origin.
+  middleware: [(context, next) => {
+    context.set('Access-Control-Allow-Origin', '*');
+    return next();
+  }],
   concurrency: 1,
   browsers: [browser],
   testRunnerHtml: (testFramework) => `<!doctype html><html><body>${throwing}<script type="module" src="${testFramework}"></script></body></html>`,

@@ -43,6 +43,22 @@ export function encodedTransformConfig(api: EncodedTransformApi | undefined = de
   return api === 'encoded-streams' ? ({ encodedInsertableStreams: true } as RTCConfiguration) : {};
 }
 
+/**
+ * Starts the SFrame worker. A worker script must be same-origin with the page (HTML, "run a
+ * worker"): when peerkit itself is served from elsewhere (a CDN), a same-origin `blob:` module
+ * imports it instead, which CORS allows. Such a page's CSP needs `worker-src blob:`.
+ */
+function startWorker(url: URL): Worker {
+  const options: WorkerOptions = { type: 'module', name: 'peerkit-sframe' };
+  if (globalThis.location === undefined || url.origin === globalThis.location.origin) return new Worker(url, options);
+  const loader = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: 'text/javascript' }));
+  // The constructor resolves the blob URL at once (HTML, "Worker(scriptURL)": URL parsing), so
+  // revoking it here frees the blob without breaking the start.
+  const worker = new Worker(loader, options);
+  URL.revokeObjectURL(loader);
+  return worker;
+}
+
 /** Options of {@link createMediaEncryption}. */
 export interface MediaEncryptionOptions {
   /** The SFrame cipher suite (RFC 9605 section 4.5). @default 'AES_128_GCM_SHA256_128' */
@@ -56,8 +72,9 @@ export interface MediaEncryptionOptions {
   /** Force one encoded-transform API (tests, or a page that already uses one). @default the detected one */
   api?: EncodedTransformApi;
   /**
-   * Where the worker script is. Workers must be same-origin: a page that loads peerkit from a
-   * CDN serves a copy of `dist/e2ee/` itself and points here.
+   * Where the worker script (`dist/e2ee/sframe-worker.js`, an ES module) is, for a page whose
+   * copy of peerkit cannot say (the one-file CDN build). Another origin works where it sends CORS
+   * headers.
    * @default new URL('./sframe-worker.js', import.meta.url)
    */
   workerUrl?: string | URL;
@@ -67,9 +84,11 @@ export interface MediaEncryptionOptions {
 export interface MediaEncryptionEvents {
   /**
    * `DECRYPT_FAILED`: a receiver's frames do not decrypt (no key for their key id, a wrong key,
-   * a replay) and are dropped. Once per receiver until it {@link MediaEncryptionEvents.recover | recovers}.
+   * a wrong key) and are dropped. Once per receiver until it {@link MediaEncryptionEvents.recover | recovers}.
+   * `UNSUPPORTED`, without a receiver: the worker script failed to load or run (a wrong
+   * `workerUrl`, a CSP without `worker-src blob:`); no frames pass.
    */
-  error: [error: PeerKitError, receiver: RTCRtpReceiver];
+  error: [error: PeerKitError, receiver: RTCRtpReceiver | undefined];
   /** A receiver that failed decrypts again. */
   recover: [receiver: RTCRtpReceiver];
 }
@@ -115,8 +134,11 @@ export class MediaEncryption extends Emitter<MediaEncryptionEvents> {
     super();
     this.api = api;
     this.suite = suite;
-    this.worker = new Worker(workerUrl, { type: 'module', name: 'peerkit-sframe' });
+    this.worker = startWorker(new URL(workerUrl, globalThis.location?.href));
     this.worker.addEventListener('message', (event) => this.onWorkerMessage(event.data));
+    this.worker.addEventListener('error', (event) => {
+      this.emit('error', new PeerKitError('UNSUPPORTED', `The SFrame worker failed: ${event.message || 'its script did not load'}.`, { cause: event.error }), undefined);
+    });
     this.post({ type: 'init', suite, overlapMs });
   }
 

@@ -22,11 +22,12 @@ const decodesBeyond = (peer, count, label) => until(label, async () => (await fr
  * receiver's may be absent): the sender protected under key id 1, the receiver's receivers as
  * they arrive. Each side has KEY_1 as key id 1 before any media flows, unless told otherwise.
  */
-async function encryptedPair({ api, receiverEncrypts = true, receiverHasKey = true } = {}) {
+async function encryptedPair({ api, receiverEncrypts = true, receiverHasKey = true, workerUrl } = {}) {
   const config = encodedTransformConfig(api ?? detectEncodedTransformApi());
   const [a, b] = pair({ config }, { config });
-  const sending = createMediaEncryption(api ? { api, overlapMs: 3000 } : { overlapMs: 3000 });
-  const receiving = receiverEncrypts ? createMediaEncryption(api ? { api, overlapMs: 3000 } : { overlapMs: 3000 }) : undefined;
+  const options = { overlapMs: 3000, ...(api ? { api } : {}), ...(workerUrl ? { workerUrl } : {}) };
+  const sending = createMediaEncryption(options);
+  const receiving = receiverEncrypts ? createMediaEncryption(options) : undefined;
   sending.setKey(1, KEY_1);
   if (receiverHasKey) receiving?.setKey(1, KEY_1);
   const errors = [];
@@ -170,6 +171,23 @@ describe('e2ee', function () {
       await p.close();
     });
   }
+
+  it('a worker script on another origin starts through a same-origin blob module (a CDN copy of peerkit)', async () => {
+    const other = new URL('/dist/e2ee/sframe-worker.js', location.href);
+    other.hostname = location.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+    const p = await encryptedPair({ workerUrl: other });
+    await decodesBeyond(p.b, 10, 'decoding with cross-origin workers');
+    expect(p.errors).to.have.length(0);
+    await p.close();
+  });
+
+  it('a worker script that does not load is an UNSUPPORTED error', async () => {
+    const e2ee = createMediaEncryption({ workerUrl: new URL('/no/such/worker.js', location.href) });
+    const [error, receiver] = await within(10000, next(e2ee, 'error'), 'the worker failing');
+    expect(error.code).to.equal('UNSUPPORTED');
+    expect(receiver).to.equal(undefined);
+    e2ee.close();
+  });
 
   it('audio frames are encrypted too: a receiver without the key fails once, then decrypts and plays', async () => {
     const [a, b] = pair();
