@@ -62,6 +62,11 @@ export default {
   // MQTT.js's ES module for browsers sits under its `browser` export condition.
   nodeResolve: { exportConditions: ['browser'] },
   plugins: [eventemitter3AsModule, signalServerPlugin(), networkPlugin(), janusPlugin(), brokerPlugin()],
+  // CORS on every file, as a CDN sends it: the E2EE suite loads its worker from another origin.
+  middleware: [(context, next) => {
+    context.set('Access-Control-Allow-Origin', '*');
+    return next();
+  }],
   concurrency: 1,
   browsers: [browser],
   testRunnerHtml: (testFramework) => `<!doctype html><html><body>${throwing}<script type="module" src="${testFramework}"></script></body></html>`,

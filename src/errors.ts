@@ -19,6 +19,8 @@ export type PeerKitErrorCode =
   | 'CHANNEL_CLOSED'
   | 'MESSAGE_TOO_LARGE'
   | 'UNSUPPORTED'
+  /** An end-to-end encrypted media frame did not decrypt (missing or wrong key); it was dropped. */
+  | 'DECRYPT_FAILED'
   | 'PERMISSION_DENIED'
   | 'DEVICE_NOT_FOUND'
   | 'DEVICE_IN_USE'
