@@ -11,7 +11,7 @@ const plugins = () => [resolve({ browser: true }), commonjs()];
 
 const transport = (name) => ({
   input: `dist/signaling/transports/${name}.js`,
-  output: { file: `dist/peerkit-${name}.min.js`, format: 'es', sourcemap: true, plugins: [terser({ ecma: 2020 })] },
+  output: { file: `dist/peerkit-${name}.min.js`, format: 'es', inlineDynamicImports: true, sourcemap: true, plugins: [terser({ ecma: 2020 })] },
   plugins: plugins(),
 });
 
@@ -22,6 +22,8 @@ export default [
       file: 'dist/peerkit.min.js',
       format: 'iife',
       name: 'PeerKit',
+      // One file: the Room's lazily loaded SFU module goes inside it.
+      inlineDynamicImports: true,
       sourcemap: true,
       plugins: [terser({ ecma: 2020 })],
     },

@@ -15,7 +15,7 @@ import { MemberPeers } from './member-peers.js';
 import { DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
 import type { RoomOptions } from './options.js';
 import { Roster } from './roster.js';
-import { SfuMedia } from './sfu-media.js';
+import type { SfuMedia } from './sfu-media.js';
 import type { WhepSession, WhipSession } from '../whip/index.js';
 
 export type { RoomOptions } from './options.js';
@@ -203,6 +203,8 @@ export class Room extends Emitter<RoomEvents> {
     this.#selfId = result.selfId;
     this.#iceServers = this.#options.iceServers ?? result.iceServers ?? [];
     if (this.#options.media === 'sfu' && result.sfu !== undefined) {
+      // Loaded only by rooms that use the SFU, so a mesh Room's bundle carries no WHIP/WHEP client.
+      const { SfuMedia } = await import('./sfu-media.js');
       this.#sfu = new SfuMedia(this, result.sfu, result.selfId, this.#options.stream, () => this.#iceServers);
     }
     result.members.forEach((id, i) => this.#arrive(id, result.hellos?.[id], opened?.[i]));
