@@ -6,9 +6,11 @@ import type { Outbound, Piece } from './send-queue.js';
 export interface Progress {
   /** The message id, unique per channel and direction. */
   id: number;
+  /** `send` for a message this side sends, `receive` for one arriving. */
   direction: 'send' | 'receive';
   /** Bytes handed to the browser (send) or arrived (receive) so far. */
   bytes: number;
+  /** The whole message's encoded size in bytes. */
   total: number;
 }
 

@@ -114,7 +114,14 @@ export class Room extends Emitter<RoomEvents> {
    * With `media: 'sfu'`: the SFU sessions, for their stats (`getStats()`): this member's publish,
    * and the play of each member's feed by member id. Undefined in a mesh.
    */
-  sfuSessions(): { publish: WhipSession | undefined; plays: Map<string, WhepSession> } | undefined {
+  sfuSessions():
+    | {
+        /** This member's WHIP session; undefined when it publishes nothing or while the session is (re)opening. */
+        publish: WhipSession | undefined;
+        /** The open WHEP session playing each member's feed, by member id; a feed being (re)opened is missing. */
+        plays: Map<string, WhepSession>;
+      }
+    | undefined {
     return this.#sfu?.sessions();
   }
 

@@ -37,8 +37,11 @@ export type ErrorCode =
 
 /** An ICE server entry, the shape of WebRTC's `RTCIceServer`, written out so Node needs no DOM types. */
 export interface IceServer {
+  /** One `stun:`/`turn:`/`turns:` URL, or several for the same server. */
   urls: string | string[];
+  /** TURN username; absent for STUN. */
   username?: string;
+  /** TURN password for `username`; absent for STUN. */
   credential?: string;
 }
 
@@ -57,33 +60,87 @@ export interface SfuInfo {
 
 /** A frame a client sends. `v` is added by {@link encodeFrame}. */
 export type ClientFrame =
-  | { type: 'join'; room: string; token?: string; hello?: unknown }
-  | { type: 'signal'; to: string; payload: unknown }
-  | { type: 'leave' }
-  | { type: 'ping' };
+  | {
+      /** Enter a room; the server answers `joined` or an `error` with `re: 'join'`. */
+      type: 'join';
+      /** Room name, 1 to {@link MAX_ROOM_LENGTH} characters. */
+      room: string;
+      /** Signed room token; only needed when the server checks tokens. */
+      token?: string;
+      /** Any JSON value the server shows the other members (in `hellos` and `member-joined`); absent when none. */
+      hello?: unknown;
+    }
+  | {
+      /** Relay `payload` to another member of the same room; only a failure is answered (`error`). */
+      type: 'signal';
+      /** Id of the member to relay to. */
+      to: string;
+      /** Any JSON value (`null` allowed); the server passes it on untouched. */
+      payload: unknown;
+    }
+  | {
+      /** Leave the room; the others get `member-left`, and the same connection may `join` again. */
+      type: 'leave';
+    }
+  | {
+      /** Heartbeat; the server answers `pong`. */
+      type: 'ping';
+    };
 
 /** A frame the server sends. `v` is added by {@link encodeFrame}. */
 export type ServerFrame =
   | {
+      /** The answer to `join`: this member is in the room. */
       type: 'joined';
+      /** The room joined. */
       room: string;
+      /** This member's id, assigned by the server. */
       id: string;
+      /** Ids of the other members present, in joining order. */
       members: string[];
+      /** ICE servers to use; possibly empty. */
       iceServers: IceServer[];
+      /** Member id to that member's `hello`; absent when no member present gave one. */
       hellos?: Record<string, unknown>;
       /** Where this member publishes and plays media through the server's SFU; only from a server that has one. */
       sfu?: SfuInfo;
     }
-  | { type: 'member-joined'; id: string; hello?: unknown }
-  | { type: 'member-left'; id: string }
-  | { type: 'signal'; from: string; payload: unknown }
-  | { type: 'pong' }
   | {
+      /** Another member entered the room. */
+      type: 'member-joined';
+      /** The new member's id. */
+      id: string;
+      /** The joiner's `hello`; absent when it gave none. */
+      hello?: unknown;
+    }
+  | {
+      /** A member left the room or was disconnected. */
+      type: 'member-left';
+      /** The id of the member that left. */
+      id: string;
+    }
+  | {
+      /** A `signal` relayed from another member. */
+      type: 'signal';
+      /** The sender's id, set by the server (never taken from the client). */
+      from: string;
+      /** The sender's `payload`, as sent. */
+      payload: unknown;
+    }
+  | {
+      /** The answer to `ping`. */
+      type: 'pong';
+    }
+  | {
+      /** A refused frame or a server-side failure. */
       type: 'error';
       /** One of {@link ErrorCode} from this server; a string, since a later server may send others. */
       code: string;
+      /** For humans; not stable. */
       message: string;
+      /** The `type` of the client frame this answers; absent when it is not known. */
       re?: string;
+      /** With `NO_SUCH_MEMBER`: the `to` of the refused `signal`. */
       to?: string;
     };
 
@@ -94,7 +151,9 @@ export type ServerFrame =
  */
 export class ProtocolError {
   constructor(
+    /** What was wrong, sent as the `error` frame's `code`. */
     readonly code: ErrorCode,
+    /** For humans; not stable. */
     readonly message: string,
     /** The `type` of the frame this answers, when it is known. */
     readonly re?: string,

@@ -18,7 +18,14 @@ export interface JoinResult {
    * Where this member publishes and plays media through the server's SFU, as absolute URLs; only
    * from a server that has one (peerkit-signal `--janus`). `Room` with `media: 'sfu'` needs it.
    */
-  sfu?: { whip: string; whep: string; token?: string };
+  sfu?: {
+    /** WHIP endpoint where this member publishes its own feed. */
+    whip: string;
+    /** WHEP endpoint prefix: a member's id, URL-encoded, appended to it plays that member's feed. */
+    whep: string;
+    /** Bearer token for both; absent when the server checks no tokens. */
+    token?: string;
+  };
 }
 
 /** What a member presents when joining. */

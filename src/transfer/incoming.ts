@@ -38,11 +38,17 @@ export interface IncomingLink {
  * ```
  */
 export class IncomingTransfer extends EventEmitter<TransferEvents> {
+  /** The sender's id for this file, the same across reconnects and reloads (see `Transfer.id`). */
   readonly id: string;
+  /** File name announced by the sender; not sanitised, so check it before using it as a path. */
   readonly name: string;
+  /** Size in bytes. */
   readonly size: number;
+  /** MIME type announced by the sender; `''` when unknown. */
   readonly type: string;
+  /** The sender's `File.lastModified`, in milliseconds since the epoch; 0 when it sent a plain Blob. */
   readonly lastModified: number;
+  /** The sender's `meta` option; `null` when it gave none. */
   readonly meta: unknown;
   /** Bytes already received and verified in an earlier session (kept in OPFS); 0 for a new transfer. */
   readonly resumedFrom: number;
@@ -76,6 +82,7 @@ export class IncomingTransfer extends EventEmitter<TransferEvents> {
     this.meter = new Meter(offer.size);
   }
 
+  /** Where the transfer is now; each change is also emitted as `state`. */
   get state(): TransferState {
     return this.current;
   }
@@ -114,6 +121,7 @@ export class IncomingTransfer extends EventEmitter<TransferEvents> {
     this.fail('cancelled', new PeerKitError('TRANSFER_CANCELLED', `The transfer of "${this.name}" was cancelled on this side.`));
   }
 
+  /** True once the state is `done`, `cancelled`, `rejected` or `failed`: nothing more happens. */
   get finished(): boolean {
     return this.current === 'done' || this.current === 'cancelled' || this.current === 'rejected' || this.current === 'failed';
   }

@@ -5,7 +5,9 @@ import { TRANSFER_VERSION, blockCount, blockLength, fileRoot, sha256, transferId
 
 /** How far a transfer got; `bytes` counts only what the receiver verified and stored. */
 export interface TransferProgress {
+  /** Bytes verified so far. */
   bytes: number;
+  /** The file's size in bytes. */
   total: number;
   /** Over the last few seconds. */
   bytesPerSecond: number;
@@ -23,7 +25,9 @@ export type TransferState = 'preparing' | 'offered' | 'sending' | 'paused' | 'wa
 
 /** Events of a Transfer or an IncomingTransfer. */
 export interface TransferEvents {
+  /** How far the transfer got, emitted as blocks are verified (and, on the sender, when the receiver accepts). */
   progress: [progress: TransferProgress];
+  /** The transfer moved to `state`. */
   state: [state: TransferState];
 }
 
@@ -92,9 +96,13 @@ export class Meter {
 export class Transfer extends EventEmitter<TransferEvents> {
   /** Resolves once the receiver verified the whole file; rejects on cancel, reject or failure. */
   readonly done: Promise<void>;
+  /** The File's name, or `options.name` (default `'blob'`) for another Blob. */
   readonly name: string;
+  /** Size in bytes. */
   readonly size: number;
+  /** MIME type of the Blob; `''` when unknown. */
   readonly type: string;
+  /** `options.meta`, as the receiver gets it; `null` when none was given. */
   readonly meta: unknown;
   /** Blocks sent more than once (fetched again after corruption, or lost in an interruption). */
   resentBlocks = 0;
@@ -135,6 +143,7 @@ export class Transfer extends EventEmitter<TransferEvents> {
     return this.transferId;
   }
 
+  /** Where the transfer is now; each change is also emitted as `state`. */
   get state(): TransferState {
     return this.current;
   }
@@ -146,6 +155,7 @@ export class Transfer extends EventEmitter<TransferEvents> {
     if (this.transferId) this.link.control({ v: TRANSFER_VERSION, t: 'pause', id: this.transferId });
   }
 
+  /** Continues a transfer paused by `pause()`; does nothing in any other state. */
   resume(): void {
     if (this.current !== 'paused') return;
     this.setState(this.ranges.length > 0 || this.inflight.size > 0 || this.retry.length > 0 ? 'sending' : 'offered');
@@ -174,6 +184,7 @@ export class Transfer extends EventEmitter<TransferEvents> {
     return { v: 1, t: 'offer', id: this.transferId ?? '', name: this.name, size: this.size, type: this.type, lastModified, blockSize: this.link.blockSize, meta: this.meta };
   }
 
+  /** True once the state is `done`, `cancelled`, `rejected` or `failed`: nothing more happens. */
   get finished(): boolean {
     return FINISHED.includes(this.current);
   }
