@@ -1,5 +1,5 @@
 // Shared wiring for the browser suites: two real Peers back to back in one page.
-import { next, sleep, within } from '../support/wait.mjs';
+import { next, sleep, until, within } from '../support/wait.mjs';
 import { BroadcastChannelTransport, MemoryHub, MemoryTransport, Peer, Room, WebSocketTransport } from '../../dist/index.js';
 import { SIGNAL_URL } from '/__peerkit/env.js';
 import { MqttTransport } from '../../dist/signaling/transports/mqtt.js';
