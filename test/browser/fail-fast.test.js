@@ -145,13 +145,15 @@ describe('Listener isolation', () => {
   it('a once listener that throws runs once and is removed', async () => {
     const [a, b] = pair();
     let calls = 0;
-    a.once('state', () => {
+    const once = () => {
       calls += 1;
       throw new Error('once');
-    });
+    };
+    a.once('state', once);
     await within(10000, Promise.all([a.connected, b.connected]), 'connecting');
     expect(calls).to.equal(1);
-    expect(a.listenerCount('state')).to.equal(0);
+    // By identity: the suite's run with throwing listeners adds one of its own to every event.
+    expect(a.listeners('state')).to.not.include(once);
     await closeAll(a, b);
   });
 });
