@@ -180,7 +180,9 @@ export class Transfers extends EventEmitter<TransfersEvents> {
   private channelOut(): Channel | undefined {
     const peer = this.peer;
     if (this.out || !peer || peer.state === 'closed') return this.out;
-    const out = peer.channel(TRANSFER_LABEL, { ordered: true });
+    // A fixed, modest high-water mark: what waits in the browser's buffer waits ahead of every
+    // other channel's messages on the same association, so transfers must not grow it.
+    const out = peer.channel(TRANSFER_LABEL, { ordered: true, highWaterMark: 256 * 1024, lowWaterMark: 64 * 1024 });
     out.on('error', (err) => this.emit('error', err));
     out.once('close', () => {
       if (this.out !== out) return;
