@@ -76,7 +76,11 @@ function userLock(pack, dependencies) {
     const key = `node_modules/${queue.shift()}`;
     if (key in packages) continue;
     const { version, resolved, integrity, dependencies: needs } = ours[key];
-    packages[key] = { version, resolved, integrity, dependencies: needs };
+    // Locks written with omit-lockfile-registry-resolved (this machine's npm config) name no
+    // tarball; without one, an offline install would need the registry's metadata to find it.
+    const name = key.slice('node_modules/'.length);
+    const tarball = resolved ?? `https://registry.npmjs.org/${name}/-/${name.split('/').pop()}-${version}.tgz`;
+    packages[key] = { version, resolved: tarball, integrity, dependencies: needs };
     queue.push(...Object.keys(needs ?? {}));
   }
   return { name: 'new-user', lockfileVersion: 3, requires: true, packages };
