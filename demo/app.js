@@ -220,6 +220,11 @@ function enterCall() {
   });
 
   room.on('member', (peer, id, hello) => addMember(peer, hello));
+  // room.send() arrives here, on the Room's own channel, as do messages sent with peer.send().
+  room.on('data', (data, from) => {
+    const tile = call.tiles.get(room.peers.get(from));
+    if (tile) control(data, tile);
+  });
   room.on('state', (state) => showTransport(state));
   room.on('error', (err, from) => {
     const who = from ? call.tiles.get(room.peers.get(from))?.name ?? 'a member' : 'the signaling server';
@@ -242,7 +247,6 @@ function addMember(peer, hello) {
   void tile.verify(peer);
   peer.on('state', (state) => tile.setState(state));
   peer.on('stream', (stream) => void tile.show(stream));
-  peer.on('data', (data) => control(data, tile));
   call.transfers.set(peer, transfersFor(peer, name, $('transfers')));
   // Tell the newcomer whether we are muted; everyone else heard it when it changed.
   peer.once('connect', () => sendControl(mediaState(), peer));
