@@ -2,7 +2,7 @@
 //   node --expose-gc bench/load-server.mjs peerkit [redis-url]   |   ... peerjs
 // Sends {type:'ready', port}; answers {type:'measure'} with its RSS after a GC and its CPU time.
 import { PeerServer } from 'peer';
-import { createSignalingServer } from '../dist/server/index.js';
+import { createSignalingServer } from '../server/dist/index.js';
 
 const [kind, redis] = process.argv.slice(2);
 

@@ -151,7 +151,7 @@ const fmt = {
 };
 
 async function main() {
-  if (!existsSync(here('../dist/server/index.js'))) throw new Error('dist/server is missing: run `npm run build` first.');
+  if (!existsSync(here('../server/dist/index.js'))) throw new Error('server/dist is missing: run `npm run build` first.');
   // `peer` does not export its package.json.
   const peerVersion = JSON.parse(readFileSync(here('../node_modules/peer/package.json'), 'utf8')).version;
   const redis = await startRedis();

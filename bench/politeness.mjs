@@ -10,7 +10,7 @@ import wrtc from '@roamhq/wrtc';
 import mqtt from 'mqtt';
 import { WebSocket } from 'ws';
 import { Room, WebSocketTransport } from '../dist/index.js';
-import { createSignalingServer } from '../dist/server/index.js';
+import { createSignalingServer } from '../server/dist/index.js';
 import { MqttTransport } from '../dist/signaling/transports/mqtt.js';
 import { NostrTransport } from '../dist/signaling/transports/nostr.js';
 import { startMosquitto } from '../scripts/mosquitto.mjs';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { createSignalingServer } from '../dist/server/index.js';
+import { createSignalingServer } from '../server/dist/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/browsers.mjs';
 import { startJanus } from '../scripts/janus.mjs';
 import { startStatic } from '../test/support/servers.mjs';

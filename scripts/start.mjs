@@ -53,7 +53,7 @@ function staticServer(signalUrl) {
       path.startsWith(`${sep}demo${sep}`) ||
       path.startsWith(`${sep}examples${sep}`) ||
       path === join(sep, 'node_modules', 'eventemitter3', 'dist', 'eventemitter3.esm.js') ||
-      (path.startsWith(`${sep}dist${sep}`) && !path.startsWith(`${sep}dist${sep}server${sep}`));
+      path.startsWith(`${sep}dist${sep}`);
     if (!allowed) return res.writeHead(404).end();
     return sendFile(req, res, ROOT, path);
   });
@@ -62,11 +62,11 @@ function staticServer(signalUrl) {
 /**
  * Starts the signaling server and the static server on `host`.
  *
- * @param {{ port?: number, host?: string, signaling?: import('../dist/server/index.js').SignalingServerOptions }} options
+ * @param {{ port?: number, host?: string, signaling?: import('../server/dist/index.js').SignalingServerOptions }} options
  * @returns {Promise<{ url: string, signalUrl: string, restartSignaling(): Promise<void>, close(): Promise<void> }>}
  */
 export async function startDemo({ port = 8080, host = '127.0.0.1', signaling = {} } = {}) {
-  const { createSignalingServer } = await import(pathToFileURL(join(ROOT, 'dist/server/index.js')).href);
+  const { createSignalingServer } = await import(pathToFileURL(join(ROOT, 'server/dist/index.js')).href);
   const create = () =>
     createSignalingServer({
       // Loopback only: no STUN or TURN is needed, and none is contacted.

@@ -44,7 +44,7 @@ export interface SignalingAttachment {
  * ```ts
  * import express from 'express';
  * import { createServer } from 'node:http';
- * import { attach } from 'peerkit/server';
+ * import { attach } from 'peerkit-signal';
  *
  * const app = express();
  * const httpServer = createServer(app);

@@ -3,7 +3,7 @@
  * `peerkit-signal`: runs the signaling server from the command line. SIGTERM or SIGINT drains it
  * (`--drain-ms`) and exits; a second one exits at once.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readCommand } from './config.js';
 import { FlagError, usage } from './flags.js';
 import { createSignalingServer } from './index.js';
@@ -13,13 +13,10 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** The version of the package this file was installed with: the nearest package.json above it. */
+/** The version of the package this file was installed with (peerkit-signal's package.json, above dist/). */
 function version(): string {
-  for (const up of ['../package.json', '../../package.json']) {
-    const file = new URL(up, import.meta.url);
-    if (existsSync(file)) return String((JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown }).version);
-  }
-  return 'unknown';
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return typeof manifest === 'object' && manifest !== null && 'version' in manifest ? String(manifest.version) : 'unknown';
 }
 
 let command;

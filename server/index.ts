@@ -57,7 +57,7 @@ export interface SignalingServer {
  *
  * @example
  * ```ts
- * import { createSignalingServer } from 'peerkit/server';
+ * import { createSignalingServer } from 'peerkit-signal';
  *
  * const server = createSignalingServer({
  *   origins: ['https://app.example'],

@@ -6,7 +6,7 @@
 // Janus cannot run here, or JANUS_FAILED, why it did not start. The `janus` command mints tokens
 // and asks Janus's Admin API for its sessions. PEERKIT_JANUS_DEBUG=1 prints the bridge's log.
 import { createServer } from 'node:http';
-import { createRoomToken, createSignalingServer } from '../dist/server/index.js';
+import { createRoomToken, createSignalingServer } from '../server/dist/index.js';
 import { JanusUnavailable, startJanus } from '../scripts/janus.mjs';
 import { freePort } from '../scripts/redis.mjs';
 

@@ -3,7 +3,7 @@
 // coturn with REST credentials plus a second signaling server that hands them out. Tests read
 // the URLs from /__peerkit/env.js; TURN_SIGNAL_URL is null, with TURN_MISSING saying why, when
 // coturn cannot run here.
-import { createSignalingServer } from '../dist/server/index.js';
+import { createSignalingServer } from '../server/dist/index.js';
 import { CoturnUnavailable, startCoturn } from '../scripts/coturn.mjs';
 
 const TURN_SECRET = 'peerkit-test-turn-secret';

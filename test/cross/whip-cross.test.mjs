@@ -3,7 +3,7 @@
 // run inside the private network namespace: bash scripts/netns.sh node --test test/cross/whip-cross.test.mjs
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createRoomToken, createSignalingServer } from '../../dist/server/index.js';
+import { createRoomToken, createSignalingServer } from '../../server/dist/index.js';
 import { CHROMIUM_PATH as CHROMIUM, FIREFOX_PATH as FIREFOX } from '../../scripts/browsers.mjs';
 import { janusMissing, startJanus } from '../../scripts/janus.mjs';
 import { launchChromium, launchFirefox, missing, side as pageSide } from '../support/pages.mjs';

@@ -4,7 +4,7 @@
 // Run inside the private network namespace: bash scripts/netns.sh node --test test/e2e/room.test.mjs
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createSignalingServer } from '../../dist/server/index.js';
+import { createSignalingServer } from '../../server/dist/index.js';
 import { CHROMIUM_PATH, FIREFOX_PATH } from '../../scripts/browsers.mjs';
 import { launchChromium, launchFirefox, missing, side } from '../support/pages.mjs';
 import { roomName } from '../support/names.mjs';

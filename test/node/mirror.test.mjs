@@ -1,7 +1,7 @@
 // The Redis store's room mirror, fed by hand: pure logic, no Redis. Build first: npm run build.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RoomMirror } from '../../dist/server/redis-mirror.js';
+import { RoomMirror } from '../../server/dist/redis-mirror.js';
 
 const SELF = 'self-instance';
 const OTHER = 'other-instance';

@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readCommand } from '../../dist/server/config.js';
+import { readCommand } from '../../server/dist/config.js';
 
 const UNIT = new URL('../../deploy/peerkit-signal.service', import.meta.url);
 const CONFIG = new URL('../../deploy/config.example.json', import.meta.url);

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
-import { readCommand } from '../../dist/server/config.js';
-import { FLAGS, envName } from '../../dist/server/flags.js';
-import { attach } from '../../dist/server/index.js';
+import { readCommand } from '../../server/dist/config.js';
+import { FLAGS, envName } from '../../server/dist/flags.js';
+import { attach } from '../../server/dist/index.js';
 import { WebSocketTransport } from '../../dist/signaling/transports/websocket.js';
 import { HOST, freePort, startServer } from '../support/servers.mjs';
 import { startSignalCli } from '../support/signal-cli.mjs';
@@ -38,7 +38,7 @@ async function cli(t, args, env = {}) {
 
 function run(args, env = {}) {
   return import('node:child_process').then(({ spawnSync }) =>
-    spawnSync(process.execPath, [new URL('../../dist/server/cli.js', import.meta.url).pathname, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' }),
+    spawnSync(process.execPath, [new URL('../../server/dist/cli.js', import.meta.url).pathname, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' }),
   );
 }
 

@@ -15,7 +15,7 @@ import { Negotiator } from '../../dist/peer/negotiator.js';
 import { fingerprintsOf, shortAuthString } from '../../dist/peer/verification.js';
 import { ackFrame, dataFrame, readFrame, syncFrame } from '../../dist/room/delivery-frame.js';
 import { Envelopes } from '../../dist/room/envelope.js';
-import { ProtocolError, encodeFrame, parseClientFrame } from '../../dist/server/protocol.js';
+import { ProtocolError, encodeFrame, parseClientFrame } from '../../server/dist/protocol.js';
 import { MAX_TIE_BREAKER, parseSignal } from '../../dist/signaling/signal.js';
 import { WebSocketTransport } from '../../dist/signaling/transports/websocket.js';
 

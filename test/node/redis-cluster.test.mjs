@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { keyNames } from '../../dist/server/redis-keys.js';
+import { keyNames } from '../../server/dist/redis-keys.js';
 import { startCluster } from '../../scripts/redis.mjs';
 import { roomName } from '../support/names.mjs';
 import { meetThenKill, redisFixture } from '../support/redis-scenario.mjs';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { makeTlsFiles, startRedis } from '../../scripts/redis.mjs';
-import { createSignalingServer } from '../../dist/server/index.js';
+import { createSignalingServer } from '../../server/dist/index.js';
 import { roomName } from '../support/names.mjs';
 import { meetThenKill, redisFixture } from '../support/redis-scenario.mjs';
 import { HOST, startServer } from '../support/servers.mjs';

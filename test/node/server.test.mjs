@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
-import { createRoomToken, createSignalingServer, turnCredentials } from '../../dist/server/index.js';
+import { createRoomToken, createSignalingServer, turnCredentials } from '../../server/dist/index.js';
 import { HOST, startServer } from '../support/servers.mjs';
 import { startSignalCli } from '../support/signal-cli.mjs';
 import { connect, joinAs } from '../support/signal-client.mjs';
@@ -434,7 +434,7 @@ test('the peerkit-signal CLI listens on 127.0.0.1, logs JSON lines and exits 0 o
 });
 
 test('the peerkit-signal CLI refuses a bad flag with exit code 2 and the usage text', { timeout: 10_000 }, async () => {
-  const cli = new URL('../../dist/server/cli.js', import.meta.url);
+  const cli = new URL('../../server/dist/cli.js', import.meta.url);
   const child = spawn(process.execPath, [cli.pathname, '--rate', 'fast'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -457,7 +457,7 @@ test('the peerkit-signal CLI hands out TURN credentials with --turn-secret and -
 });
 
 test('the peerkit-signal CLI refuses --turn-urls without --turn-secret', { timeout: 10_000 }, async () => {
-  const cli = new URL('../../dist/server/cli.js', import.meta.url);
+  const cli = new URL('../../server/dist/cli.js', import.meta.url);
   const child = spawn(process.execPath, [cli.pathname, '--turn-urls', 'turn:127.0.0.1:3478'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PEERKIT_TURN_SECRET: '' },

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
 import { WebSocketTransport } from '../../dist/index.js';
-import { createRoomToken, verifyRoomToken } from '../../dist/server/index.js';
+import { createRoomToken, verifyRoomToken } from '../../server/dist/index.js';
 import { startServer } from '../support/servers.mjs';
 import { joinAs } from '../support/signal-client.mjs';
 

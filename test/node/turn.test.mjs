@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import wrtc from '@roamhq/wrtc';
-import { createSignalingServer, turnCredentials } from '../../dist/server/index.js';
+import { createSignalingServer, turnCredentials } from '../../server/dist/index.js';
 import { Peer } from '../../dist/index.js';
 import { coturnMissing, startCoturn } from '../../scripts/coturn.mjs';
 import { HOST } from '../support/servers.mjs';

@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { JanusConnection, VideoRoomHandle } from '../../dist/server/sfu/janus.js';
+import { JanusConnection, VideoRoomHandle } from '../../server/dist/sfu/janus.js';
 import { CHROMIUM_PATH, FIREFOX_PATH } from '../../scripts/browsers.mjs';
 import { NETNS_ADDRESS } from '../../scripts/coturn.mjs';
 import { janusMissing, startJanus } from '../../scripts/janus.mjs';

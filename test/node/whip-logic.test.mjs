@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { iceServersFromLinks, retryAfterMs, statusCode } from '../../dist/whip/http.js';
 import { buildFragment, parseRestartAnswer, restartedRemote } from '../../dist/whip/sdp.js';
-import { mids, parseFragment, restartFragment, withIceCredentials } from '../../dist/server/sfu/sdp.js';
+import { mids, parseFragment, restartFragment, withIceCredentials } from '../../server/dist/sfu/sdp.js';
 
 const OFFER = [
   'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',

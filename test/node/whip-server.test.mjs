@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import wrtc from '@roamhq/wrtc';
-import { createRoomToken, createSignalingServer } from '../../dist/server/index.js';
+import { createRoomToken, createSignalingServer } from '../../server/dist/index.js';
 import { janusMissing, startJanus } from '../../scripts/janus.mjs';
 import { freePort } from '../../scripts/redis.mjs';
 

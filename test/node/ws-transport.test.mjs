@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
-import { createRoomToken } from '../../dist/server/index.js';
+import { createRoomToken } from '../../server/dist/index.js';
 import { WebSocketTransport } from '../../dist/signaling/transports/websocket.js';
 import { HOST, freePort, startServer } from '../support/servers.mjs';
 import { next, sleep } from '../support/wait.mjs';

@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import { normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createSignalingServer } from '../../dist/server/index.js';
+import { createSignalingServer } from '../../server/dist/index.js';
 import { sendFile } from '../../scripts/start.mjs';
 
 export { freePort } from '../../scripts/redis.mjs';

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../server/dist/cli.js', import.meta.url));
 
 /**
  * Resolves once the CLI logs that it listens: its child process and that `listening` entry
