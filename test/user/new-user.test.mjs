@@ -1,11 +1,12 @@
-// peerkit as a new user meets it: the package `npm pack` makes, installed with npm into an empty
-// project, type-checked by that project's own tsconfig, bundled by esbuild, and the README's two
-// examples run as written in Chromium and in Firefox, against each other. Needs the build (dist/)
-// and npm's cache of the dependencies (`npm install` fills it): the install runs offline.
+// peerkit as a new user meets it: the packages `npm pack` makes (peerkit and peerkit-signal),
+// installed with npm into an empty project, type-checked by that project's own tsconfig, bundled
+// by esbuild, and the README's two examples run as written in Chromium and in Firefox, against
+// each other; and a browser-only app's install, with peerkit alone. Needs the build (dist/ and
+// server/dist/) and npm's cache of the dependencies (`npm install` fills it): installs run offline.
 // Run inside the private network namespace: bash scripts/netns.sh node --test test/user/new-user.test.mjs
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,47 +60,82 @@ const CALL_CDN = 'https://cdn.jsdelivr.net/npm/peerkit@0.1.0/dist/peerkit.min.js
 const CALL_SERVER = 'ws://127.0.0.1:8787';
 
 /**
- * The lock file a user's project would have after installing the packed file. The install runs
- * offline (nothing leaves the namespace), and npm's cache holds the tarballs our own install
- * fetched, by integrity, but not the registry's metadata: so the lock names the versions our
- * lock resolved, and `npm ci` takes them from the cache.
+ * The lock file of a user's project that installs the packed files of `packs` (peerkit, and
+ * peerkit-signal for a server). The install runs offline (nothing leaves the namespace), and npm's
+ * cache holds the tarballs our own install fetched, by integrity, but not the registry's
+ * metadata: so the lock names the versions our lock resolved, and `npm ci` takes them from the
+ * cache.
  */
-function userLock(pack, dependencies) {
+function userLock(name, packs) {
   const ours = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')).packages;
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-  const packages = {
-    '': { name: 'new-user', dependencies },
-    'node_modules/peerkit': { version: pack.version, resolved: dependencies.peerkit, integrity: pack.integrity, dependencies: manifest.dependencies, bin: manifest.bin },
-  };
-  const queue = Object.keys(manifest.dependencies);
+  const dependencies = Object.fromEntries(packs.map(({ pack }) => [pack.name, `file:${pack.filename}`]));
+  const packages = { '': { name, dependencies } };
+  const queue = [];
+  for (const { pack, manifest } of packs) {
+    packages[`node_modules/${pack.name}`] = {
+      version: pack.version,
+      resolved: dependencies[pack.name],
+      integrity: pack.integrity,
+      dependencies: manifest.dependencies,
+      ...(manifest.bin ? { bin: manifest.bin } : {}),
+    };
+    queue.push(...Object.keys(manifest.dependencies));
+  }
   while (queue.length > 0) {
     const key = `node_modules/${queue.shift()}`;
     if (key in packages) continue;
     const { version, resolved, integrity, dependencies: needs } = ours[key];
     // Locks written with omit-lockfile-registry-resolved (this machine's npm config) name no
     // tarball; without one, an offline install would need the registry's metadata to find it.
-    const name = key.slice('node_modules/'.length);
-    const tarball = resolved ?? `https://registry.npmjs.org/${name}/-/${name.split('/').pop()}-${version}.tgz`;
+    const dep = key.slice('node_modules/'.length);
+    const tarball = resolved ?? `https://registry.npmjs.org/${dep}/-/${dep.split('/').pop()}-${version}.tgz`;
     packages[key] = { version, resolved: tarball, integrity, dependencies: needs };
     queue.push(...Object.keys(needs ?? {}));
   }
-  return { name: 'new-user', lockfileVersion: 3, requires: true, packages };
+  return { lock: { name, lockfileVersion: 3, requires: true, packages }, dependencies };
 }
 
+/** An empty project in `dir` that installs `packs` as a user would, offline, from their packed files. */
+async function install(dir, name, packs) {
+  mkdirSync(dir, { recursive: true });
+  for (const { pack } of packs) copyFileSync(join(packDir, pack.filename), join(dir, pack.filename));
+  const { lock, dependencies } = userLock(name, packs);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module', dependencies }));
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lock));
+  await run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: dir });
+}
+
+/** `npm pack` of the package in `dir`, into packDir, with the manifest it was packed from. */
+async function pack(dir) {
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', packDir, dir], { cwd: ROOT });
+  const [packed] = JSON.parse(stdout);
+  return { pack: packed, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) };
+}
+
+// `project` is a full-stack user's: peerkit for the browser and peerkit-signal for the server,
+// both from their packed files. `browserApp` installs peerkit alone, as a browser-only app does.
+let scratch;
+let packDir;
 let project;
+let browserApp;
 let packed;
+let packedServer;
 let skipReason;
 const cleanup = [];
 
 before(async () => {
-  project = mkdtempSync(join(tmpdir(), 'peerkit-user-'));
-  cleanup.push(() => rmSync(project, { recursive: true, force: true }));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project, ROOT], { cwd: ROOT });
-  [packed] = JSON.parse(stdout);
-  const dependencies = { peerkit: `file:${packed.filename}` };
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'new-user', private: true, type: 'module', dependencies }));
-  writeFileSync(join(project, 'package-lock.json'), JSON.stringify(userLock(packed, dependencies)));
-  await run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: project });
+  scratch = mkdtempSync(join(tmpdir(), 'peerkit-user-'));
+  cleanup.push(() => rmSync(scratch, { recursive: true, force: true }));
+  packDir = join(scratch, 'packs');
+  mkdirSync(packDir);
+  const sdk = await pack(ROOT);
+  const server = await pack(join(ROOT, 'server'));
+  packed = sdk.pack;
+  packedServer = server.pack;
+  project = join(scratch, 'new-user');
+  browserApp = join(scratch, 'browser-app');
+  await install(project, 'new-user', [sdk, server]);
+  await install(browserApp, 'browser-app', [sdk]);
   writeFileSync(join(project, 'use.ts'), `${USE_PRELUDE}\n${readmeBlock('## Use', 'ts')}\nconsole.log('${DONE}');\nexport {};\n`);
   mkdirSync(join(project, 'www'));
   skipReason = (await missing(CHROMIUM_PATH)) ?? (await missing(FIREFOX_PATH));
@@ -109,34 +145,53 @@ after(async () => {
   for (const close of cleanup.reverse()) await within(15000, Promise.resolve().then(close), 'cleanup').catch(() => {});
 });
 
-test('the npm package holds the build with its types, the README and the LICENSE, and no sources or tests', () => {
-  const paths = new Set(packed.files.map((f) => f.path));
-  for (const name of ['package.json', 'README.md', 'LICENSE']) assert.ok(paths.has(name), `${name} is in the package`);
-  const manifest = JSON.parse(readFileSync(join(project, 'node_modules/peerkit/package.json'), 'utf8'));
-  const targets = [manifest.main, manifest.types, manifest.unpkg, manifest.jsdelivr, ...Object.values(manifest.bin)];
-  for (const entry of Object.values(manifest.exports)) targets.push(...(typeof entry === 'string' ? [entry] : Object.values(entry)));
-  for (const target of targets) assert.ok(paths.has(target.replace(/^\.\//, '')), `${target} is in the package`);
-  const strays = [...paths].filter((p) => (/^(src|server|test|bench|demo|scripts|docs)\//.test(p) && p !== 'docs/protocol.md') || p.endsWith('.tsbuildinfo'));
-  assert.deepEqual(strays, []);
-  // A bundler that follows source maps must find the code they point at inside the package.
-  for (const map of [...paths].filter((p) => p.endsWith('.js.map'))) {
-    const { sources, sourcesContent } = JSON.parse(readFileSync(join(project, 'node_modules/peerkit', map), 'utf8'));
-    assert.equal(sourcesContent?.length, sources.length, `${map} carries its sources`);
+test('each npm package holds its build with its types, a README and the LICENSE, and no sources or tests', () => {
+  for (const pack of [packed, packedServer]) {
+    const paths = new Set(pack.files.map((f) => f.path));
+    for (const name of ['package.json', 'README.md', 'LICENSE']) assert.ok(paths.has(name), `${name} is in ${pack.name}`);
+    const installed = join(project, 'node_modules', pack.name);
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+    const targets = [manifest.main, manifest.types, manifest.unpkg, manifest.jsdelivr, ...Object.values(manifest.bin ?? {})].filter(Boolean);
+    for (const entry of Object.values(manifest.exports)) targets.push(...(typeof entry === 'string' ? [entry] : Object.values(entry)));
+    for (const target of targets) assert.ok(paths.has(target.replace(/^\.\//, '')), `${target} is in ${pack.name}`);
+    const strays = [...paths].filter((p) => (/^(src|server|test|bench|demo|scripts|docs)\//.test(p) && p !== 'docs/protocol.md') || (p.endsWith('.ts') && !p.endsWith('.d.ts')) || p.endsWith('.tsbuildinfo'));
+    assert.deepEqual(strays, [], `${pack.name} has no sources or tests`);
+    // A bundler or a debugger that follows source maps must find the code they point at inside the package.
+    for (const map of [...paths].filter((p) => p.endsWith('.js.map'))) {
+      const { sources, sourcesContent } = JSON.parse(readFileSync(join(installed, map), 'utf8'));
+      assert.equal(sourcesContent?.length, sources.length, `${pack.name}/${map} carries its sources`);
+    }
   }
 });
 
-test('in Node, the installed package imports with no DOM, and its server starts from `peerkit/server`', async () => {
+test('in Node, peerkit imports with no DOM, and the server starts from `peerkit-signal` sharing that install of peerkit', async () => {
   const script = `
     const kit = await import('peerkit');
-    const { createSignalingServer } = await import('peerkit/server');
+    const { createSignalingServer, PROTOCOL_VERSION } = await import('peerkit-signal');
+    const { PROTOCOL_VERSION: sdkVersion } = await import('peerkit/protocol');
     const server = createSignalingServer({ logger: false });
     const { port } = await server.listen(0);
     await server.close();
-    console.log(JSON.stringify({ exports: Object.keys(kit).length, port }));`;
+    console.log(JSON.stringify({ exports: Object.keys(kit).length, port, same: PROTOCOL_VERSION === sdkVersion }));`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project });
-  const { exports, port } = JSON.parse(stdout);
+  const { exports, port, same } = JSON.parse(stdout);
   assert.ok(exports > 10, `${exports} exports`);
   assert.ok(port > 0);
+  assert.ok(same, 'the server speaks the protocol version of the installed SDK');
+  // One copy of the SDK: the server's `peerkit` dependency is the app's, not a second install.
+  assert.equal(existsSync(join(project, 'node_modules/peerkit-signal/node_modules')), false, 'peerkit-signal has no nested node_modules');
+});
+
+test('`npx peerkit-signal --version` runs the installed server and prints its version', async () => {
+  const { stdout } = await run('npx', ['--offline', '--no-install', 'peerkit-signal', '--version'], { cwd: project });
+  assert.equal(stdout.trim(), packedServer.version);
+});
+
+test('a browser-only app that installs peerkit alone gets no ws, no Redis client and no server', () => {
+  const installed = readdirSync(join(browserApp, 'node_modules')).filter((name) => !name.startsWith('.'));
+  assert.ok(installed.includes('peerkit'), `installed: ${installed.join(', ')}`);
+  for (const name of ['ws', 'ioredis', '@ioredis', 'peerkit-signal']) assert.ok(!installed.includes(name), `${name} is not installed: ${installed.join(', ')}`);
+  assert.equal(existsSync(join(browserApp, 'node_modules/.bin/peerkit-signal')), false, 'no peerkit-signal binary');
 });
 
 test("the README's Use example type-checks in a strict project, under bundler and under nodenext resolution", async () => {
