@@ -20,11 +20,18 @@ const TOOLS = join(ROOT, 'tools/node_modules');
 
 let scratch;
 let tarball;
+let serverTarball;
+
+/** `npm pack` of the package in `dir` into the scratch folder: the tarball's path. */
+async function pack(dir) {
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch, dir], { cwd: ROOT });
+  return join(scratch, JSON.parse(stdout)[0].filename);
+}
 
 before(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'peerkit-package-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch, ROOT], { cwd: ROOT });
-  tarball = join(scratch, JSON.parse(stdout)[0].filename);
+  tarball = await pack(ROOT);
+  serverTarball = await pack(join(ROOT, 'server'));
   if (!existsSync(TOOLS)) await run('npm', ['ci', '--prefix', join(ROOT, 'tools'), '--no-audit', '--no-fund'], { cwd: ROOT });
 });
 
@@ -49,19 +56,35 @@ test('npm run docs builds the API reference from the TSDoc with no warning (an u
   assert.ok(existsSync(join(out, 'index.html')), 'the reference has an index page');
 });
 
-test('publint finds nothing to report in the packed package, warnings included', async () => {
-  const { stdout } = await run(process.execPath, [join(ROOT, 'node_modules/publint/src/cli.js'), 'run', tarball, '--strict']);
-  assert.match(stdout, /All good!/);
+test('peerkit-signal is released with the peerkit of its own version, and peerkit carries no server', () => {
+  const sdk = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const server = JSON.parse(readFileSync(join(ROOT, 'server/package.json'), 'utf8'));
+  assert.deepEqual(sdk.workspaces, ['server']);
+  assert.equal(server.version, sdk.version, 'the two packages share a version');
+  // An exact version: the protocol module the server imports is the one released with it, and in
+  // this repository the workspace's dependency resolves to the root only while the versions match.
+  assert.equal(server.dependencies.peerkit, sdk.version);
+  assert.ok(server.dependencies.ws && server.dependencies.ioredis, 'ws and ioredis are the server\'s dependencies');
+  assert.deepEqual(Object.keys(sdk.dependencies).filter((name) => ['ws', 'ioredis'].includes(name)), [], 'and not the SDK\'s');
+  assert.equal(sdk.bin, undefined, 'the binary is peerkit-signal\'s');
+  assert.deepEqual(Object.keys(sdk.exports).filter((subpath) => subpath.includes('server')), []);
 });
 
-test('Are the Types Wrong finds no problem under node10, node16 (from ESM) and bundler resolution', async () => {
-  // peerkit is ESM only, on purpose: a CommonJS `require` gets the documented dynamic-import
-  // answer, which attw reports as cjs-resolves-to-esm. Everything else must be green.
-  const attw = join(ROOT, 'node_modules/@arethetypeswrong/cli/dist/index.js');
-  // attw exits non-zero when any rule not ignored is broken, and prints the table of resolutions.
-  const { stdout } = await run(process.execPath, [attw, tarball, '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'table-flipped', '--no-color']);
-  assert.doesNotMatch(stdout, /❌|💀|🐛|🥴|❗️|🎭|🚭/u);
-});
+for (const [name, packed] of [['peerkit', () => tarball], ['peerkit-signal', () => serverTarball]]) {
+  test(`publint finds nothing to report in the packed ${name}, warnings included`, async () => {
+    const { stdout } = await run(process.execPath, [join(ROOT, 'node_modules/publint/src/cli.js'), 'run', packed(), '--strict']);
+    assert.match(stdout, /All good!/);
+  });
+
+  test(`Are the Types Wrong finds no problem in ${name} under node10, node16 (from ESM) and bundler resolution`, async () => {
+    // Both packages are ESM only, on purpose: a CommonJS `require` gets the documented
+    // dynamic-import answer, which attw reports as cjs-resolves-to-esm. Everything else must be green.
+    const attw = join(ROOT, 'node_modules/@arethetypeswrong/cli/dist/index.js');
+    // attw exits non-zero when any rule not ignored is broken, and prints the table of resolutions.
+    const { stdout } = await run(process.execPath, [attw, packed(), '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'table-flipped', '--no-color']);
+    assert.doesNotMatch(stdout, /❌|💀|🐛|🥴|❗️|🎭|🚭/u);
+  });
+}
 
 test('every entry stays within its size budget (min+gzip)', async () => {
   const results = await measureSizes();
@@ -142,3 +165,34 @@ for (const resolution of RESOLUTIONS) {
     assert.deepEqual(failures, []);
   });
 }
+
+test("peerkit-signal's declarations compile with skipLibCheck off in a Node project, TypeScript 5.9 to 7", async () => {
+  // The server's types name the SDK's protocol types through `peerkit/protocol`, ws's and
+  // ioredis's: the project has what npm would install, and @types/node but no @types/ws. The
+  // compilers before 5.9 cannot read today's @types/node, which a Node project has anyway.
+  const dir = await userProject('ts-server', 'module');
+  mkdirSync(join(dir, 'node_modules/peerkit-signal'));
+  await run('tar', ['-xzf', serverTarball, '-C', join(dir, 'node_modules/peerkit-signal'), '--strip-components=1']);
+  for (const dep of ['ws', 'ioredis', '@ioredis']) symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep));
+  mkdirSync(join(dir, 'node_modules/@types'));
+  symlinkSync(join(ROOT, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'));
+  writeFileSync(
+    join(dir, 'server.ts'),
+    `import { createServer } from 'node:http';
+import { PROTOCOL_VERSION as SDK_VERSION, type ErrorCode as SdkErrorCode } from 'peerkit/protocol';
+import { attach, createRoomToken, createSignalingServer, PROTOCOL_VERSION, RedisRoomStore, type ErrorCode, type SignalingServerOptions } from 'peerkit-signal';
+const options: SignalingServerOptions = { maxMembers: 8, store: new RedisRoomStore({ url: 'redis://127.0.0.1:6379' }) };
+const code: SdkErrorCode = 'ROOM_FULL' satisfies ErrorCode;
+const signaling = attach(createServer(), { path: '/signal' });
+export const made = { server: createSignalingServer(options), signaling, token: createRoomToken, code, same: PROTOCOL_VERSION === SDK_VERSION };
+`,
+  );
+  const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, target: 'es2022', lib: ['es2022'], types: ['node'], module: 'nodenext', moduleResolution: 'nodenext' };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['server.ts'] }));
+  const failures = [];
+  for (const compiler of COMPILERS.filter((c) => !/ 5\.[0-4]$/.test(c.name))) {
+    const options = compiler.ignoreDeprecations ? ['--ignoreDeprecations', compiler.ignoreDeprecations] : [];
+    await run(process.execPath, [compiler.tsc, '-p', dir, ...options], { cwd: dir }).catch((error) => failures.push(`${compiler.name}: ${error.stdout || error.message}`));
+  }
+  assert.deepEqual(failures, []);
+});
