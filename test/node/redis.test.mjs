@@ -12,13 +12,13 @@ import { LUA_FORMATS, decodeEvent, decodeHeld, decodeMember, encodeHeld } from '
 import { keyNames } from '../../server/dist/redis-keys.js';
 import { createSignalingServer } from '../../server/dist/index.js';
 import { WebSocketTransport } from '../../dist/signaling/transports/websocket.js';
-import { redisMissing, startRedis } from '../../scripts/redis.mjs';
+import { redisCli, redisMissing, startRedis } from '../../scripts/redis.mjs';
 import { roomName as freshRoom } from '../support/names.mjs';
 import { GONE_MS } from '../support/redis-scenario.mjs';
 import { HOST, startServer as startSignaling } from '../support/servers.mjs';
 import { startSignalCli } from '../support/signal-cli.mjs';
 import { connect, joinAs } from '../support/signal-client.mjs';
-import { sleep } from '../support/wait.mjs';
+import { sleep, until } from '../support/wait.mjs';
 
 const missing = redisMissing();
 if (missing) console.log(`# skipping the Redis tests: ${missing}`);
@@ -350,4 +350,49 @@ test('close() of one instance reports its members gone to the other instance', w
   await two.server.close();
   assert.equal((await bob.closed).code, 1012);
   assert.equal((await alice.next('member-left', 3000)).id, bob.id);
+});
+
+test('a primary demoted to a replica mid-run (REPLICAOF) answers READONLY: the instance reconnects and serves once it is primary again, no one reported gone', withRedis, async (t) => {
+  // Two redis-servers of their own: `primary` with `replica` following it. A switchover demotes
+  // the instances' Redis under their open connections, as a failover does behind an endpoint that
+  // does not close them; a write there then gets -READONLY, never a closed connection.
+  const primary = await startRedis();
+  t.after(() => primary.stop());
+  const replica = await startRedis({ args: ['--replicaof', HOST, String(primary.port)] });
+  t.after(() => replica.stop());
+  const cli = (server, ...args) => redisCli('-p', String(server.port), ...args);
+  const role = (server) => /role:(\w+)/.exec(cli(server, 'info', 'replication'))?.[1];
+  const synced = (server) => /master_link_status:up/.test(cli(server, 'info', 'replication'));
+  await until('the replica in sync', () => synced(replica), 10_000, 50);
+
+  const [one, two] = [await startServer(t, { redis: primary.url }), await startServer(t, { redis: primary.url })];
+  const room = freshRoom();
+  const alice = await joinAs(t, one.url, room);
+  const bob = await joinAs(t, two.url, room);
+  assert.equal((await alice.next('member-joined')).id, bob.id);
+
+  cli(replica, 'replicaof', 'no', 'one');
+  cli(primary, 'replicaof', HOST, String(replica.port));
+  await until('the old primary following the new one', () => role(primary) === 'slave' && synced(primary), 10_000, 50);
+  // A join now runs its script on a replica: READONLY. It must wait, not fail.
+  const carol = await connect(t, one.url);
+  carol.send({ v: 1, type: 'join', room });
+  await until('the instances meeting READONLY', () => /errorstat_READONLY:count=\d+/.test(cli(primary, 'info', 'errorstats')), 5000, 50);
+  const connectionsBefore = Number(/total_connections_received:(\d+)/.exec(cli(primary, 'info', 'stats'))[1]);
+  await sleep(300);
+  cli(primary, 'replicaof', 'no', 'one');
+  cli(replica, 'replicaof', HOST, String(primary.port));
+
+  const joined = await carol.next(undefined, 10_000);
+  assert.equal(joined.type, 'joined', JSON.stringify(joined));
+  assert.deepEqual(joined.members, [alice.id, bob.id], 'the join waited for a primary and went through');
+  assert.equal((await alice.next('member-joined')).id, joined.id);
+  assert.equal((await bob.next('member-joined')).id, joined.id);
+  const connectionsAfter = Number(/total_connections_received:(\d+)/.exec(cli(primary, 'info', 'stats'))[1]);
+  assert.ok(connectionsAfter > connectionsBefore, 'the instances reconnected on READONLY');
+  // Beyond a heartbeat, and signals still cross instances.
+  await sleep(1500);
+  alice.send({ v: 1, type: 'signal', to: bob.id, payload: 'after' });
+  assert.deepEqual(await bob.next('signal'), { v: 1, type: 'signal', from: alice.id, payload: 'after' });
+  assert.deepEqual([...alice.frames, ...bob.frames].filter((f) => f.type !== 'member-joined'), [], 'no member-left, no error');
 });
