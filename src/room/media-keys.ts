@@ -17,10 +17,10 @@ import type { MediaEncryption } from '../e2ee/media-encryption.js';
 import { SENDER_KEY_MATERIAL_BYTES, deriveSenderKey, fromHex } from '../e2ee/sender-key.js';
 import { PeerKitError } from '../errors.js';
 import type { WebRtcImplementation } from '../peer/options.js';
-import { toHex } from '../util.js';
+import { isRecord, toHex } from '../util.js';
 import type { EventEmitter } from 'eventemitter3';
 import type { RoomEncryption, RoomEvents } from './events.js';
-import { parseKeySignal } from './key-signal.js';
+import type { KeySignal } from './key-signal.js';
 import type { Member } from './member.js';
 import type { MemberPeers } from './member-peers.js';
 
@@ -46,6 +46,18 @@ interface SenderKey {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const count = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+/** Reads a key message; `undefined` when it is malformed. */
+export function parseKeySignal(raw: unknown): KeySignal | undefined {
+  if (!isRecord(raw) || raw.v !== 1 || raw.kind !== 'sframe-key') return undefined;
+  const { kid, epoch, m } = raw;
+  if (!count(kid) || kid >= 2 ** 32 || !count(epoch) || typeof m !== 'string' || !/^[0-9a-f]{64}$/.test(m)) return undefined;
+  const signal: KeySignal = { v: 1, kind: 'sframe-key', kid, epoch, m };
+  if (raw.r === 1) signal.r = 1;
+  return signal;
+}
+
 /** The Room, as far as {@link MediaKeys} uses it. */
 export interface KeyedRoom extends EventEmitter<RoomEvents> {
   readonly name: string;
@@ -62,6 +74,8 @@ export class MediaKeys {
   readonly #peers: MemberPeers;
   readonly #encryption: MediaEncryption;
   readonly #members = new Set<Member>();
+  /** The epoch of the first key given to each member: it may hold every key since. */
+  readonly #firstGiven = new WeakMap<Member, number>();
   /** The key id each member encrypts under now. */
   readonly #theirs = new Map<Member, number>();
   readonly #senders = new Set<RTCRtpSender>();
@@ -144,6 +158,7 @@ export class MediaKeys {
   receive(member: Member, raw: unknown): void {
     const signal = parseKeySignal(raw);
     if (this.#closed || signal === undefined || !this.#members.has(member)) return;
+    if (signal.r === 1) this.#giveAgain(member);
     void deriveSenderKey(this.#secret, this.#room.name, signal.kid, fromHex(signal.m)).then((key) => {
       if (this.#closed || !this.#members.has(member)) return;
       const previous = this.#theirs.get(member);
@@ -173,7 +188,21 @@ export class MediaKeys {
 
   #give(member: Member, key: SenderKey): void {
     key.shared = true;
-    member.transmit({ v: 1, kind: 'sframe-key', kid: key.kid, epoch: key.epoch, m: toHex(key.material) }, this.#peers.sendTo(member));
+    const first = !this.#firstGiven.has(member);
+    if (first) this.#firstGiven.set(member, key.epoch);
+    const signal: KeySignal = { v: 1, kind: 'sframe-key', kid: key.kid, epoch: key.epoch, m: toHex(key.material), ...(first ? { r: 1 as const } : {}) };
+    member.transmit(signal, this.#peers.sendTo(member));
+  }
+
+  /**
+   * `member` asked for our key: it admitted this member anew and forgot what it was given. It gets
+   * again the keys it may hold; one that asks before this member gave it anything waits for that.
+   */
+  #giveAgain(member: Member): void {
+    const first = this.#firstGiven.get(member);
+    if (first === undefined) return;
+    if (this.#current.epoch >= first) this.#give(member, this.#current);
+    if (this.#next !== undefined) this.#give(member, this.#next);
   }
 
   /** Starts a new epoch: one at a time, changes that come meanwhile folded into the next. */

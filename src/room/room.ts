@@ -206,21 +206,22 @@ export class Room extends Emitter<RoomEvents> {
     let result: JoinResult;
     let opened: OpenedHello[] | undefined;
     try {
+      const { media, secret, e2ee } = this.#options;
+      if (media === 'sfu' && secret && e2ee !== false) {
+        // Loaded only by rooms that encrypt SFU media; it throws UNSUPPORTED without encoded
+        // transforms, before this member shows itself to anyone.
+        const { MediaKeys } = await import('./media-keys.js');
+        this.#keys = new MediaKeys(this, secret, this.#peers);
+      }
       this.#envelopes = await Envelopes.create(this.name, this.#key, this.#options.secret, this.#options.kdfIterations);
       result = await this.#transport.join(this.name, { hello: await this.#envelopes.presence(this.#options.hello) });
       opened = await checkSecret(this.#envelopes, result, this.name);
       if (this.#options.media === 'sfu' && result.sfu === undefined) {
         throw new PeerKitError('UNSUPPORTED', `media: 'sfu' needs a transport that gives SFU endpoints (peerkit-signal started with --janus); this one gave none`);
       }
-      const { media, secret, e2ee } = this.#options;
-      if (media === 'sfu' && secret && e2ee !== false) {
-        // Loaded only by rooms that encrypt SFU media; it throws UNSUPPORTED without encoded
-        // transforms, last in this block so nothing after it can fail with its worker started.
-        const { MediaKeys } = await import('./media-keys.js');
-        this.#keys = new MediaKeys(this, secret, this.#peers);
-      }
     } catch (error) {
       this.#state = 'closed';
+      this.#keys?.close();
       this.#listen(false);
       await this.#transport.close();
       throw error instanceof PeerKitError ? error : new PeerKitError('TRANSPORT_ERROR', 'the transport failed to join', { cause: error });

@@ -15,7 +15,7 @@ import { Negotiator } from '../../dist/peer/negotiator.js';
 import { fingerprintsOf, shortAuthString } from '../../dist/peer/verification.js';
 import { ackFrame, dataFrame, readFrame, syncFrame } from '../../dist/room/delivery-frame.js';
 import { Envelopes } from '../../dist/room/envelope.js';
-import { parseKeySignal } from '../../dist/room/key-signal.js';
+import { parseKeySignal } from '../../dist/room/media-keys.js';
 import { deriveSenderKey } from '../../dist/e2ee/sender-key.js';
 import { deriveKeyMaterial } from '../../dist/e2ee/sframe.js';
 import { ProtocolError, encodeFrame, parseClientFrame } from '../../dist/server/protocol.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deriveSenderKey, fromHex } from '../../dist/e2ee/sender-key.js';
-import { parseKeySignal } from '../../dist/room/key-signal.js';
+import { parseKeySignal } from '../../dist/room/media-keys.js';
 
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
 
@@ -27,6 +27,8 @@ test('every input changes the base key: another secret, room, key id or material
 test('parseKeySignal takes a well-formed key message and nothing else', () => {
   const good = { v: 1, kind: 'sframe-key', kid: 7, epoch: 2, m: 'ab'.repeat(32) };
   assert.deepEqual(parseKeySignal({ ...good, extra: true }), good);
+  assert.deepEqual(parseKeySignal({ ...good, r: 1 }), { ...good, r: 1 });
+  assert.deepEqual(parseKeySignal({ ...good, r: true }), good);
   for (const bad of [
     null,
     { ...good, v: 2 },
