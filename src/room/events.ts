@@ -63,7 +63,11 @@ export interface RoomEvents {
    * one was admitted), which it now encrypts under. The others hold it already.
    */
   encryption: [encryption: RoomEncryption];
-  /** Something failed that no call waits for; `from` names the member when it is about one. */
+  /**
+   * Something failed that no call waits for; `from` names the member when it is about one. With
+   * end-to-end encrypted SFU media, `DECRYPT_FAILED` from a member: its frames have not decrypted
+   * for 2 s (its key has not arrived) and are dropped; once, until they decrypt again.
+   */
   error: [error: PeerKitError, from: string | undefined];
   /** The room was left, by `leave()` or because its transport closed for good. Once. */
   close: [];
