@@ -197,6 +197,25 @@ describe('Room with media: "sfu" and a secret: end-to-end encrypted media (real 
     expect(old).to.equal(0);
   });
 
+  it('a member admitted later gets only keys drawn after it came: none that encrypted anything before', async () => {
+    const name = roomName();
+    const a = await join(name, 'teal');
+    const bTransport = new RecordingTransport();
+    const b = await join(name, 'tomato', { transport: bTransport });
+    await everyoneDecodes([a, b]);
+    const before = new Set((await keysReceived(bTransport, name, a.selfId)).keys());
+    expect(before.size).to.be.above(0);
+    const epoch = a.encryption.keyEpoch;
+    const cTransport = new RecordingTransport();
+    const c = await join(name, 'gold', { transport: cTransport });
+    await everyoneDecodes([a, b, c]);
+    const given = [...(await keysReceived(cTransport, name, a.selfId)).keys()];
+    expect(given.length).to.be.above(0);
+    expect(given.filter((kid) => before.has(kid))).to.deep.equal([]);
+    expect(a.encryption.keyEpoch).to.be.above(epoch);
+    expect(a.epochs.at(-1)).to.equal(a.encryption.keyEpoch);
+  });
+
   it("a member whose key has not arrived: DECRYPT_FAILED once, then frames decode once it arrives", async () => {
     const name = roomName();
     const a = await join(name, 'teal');
