@@ -90,6 +90,16 @@
       }
       return frames;
     },
+    /** The size of the video decoded last, as `<width>x<height>`. */
+    async size() {
+      let size = 'nothing';
+      for (const view of room.sfuSessions().plays.values()) {
+        (await view.getStats()).forEach((r) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'video' && r.frameWidth) size = `${r.frameWidth}x${r.frameHeight}`;
+        });
+      }
+      return size;
+    },
     /** Starts collecting latencies afresh. */
     resetLatency() {
       latencies.length = 0;
