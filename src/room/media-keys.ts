@@ -12,7 +12,7 @@
  * {@link OVERLAP_MS} after the new one arrives. Together that is the overlap with no gap.
  * @packageDocumentation
  */
-import { createMediaEncryption, encodedTransformConfig } from '../e2ee/media-encryption.js';
+import { createMediaEncryption, detectEncodedTransformApi, encodedTransformConfig } from '../e2ee/media-encryption.js';
 import type { MediaEncryption } from '../e2ee/media-encryption.js';
 import { SENDER_KEY_MATERIAL_BYTES, deriveSenderKey, fromHex } from '../e2ee/sender-key.js';
 import { PeerKitError } from '../errors.js';
@@ -27,9 +27,9 @@ import type { MemberPeers } from './member-peers.js';
 /** Coalesces membership changes that come together (a room joined, several members admitted). */
 const REKEY_DEBOUNCE_MS = 100;
 /** How long a new key is handed out before frames are encrypted under it. */
-export const SWITCH_DELAY_MS = 1000;
+const SWITCH_DELAY_MS = 1000;
 /** How long a replaced key still decrypts, from when its successor arrives. */
-export const OVERLAP_MS = 5000;
+const OVERLAP_MS = 5000;
 /**
  * Frames that do not decrypt for this long are reported: a member just admitted, or one that just
  * changed keys, sends a few frames before its key arrives, which is no failure.
@@ -95,6 +95,12 @@ export class MediaKeys {
     this.#room = room;
     this.#secret = secret;
     this.#peers = peers;
+    if (detectEncodedTransformApi() === undefined) {
+      throw new PeerKitError(
+        'UNSUPPORTED',
+        "media: 'sfu' with a secret encrypts media end to end, which needs encoded transforms (RTCRtpScriptTransform) that this engine lacks; join with e2ee: false to accept media the SFU can read",
+      );
+    }
     this.#encryption = createMediaEncryption({ overlapMs: OVERLAP_MS });
     this.#encryption.on('error', (error, receiver) => this.#failed(error, receiver));
     this.#encryption.on('recover', (receiver) => {
