@@ -1,5 +1,5 @@
 // The page side of bench/e2ee.mjs: one member of an SFU Room with a secret, sending (a 640x480
-// 30 fps canvas with the send time painted in it, plus an oscillator) or receiving (reading that
+// 30 fps canvas with the send time painted in it, plus the browser's fake microphone) or receiving (reading that
 // time back from each decoded frame, for the end-to-end frame latency). Node drives it.
 'use strict';
 (() => {
@@ -12,7 +12,7 @@
   let stop = () => {};
   const latencies = [];
 
-  function sender() {
+  async function sender() {
     const canvas = Object.assign(document.createElement('canvas'), { width: WIDTH, height: HEIGHT });
     const g = canvas.getContext('2d');
     let frame = 0;
@@ -30,17 +30,12 @@
       frame++;
     }, 1000 / 30);
     const video = canvas.captureStream(30).getVideoTracks()[0];
-    const audio = new AudioContext();
-    const tone = audio.createOscillator();
-    const out = audio.createMediaStreamDestination();
-    tone.connect(out);
-    tone.start();
-    const sound = out.stream.getAudioTracks()[0];
+    // A fake device (the bench's browser flags): an AudioContext would stay suspended without a click.
+    const [sound] = (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks();
     stop = () => {
       clearInterval(timer);
       video.stop();
       sound.stop();
-      void audio.close();
     };
     return new MediaStream([video, sound]);
   }
@@ -70,7 +65,7 @@
     async join(url, name, sending, e2ee) {
       room = await PeerKit.Room.join(name, {
         transport: new PeerKit.WebSocketTransport(url),
-        ...(sending ? { stream: sender() } : {}),
+        ...(sending ? { stream: await sender() } : {}),
         media: 'sfu',
         secret: 'bench secret',
         kdfIterations: 1000,
@@ -90,15 +85,17 @@
       }
       return frames;
     },
-    /** The size of the video decoded last, as `<width>x<height>`. */
-    async size() {
+    /** The size of the video decoded last, as `<width>x<height>`, and the audio packets received. */
+    async received() {
       let size = 'nothing';
+      let audio = 0;
       for (const view of room.sfuSessions().plays.values()) {
         (await view.getStats()).forEach((r) => {
           if (r.type === 'inbound-rtp' && r.kind === 'video' && r.frameWidth) size = `${r.frameWidth}x${r.frameHeight}`;
+          if (r.type === 'inbound-rtp' && r.kind === 'audio') audio += r.packetsReceived || 0;
         });
       }
-      return size;
+      return { size, audio };
     },
     /** Starts collecting latencies afresh. */
     resetLatency() {

@@ -116,11 +116,11 @@ async function run(engine, sending, receiving, room, e2ee) {
     receiver: (treeCpu(receiving.root) - cpu[1]) / seconds,
     fps: ((await receiver.evaluate(() => window.bench.decoded())) - frames) / seconds,
     latency: await receiver.evaluate(() => window.bench.latency()),
-    size: await receiver.evaluate(() => window.bench.size()),
+    received: await receiver.evaluate(() => window.bench.received()),
   };
   console.error(
     `${engine}, ${e2ee ? 'E2EE' : 'hop-by-hop'}: sender ${row.sender.toFixed(3)} CPU s/s, receiver ${row.receiver.toFixed(3)} CPU s/s, ` +
-      `${row.fps.toFixed(1)} fps decoded at ${row.size}, latency median ${row.latency.median} ms over ${row.latency.frames} frames`,
+      `${row.fps.toFixed(1)} fps decoded at ${row.received.size}, ${row.received.audio} audio packets in all, latency median ${row.latency.median} ms over ${row.latency.frames} frames`,
   );
   for (const page of pages) await page.evaluate(() => window.bench.leave());
   for (const page of pages) await page.close();
