@@ -29,6 +29,13 @@ export default [
     },
     plugins: plugins(),
   },
+  // The SFrame worker in one file beside the CDN build, where that build's default worker URL
+  // (./sframe-worker.js against its own URL) finds it.
+  {
+    input: 'dist/e2ee/sframe-worker.js',
+    output: { file: 'dist/sframe-worker.js', format: 'es', sourcemap: true, plugins: [terser({ ecma: 2020 })] },
+    plugins: plugins(),
+  },
   transport('mqtt'),
   transport('nostr'),
 ];

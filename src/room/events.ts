@@ -11,6 +11,18 @@ export type RoomState = 'joined' | 'reconnecting' | 'closed';
  */
 export type RoomMediaState = 'connected' | 'reconnecting';
 
+/**
+ * How a Room's media is protected ({@link Room.encryption}). `e2ee`: only the members can see and
+ * hear it (DTLS-SRTP between members in a mesh; SFrame through the SFU, with a `secret`).
+ * `hop-by-hop`: through the SFU without end-to-end encryption (no `secret`, or `e2ee: false`),
+ * which the SFU decrypts. `keyEpoch`: this member's SFrame sender key generation, 1 at joining and
+ * one more each time it changes keys (a member left, or one was admitted); 0 without SFrame.
+ */
+export interface RoomEncryption {
+  media: 'e2ee' | 'hop-by-hop';
+  keyEpoch: number;
+}
+
 /** Events of a Room. */
 export interface RoomEvents {
   /** A member was admitted: here is its Peer, before it connects, so listeners can be added. */
@@ -46,7 +58,16 @@ export interface RoomEvents {
    * {@link Room.selfId}) or the one played from member `id`. Data between members is not affected.
    */
   media: [state: RoomMediaState, id: string];
-  /** Something failed that no call waits for; `from` names the member when it is about one. */
+  /**
+   * With end-to-end encrypted SFU media: this member moved to a new sender key (a member left, or
+   * one was admitted), which it now encrypts under. The others hold it already.
+   */
+  encryption: [encryption: RoomEncryption];
+  /**
+   * Something failed that no call waits for; `from` names the member when it is about one. With
+   * end-to-end encrypted SFU media, `DECRYPT_FAILED` from a member: its frames have not decrypted
+   * for 2 s (its key has not arrived) and are dropped; once, until they decrypt again.
+   */
   error: [error: PeerKitError, from: string | undefined];
   /** The room was left, by `leave()` or because its transport closed for good. Once. */
   close: [];

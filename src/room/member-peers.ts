@@ -8,6 +8,7 @@ import { backoffDelay } from '../util.js';
 import { Courier } from './courier.js';
 import type { Envelopes, OpenedSignal, Presence } from './envelope.js';
 import type { RoomEvents } from './events.js';
+import { isKeySignal } from './key-signal.js';
 import { Member } from './member.js';
 
 /**
@@ -37,6 +38,8 @@ export interface MemberPeersHost {
   forget(member: Member): void;
   /** `member` is gone for good: forget it and say `leave`. */
   remove(member: Member): void;
+  /** A key message from `member` (end-to-end encrypted SFU media; see key-signal.ts). */
+  key(member: Member, signal: unknown): void;
 }
 
 /**
@@ -97,6 +100,8 @@ export class MemberPeers {
 
   /** A signal from `member`, opened: to the Peer it belongs to, replacing ours if the remote has a newer one. */
   readonly route = (member: Member, opened: OpenedSignal): void => {
+    // Key messages belong to the member, not to any one Peer generation.
+    if (isKeySignal(opened.signal)) return this.host.key(member, opened.signal);
     if (opened.g < member.generation) return;
     if (opened.end) member.leaving = true;
     if (opened.g > member.generation) {

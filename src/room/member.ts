@@ -4,6 +4,7 @@ import type { Peer } from '../peer/peer.js';
 import type { Signal } from '../signaling/signal.js';
 import type { Courier } from './courier.js';
 import type { Envelopes, OpenedSignal, Route } from './envelope.js';
+import type { KeySignal } from './key-signal.js';
 
 /** Wrapped signals kept for a member in its rejoin grace: an ICE restart's worth, with room to spare. */
 const MAX_OUTBOX = 256;
@@ -96,7 +97,7 @@ export class Member {
    * when the signal cannot go now (the member is away, or our transport is reconnecting): it is
    * held, after anything held before, until {@link flush}.
    */
-  transmit(signal: Signal, send: (id: string, payload: unknown) => boolean, route: Route = { g: 0, end: false }): void {
+  transmit(signal: Signal | KeySignal, send: (id: string, payload: unknown) => boolean, route: Route = { g: 0, end: false }): void {
     const n = ++this.sent;
     this.sending = this.sending.then(async () => {
       const payload = await this.envelopes.wrap(this.key, n, signal, route);

@@ -56,6 +56,15 @@ export interface RoomOptions extends Omit<PeerOptions, 'polite' | 'iceServers'> 
    * @default 'mesh'
    */
   media?: 'mesh' | 'sfu';
+  /**
+   * With `media: 'sfu'` and a `secret`, whether media through the SFU is end-to-end encrypted
+   * (SFrame, RFC 9605, in a worker on encoded transforms), so the SFU forwards frames it cannot
+   * read. Where the engine has no encoded transforms, `join()` then fails with `UNSUPPORTED`;
+   * `false` accepts media the SFU can read instead (`room.encryption.media` is `'hop-by-hop'`).
+   * No effect in a mesh, or without a secret.
+   * @default true
+   */
+  e2ee?: boolean;
 }
 
 /** {@link RoomOptions.rejoinGraceMs}'s default. */
@@ -77,6 +86,9 @@ export function checkRoomOptions(name: unknown, options: RoomOptions | undefined
   if (options?.media !== undefined && options.media !== 'mesh' && options.media !== 'sfu') {
     throw new PeerKitError('BAD_ARGUMENT', `options.media must be 'mesh' or 'sfu', got ${String(options.media)}`);
   }
+  if (options?.e2ee !== undefined && typeof options.e2ee !== 'boolean') {
+    throw new PeerKitError('BAD_ARGUMENT', 'options.e2ee must be a boolean');
+  }
   if (options?.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length === 0)) {
     throw new PeerKitError('BAD_ARGUMENT', 'options.secret must be a non-empty string');
   }
@@ -97,6 +109,7 @@ export function peerOptionsOf(options: RoomOptions, iceServers: RTCIceServer[], 
     secret: _secret,
     kdfIterations: _iterations,
     media: _media,
+    e2ee: _e2ee,
     ...peerOptions
   } = options;
   return { ...peerOptions, iceServers, polite };

@@ -8,7 +8,7 @@ import { checkSecret, decideAdmission } from './admission.js';
 import { sendToMembers } from './courier.js';
 import { Envelopes } from './envelope.js';
 import type { OpenedHello, Presence } from './envelope.js';
-import type { RoomEvents, RoomState } from './events.js';
+import type { RoomEncryption, RoomEvents, RoomState } from './events.js';
 import { LocalMedia } from './local-media.js';
 import type { Member } from './member.js';
 import { MemberPeers } from './member-peers.js';
@@ -16,10 +16,11 @@ import { DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './opti
 import type { RoomOptions } from './options.js';
 import { Roster } from './roster.js';
 import type { SfuMedia } from './sfu-media.js';
+import type { MediaKeys } from './media-keys.js';
 import type { WhepSession, WhipSession } from '../whip/index.js';
 
 export type { RoomOptions } from './options.js';
-export type { RoomEvents, RoomMediaState, RoomState } from './events.js';
+export type { RoomEncryption, RoomEvents, RoomMediaState, RoomState } from './events.js';
 
 /**
  * A mesh of Peers over one {@link SignalingTransport}: one Peer per remote member, with a
@@ -63,9 +64,11 @@ export class Room extends Emitter<RoomEvents> {
     leaving: () => this.#leaving !== undefined,
     forget: (member) => this.#roster.remove(member),
     remove: (member) => this.#remove(member),
+    key: (member, signal) => this.#keys?.receive(member, signal),
   });
   #envelopes!: Envelopes;
   #sfu: SfuMedia | undefined;
+  #keys: MediaKeys | undefined;
   #selfId = '';
   #iceServers: RTCIceServer[] = [];
   #state: RoomState = 'joined';
@@ -103,6 +106,15 @@ export class Room extends Emitter<RoomEvents> {
   /** The current state. */
   get state(): RoomState {
     return this.#state;
+  }
+
+  /**
+   * How the media is protected: `e2ee` in a mesh and through the SFU with a `secret` (then
+   * `keyEpoch` counts this member's SFrame keys; `encryption` says when it changes),
+   * `hop-by-hop` through the SFU otherwise.
+   */
+  get encryption(): RoomEncryption {
+    return this.#keys?.state ?? { media: this.#sfu ? 'hop-by-hop' : 'e2ee', keyEpoch: 0 };
   }
 
   /** The admitted members' Peers, by member id. A new map on each read. */
@@ -194,6 +206,13 @@ export class Room extends Emitter<RoomEvents> {
     let result: JoinResult;
     let opened: OpenedHello[] | undefined;
     try {
+      const { media, secret, e2ee } = this.#options;
+      if (media === 'sfu' && secret && e2ee !== false) {
+        // Loaded only by rooms that encrypt SFU media; it throws UNSUPPORTED without encoded
+        // transforms, before this member shows itself to anyone.
+        const { MediaKeys } = await import('./media-keys.js');
+        this.#keys = new MediaKeys(this, secret, this.#peers);
+      }
       this.#envelopes = await Envelopes.create(this.name, this.#key, this.#options.secret, this.#options.kdfIterations);
       result = await this.#transport.join(this.name, { hello: await this.#envelopes.presence(this.#options.hello) });
       opened = await checkSecret(this.#envelopes, result, this.name);
@@ -202,6 +221,7 @@ export class Room extends Emitter<RoomEvents> {
       }
     } catch (error) {
       this.#state = 'closed';
+      this.#keys?.close();
       this.#listen(false);
       await this.#transport.close();
       throw error instanceof PeerKitError ? error : new PeerKitError('TRANSPORT_ERROR', 'the transport failed to join', { cause: error });
@@ -212,7 +232,7 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#options.media === 'sfu' && result.sfu !== undefined) {
       // Loaded only by rooms that use the SFU, so a mesh Room's bundle carries no WHIP/WHEP client.
       const { SfuMedia } = await import('./sfu-media.js');
-      this.#sfu = new SfuMedia(this, result.sfu, result.selfId, this.#options.stream, () => this.#iceServers);
+      this.#sfu = new SfuMedia(this, result.sfu, result.selfId, this.#options.stream, () => this.#iceServers, this.#keys);
     }
     result.members.forEach((id, i) => this.#arrive(id, result.hellos?.[id], opened?.[i]));
   }
@@ -279,6 +299,7 @@ export class Room extends Emitter<RoomEvents> {
     if (await decideAdmission({ envelopes: this.#envelopes, admit: this.#options.admit, current, error }, member, presence, known)) {
       this.#peers.admit(member);
       this.#sfu?.watch(member);
+      this.#keys?.admitted(member);
     } else member.refuse();
   }
 
@@ -297,6 +318,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #remove(member: Member): void {
     this.#sfu?.forget(member);
+    this.#keys?.removed(member);
     member.dispose();
     this.#roster.remove(member);
     this.emit('leave', member.id);
@@ -316,6 +338,7 @@ export class Room extends Emitter<RoomEvents> {
     const members = this.#roster.all();
     for (const member of members) this.#peers.farewell(member);
     await Promise.all([...members.map((member) => member.peer?.close()), this.#sfu?.close()]);
+    this.#keys?.close();
     for (const member of members) member.dispose();
     this.#roster.clear();
     this.#listen(false);

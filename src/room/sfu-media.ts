@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'eventemitter3';
+import type { WebRtcImplementation } from '../peer/options.js';
 import { PeerKitError } from '../errors.js';
 import type { JoinResult } from '../signaling/transport.js';
 import { backoffDelay } from '../util.js';
@@ -122,6 +123,11 @@ export class SfuMedia {
     selfId: string,
     stream: MediaStream | undefined,
     private readonly iceServers: () => RTCIceServer[],
+    /**
+     * With end-to-end encryption: the RTCPeerConnection class for the session publishing this
+     * member's feed (no member) or playing `member`'s, which encrypts or decrypts every frame.
+     */
+    private readonly encrypting?: { wrtc(member?: Member): WebRtcImplementation },
   ) {
     this.#endpoints = endpoints;
     this.#selfId = selfId;
@@ -174,7 +180,7 @@ export class SfuMedia {
   watch(member: Member): void {
     if (this.#closed) return;
     void this.#plays.get(member)?.stop();
-    const options = (): PlayOptions => ({ ...this.#sessionOptions(this.#endpoints.token), timeoutMs: PLAY_LIVE_TIMEOUT_MS });
+    const options = (): PlayOptions => ({ ...this.#sessionOptions(this.#endpoints.token, member), timeoutMs: PLAY_LIVE_TIMEOUT_MS });
     const feed = new Feed<WhepSession>(
       async (lost) => {
         const view = await play(this.#endpoints.whep + encodeURIComponent(member.id), options());
@@ -226,8 +232,9 @@ export class SfuMedia {
     );
   }
 
-  #sessionOptions(token: string | undefined): PublishOptions {
-    return { ...(token === undefined ? {} : { token }), iceServers: this.iceServers(), disconnectedGraceMs: DISCONNECTED_GRACE_MS };
+  #sessionOptions(token: string | undefined, member?: Member): PublishOptions {
+    const wrtc = this.encrypting?.wrtc(member);
+    return { ...(token === undefined ? {} : { token }), ...(wrtc === undefined ? {} : { wrtc }), iceServers: this.iceServers(), disconnectedGraceMs: DISCONNECTED_GRACE_MS };
   }
 
   #report(state: RoomMediaState, id: string, error: PeerKitError | undefined): void {

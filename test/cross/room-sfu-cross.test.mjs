@@ -1,5 +1,6 @@
 // A Room with media: 'sfu' across engines: 2 Chromium and 2 Firefox pages, one member each,
-// through Debian's Janus and peerkit-signal's SFU bridge. Needs the built dist/ and Janus; run
+// through Debian's Janus and peerkit-signal's SFU bridge; then the same with a secret, so every
+// frame is SFrame-encrypted by one engine and decrypted by the other (the CDN build's worker). Needs the built dist/ and Janus; run
 // inside the private network namespace: bash scripts/netns.sh node --test test/cross/room-sfu-cross.test.mjs
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -17,6 +18,22 @@ const members = [];
 const cleanup = [];
 let skipReason;
 let signal;
+
+/** Joins every member to `room` (with `secret`, if given) and returns their ids once each decodes the 3 others. */
+async function joinAndDecode(room, secret) {
+  const ids = [];
+  for (const member of members) ids.push(await member.call('join', signal, room, createRoomToken(SECRET, room, 600), secret));
+  // Every feed played first: a feed just published takes a moment to reach its full frame rate.
+  for (const [i, member] of members.entries()) await member.call('decoding', ids.filter((_, j) => j !== i), 0);
+  await new Promise((r) => setTimeout(r, 3000));
+  for (const [i, member] of members.entries()) {
+    const others = ids.filter((_, j) => j !== i);
+    const frames = await member.call('decoding', others, 3000);
+    console.log(`${member.name} decoded in 3 s: ${others.map((id, j) => `${members[ids.indexOf(id)].name} ${frames[j]}`).join(', ')}`);
+    for (const count of frames) assert.ok(count > 10, `${member.name} decoded ${frames} frames in 3 s`);
+  }
+  return ids;
+}
 
 /** Runs `start`, and `stop` on its result after the tests. */
 async function started(start, stop) {
@@ -50,18 +67,7 @@ after(async () => {
 
 test('2 Chromium + 2 Firefox members: each decodes the 3 others through Janus, room.send reaches all, a leaver disappears', { skip: skipReason }, async (t) => {
   if (skipReason) return t.skip(skipReason);
-  const room = `cross-sfu-${Date.now()}`;
-  const ids = [];
-  for (const member of members) ids.push(await member.call('join', signal, room, createRoomToken(SECRET, room, 600)));
-  // Every feed played first: a feed just published takes a moment to reach its full frame rate.
-  for (const [i, member] of members.entries()) await member.call('decoding', ids.filter((_, j) => j !== i), 0);
-  await new Promise((r) => setTimeout(r, 3000));
-  for (const [i, member] of members.entries()) {
-    const others = ids.filter((_, j) => j !== i);
-    const frames = await member.call('decoding', others, 3000);
-    console.log(`${member.name} decoded in 3 s: ${others.map((id, j) => `${members[ids.indexOf(id)].name} ${frames[j]}`).join(', ')}`);
-    for (const count of frames) assert.ok(count > 10, `${member.name} decoded ${frames} frames in 3 s`);
-  }
+  const ids = await joinAndDecode(`cross-sfu-${Date.now()}`);
   for (const [i, member] of members.entries()) await member.call('send', `from ${i}`);
   for (const [i, member] of members.entries()) {
     for (const [j] of members.entries()) {
@@ -75,4 +81,16 @@ test('2 Chromium + 2 Firefox members: each decodes the 3 others through Janus, r
   assert.equal(await leaver.call('leave'), 'closed');
   for (const member of members.slice(0, -1)) assert.equal(await member.call('gone', ids.at(-1)), true);
   for (const member of members.slice(0, -1)) await member.call('leave');
+});
+
+test('with a secret, every Chromium and Firefox member decrypts and decodes the 3 others (SFrame both ways)', { skip: skipReason }, async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  await joinAndDecode(`cross-sfu-e2ee-${Date.now()}`, 'correct horse battery staple');
+  for (const member of members) {
+    const { encryption, errors } = await member.call('state');
+    assert.equal(encryption.media, 'e2ee', member.name);
+    assert.ok(encryption.keyEpoch >= 1, member.name);
+    assert.deepEqual(errors, [], member.name);
+  }
+  for (const member of members) await member.call('leave');
 });

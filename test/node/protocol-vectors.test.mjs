@@ -5,7 +5,7 @@
 // (the envelope, the SAS), node:crypto recomputes it from the prose as well.
 // Run after `npm run --silent build`: it imports from dist/.
 import assert from 'node:assert/strict';
-import { createCipheriv, createHash, pbkdf2Sync } from 'node:crypto';
+import { createCipheriv, createHash, hkdfSync, pbkdf2Sync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { CHANNEL_DEFAULTS, Channel, chunkBytes } from '../../dist/data/channel.js';
@@ -15,6 +15,9 @@ import { Negotiator } from '../../dist/peer/negotiator.js';
 import { fingerprintsOf, shortAuthString } from '../../dist/peer/verification.js';
 import { ackFrame, dataFrame, readFrame, syncFrame } from '../../dist/room/delivery-frame.js';
 import { Envelopes } from '../../dist/room/envelope.js';
+import { parseKeySignal } from '../../dist/room/media-keys.js';
+import { deriveSenderKey } from '../../dist/e2ee/sender-key.js';
+import { deriveKeyMaterial } from '../../dist/e2ee/sframe.js';
 import { ProtocolError, encodeFrame, parseClientFrame } from '../../server/dist/protocol.js';
 import { MAX_TIE_BREAKER, parseSignal } from '../../dist/signaling/signal.js';
 import { WebSocketTransport } from '../../dist/signaling/transports/websocket.js';
@@ -412,6 +415,20 @@ test('the SAS of the worked example is the documented one, from either end', asy
   assert.equal(String(digest.readUInt32BE(0) % 1_000_000).padStart(6, '0'), v.sas);
   assert.equal(await shortAuthString(v.local, v.remote), v.sas);
   assert.equal(await shortAuthString(v.remote, v.local), v.sas);
+});
+
+test('the SFrame sender keys of section 8.6: node:crypto from the prose, and peerkit, give the documented bytes', async () => {
+  for (const [name, v] of named('sframe-sender-key')) {
+    const salt = createHash('sha256').update(JSON.stringify(['peerkit/1 sframe', v.room, v.secret])).digest();
+    assert.equal(salt.toString('hex'), v.salt, name);
+    assert.equal(hex(hkdfSync('sha256', bytes(v.m), salt, `peerkit/1 sframe-key ${v.kid}`, 32)), v.baseKey, name);
+    assert.equal(hex(await deriveSenderKey(v.secret, v.room, v.kid, bytes(v.m))), v.baseKey, name);
+    if (v.sframeKey === undefined) continue;
+    const material = await deriveKeyMaterial('AES_128_GCM_SHA256_128', BigInt(v.kid), bytes(v.baseKey));
+    assert.deepEqual([hex(material.key), hex(material.salt)], [v.sframeKey, v.sframeSalt], name);
+  }
+  const { signal } = vector('sframe-key-message');
+  assert.deepEqual(parseKeySignal(signal), signal);
 });
 
 test('every vector in docs/protocol.md is checked by this file', () => {

@@ -31,7 +31,7 @@ peer.channel('x').on('mesage', () => undefined);
 peer.state = 'closed';
 
 import { MemoryHub, MemoryTransport, Room, WebSocketTransport } from '../../dist/index.js';
-import type { RoomState, SignalingTransport } from '../../dist/index.js';
+import type { RoomEncryption, RoomState, SignalingTransport } from '../../dist/index.js';
 
 const transport: SignalingTransport = new MemoryTransport(new MemoryHub());
 void new WebSocketTransport('ws://127.0.0.1:8787', { token: (room: string) => room });
@@ -45,6 +45,12 @@ void Room.join('typed', { transport, hello: { name: 'Ada' }, admit: async (id: s
   // @ts-expect-error: 'rebuild' gives the new Peer first, then the member id
   room.on('rebuild', (id: string, p: Peer) => [id, p]);
   room.on('error', (err: PeerKitError, from: string | undefined) => [err.code, from]);
+  room.on('encryption', (encryption: RoomEncryption) => encryption.media === 'e2ee' && encryption.keyEpoch > 0);
+  const { media }: RoomEncryption = room.encryption;
+  // @ts-expect-error: only 'e2ee' and 'hop-by-hop'
+  void (media === 'sframe');
+  // @ts-expect-error: e2ee is a boolean
+  void Room.join('typed', { transport, media: 'sfu', secret: 's', e2ee: 'no' });
   // @ts-expect-error: no such Room event
   room.on('members', () => undefined);
   // @ts-expect-error: 'leave' carries the member id
