@@ -53,6 +53,13 @@ export type OpenedHello = { hello: unknown } | { refusal: HelloRefusal };
 
 /** The envelopes of one Room; create with {@link Envelopes.create}. */
 export class Envelopes {
+  /**
+   * The number of the last signal wrapped, for any member: one counter for the Room, not one per
+   * member record, because a member dropped after its grace and admitted again gets a new record
+   * here while its side may have kept ours, and still refuses any number it has seen.
+   */
+  private numbered = 0;
+
   private constructor(
     private readonly room: string,
     private readonly self: string,
@@ -63,6 +70,11 @@ export class Envelopes {
   static async create(room: string, self: string, secret: string | undefined, iterations: number | undefined): Promise<Envelopes> {
     const key = secret === undefined ? undefined : await deriveRoomKey(secret, room, iterations);
     return new Envelopes(room, self, key);
+  }
+
+  /** The number of the next signal to wrap: higher than any this Room wrapped before. */
+  nextNumber(): number {
+    return ++this.numbered;
   }
 
   /** Whether signals are sealed. */

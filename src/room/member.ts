@@ -36,7 +36,6 @@ export class Member {
   private outbox: unknown[] = [];
   private sending = Promise.resolve();
   private receiving = Promise.resolve();
-  private sent = 0;
   /** The number of the last signal opened from it, so a replayed one is refused. */
   private received = 0;
 
@@ -98,7 +97,7 @@ export class Member {
    * held, after anything held before, until {@link flush}.
    */
   transmit(signal: Signal | KeySignal, send: (id: string, payload: unknown) => boolean, route: Route = { g: 0, end: false }): void {
-    const n = ++this.sent;
+    const n = this.envelopes.nextNumber();
     this.sending = this.sending.then(async () => {
       const payload = await this.envelopes.wrap(this.key, n, signal, route);
       if (this.outbox.length > 0 || !send(this.id, payload)) this.hold(payload);

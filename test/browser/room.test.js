@@ -312,4 +312,29 @@ describe('Room over the real signaling server', () => {
       await Promise.all(rooms.map((room) => room.leave()));
     }
   });
+
+  it('a sealed member that dropped the other after its short grace meets it again as new, while the other kept it: signals go both ways and the room re-forms', async () => {
+    const name = roomName();
+    const secret = 'correct horse battery staple';
+    // The quick member is back on the server long before the patient one, and drops it meanwhile.
+    const quick = await Room.join(name, { transport: new WebSocketTransport(SIGNAL_URL, { minDelayMs: 100, maxDelayMs: 200 }), secret, rejoinGraceMs: 300 });
+    const patient = await Room.join(name, { transport: new WebSocketTransport(SIGNAL_URL, { minDelayMs: 4000, maxDelayMs: 5000 }), secret });
+    const rooms = [quick, patient];
+    try {
+      await meshed(rooms);
+      const left = next(quick, 'leave');
+      await executeServerCommand('signal-server', { action: 'stop' });
+      await until('both reconnecting', () => rooms.every((room) => room.state === 'reconnecting'), 5000);
+      await executeServerCommand('signal-server', { action: 'start' });
+      await within(4000, left, 'the short grace ending');
+      await until('both re-joined', () => rooms.every((room) => room.state === 'joined'), 15000);
+      await meshed(rooms);
+      const boxes = rooms.map(inbox);
+      await quick.send('from the one that dropped');
+      await patient.send('from the one that kept');
+      await until('data both ways', () => boxes[0].length === 1 && boxes[1].length === 1);
+    } finally {
+      await Promise.all(rooms.map((room) => room.leave()));
+    }
+  });
 });
