@@ -5,6 +5,7 @@
  */
 import { PeerKitError } from '../../errors.js';
 import { assertDurations } from './checks.js';
+import { politeDefaults } from './polite.js';
 
 /** Options for {@link MqttTransport}. */
 export interface MqttTransportOptions {
@@ -74,12 +75,7 @@ export function resolveMqttOptions(options: MqttTransportOptions): ResolvedMqttO
     keepaliveSeconds: options.keepaliveSeconds ?? 20,
     prefix: options.prefix ?? 'peerkit/',
     announceIntervalMs: options.announceIntervalMs ?? 300_000,
-    minDelayMs: options.minDelayMs ?? 500,
-    maxDelayMs: options.maxDelayMs ?? 10_000,
-    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-    maxQueue: options.maxQueue ?? 256,
-    signalsPerSecond: options.signalsPerSecond ?? 20,
-    signalBurst: options.signalBurst ?? 100,
+    ...politeDefaults(options),
   };
   assertDurations(resolved);
   if (/[#+]/.test(resolved.prefix)) throw new PeerKitError('BAD_ARGUMENT', 'prefix must not contain MQTT wildcards (+, #)');

@@ -1,5 +1,6 @@
 import { PeerKitError } from '../../errors.js';
 import { assertDurations } from './checks.js';
+import { politeDefaults } from './polite.js';
 
 /** Options for {@link NostrTransport}. */
 export interface NostrTransportOptions {
@@ -66,12 +67,7 @@ export function resolveNostrOptions(options: NostrTransportOptions): ResolvedNos
     heartbeatMs: options.heartbeatMs ?? 30_000,
     timeoutMs: options.timeoutMs ?? 75_000,
     discoveryMs: options.discoveryMs ?? 2000,
-    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-    minDelayMs: options.minDelayMs ?? 500,
-    maxDelayMs: options.maxDelayMs ?? 10_000,
-    maxQueue: options.maxQueue ?? 256,
-    signalsPerSecond: options.signalsPerSecond ?? 20,
-    signalBurst: options.signalBurst ?? 100,
+    ...politeDefaults(options),
     auth: options.auth ?? true,
   };
   assertDurations(resolved);

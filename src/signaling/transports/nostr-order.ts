@@ -1,8 +1,7 @@
 /**
- * What {@link NostrTransport} keeps of the payloads that arrive before they can be delivered:
- * those that overtook an earlier one (relays may pass events on out of order, so every payload
- * carries a count per recipient), and those from a sender not known yet. Internal: not part of
- * the public API.
+ * Puts each sender's payloads back in order for {@link NostrTransport}: relays may pass events
+ * on out of order, so every payload carries a count per recipient. Internal: not part of the
+ * public API.
  * @internal
  * @packageDocumentation
  */
@@ -73,29 +72,5 @@ export class SenderOrder {
   clear(): void {
     for (const order of this.#order.values()) order.stop();
     this.#order.clear();
-  }
-}
-
-/** Payloads that wait, in order, for their sender: payloads held per sender, and senders, are bounded. */
-export class Strangers {
-  readonly #held = new Map<string, unknown[]>();
-
-  /** Holds a payload from `from`, unknown yet (its announcement may come through a slower relay). */
-  hold(from: string, payload: unknown): void {
-    const held = this.#held.get(from) ?? [];
-    if (held.length >= 64 || (held.length === 0 && this.#held.size >= 64)) return;
-    held.push(payload);
-    this.#held.set(from, held);
-  }
-
-  /** What `from` sent before it was known, oldest first; forgotten here. */
-  take(from: string): unknown[] {
-    const held = this.#held.get(from) ?? [];
-    this.#held.delete(from);
-    return held;
-  }
-
-  clear(): void {
-    this.#held.clear();
   }
 }

@@ -3,10 +3,11 @@ import { newIdentity } from './nostr-event.js';
 import type { Content, Identity } from './nostr-event.js';
 import { resolveNostrOptions } from './nostr-options.js';
 import type { NostrTransportOptions, ResolvedNostrOptions } from './nostr-options.js';
-import { SenderOrder, Strangers } from './nostr-order.js';
+import { SenderOrder } from './nostr-order.js';
 import type { RelayLink } from './nostr-relay-link.js';
 import { RelayPool } from './nostr-relay-pool.js';
 import { PoliteTransport } from './polite-transport.js';
+import { Strangers } from '../strangers.js';
 import { joinResult } from './polite.js';
 import type { SignalingTransport, TransportState } from '../transport.js';
 
@@ -59,7 +60,7 @@ export class NostrTransport extends PoliteTransport<unknown> {
   /** Present members: their hello and when they were last heard. */
   #members = new Map<string, { hello: unknown; heard: number }>();
   /** Payloads from senders not known yet (their announcement may come through a slower relay). */
-  readonly #strangers = new Strangers();
+  readonly #strangers = new Strangers(64, 64);
   /** Non-null while discovering: arrivals collected for the join result. */
   #discovery: { members: Map<string, unknown>; early: [string, unknown][]; timer?: ReturnType<typeof setTimeout> } | undefined;
   /** Payloads sent to each member, counted, so the receiver can put them back in order. */
