@@ -54,3 +54,14 @@ export function listen(target: EventTarget | undefined, handlers: Record<string,
     for (const [type, handler] of entries) target?.removeEventListener(type, handler);
   };
 }
+
+/** Writes `value`, a whole number below 2^53, at `at` as an unsigned 64-bit big-endian integer (two u32, high first). */
+export function writeU64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, Math.floor(value / 2 ** 32));
+  view.setUint32(at + 4, value >>> 0);
+}
+
+/** Reads the unsigned 64-bit big-endian integer at `at`; exact below 2^53. */
+export function readU64(view: DataView, at: number): number {
+  return view.getUint32(at) * 2 ** 32 + view.getUint32(at + 4);
+}

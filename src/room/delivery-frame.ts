@@ -1,4 +1,5 @@
 import { PeerKitError } from '../errors.js';
+import { readU64 as getU64, writeU64 as setU64 } from '../util.js';
 import type { Sync } from './delivery.js';
 
 /**
@@ -26,13 +27,6 @@ export type DeliveryFrame =
   | { type: 'ack'; ack: number }
   | ({ type: 'sync' } & Sync)
   | { type: 'unknown' };
-
-const setU64 = (view: DataView, at: number, value: number): void => {
-  view.setUint32(at, Math.floor(value / 2 ** 32));
-  view.setUint32(at + 4, value >>> 0);
-};
-
-const getU64 = (view: DataView, at: number): number => view.getUint32(at) * 2 ** 32 + view.getUint32(at + 4);
 
 /** A data frame: message `seq` of kind `kind`, carrying acknowledgement `ack`. */
 export function dataFrame(seq: number, ack: number, kind: number, payload: Uint8Array): Uint8Array<ArrayBuffer> {

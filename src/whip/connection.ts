@@ -1,8 +1,8 @@
 /**
  * One WHIP or WHEP session: an RTCPeerConnection negotiated over HTTP. Offer by POST, answer in
  * the 201 (or, WHEP, a 406 counter-offer answered by PATCH), local candidates trickled by PATCH
- * with the session's ETag, ICE restarts by PATCH with `If-Match: "*"`, DELETE on close. There is
- * no perfect negotiation here: the server never offers mid-session.
+ * with the session's ETag (trickle.ts), ICE restarts by PATCH with `If-Match: "*"`, DELETE on
+ * close. There is no perfect negotiation here: the server never offers mid-session.
  * @internal
  * @packageDocumentation
  */
@@ -12,8 +12,9 @@ import type { WebRtcImplementation } from '../peer/peer.js';
 import { backoffDelay, iceIsUp } from '../util.js';
 import type { FetchLike, RequestContext } from './http.js';
 import { iceServersFromLinks, request, retryAfterMs, statusError } from './http.js';
-import type { LocalCandidate } from './sdp.js';
 import { buildFragment, firstMid, parseRestartAnswer, restartedRemote, setupOf } from './sdp.js';
+import { CandidateTrickle, FRAGMENT, ifMatch, refusesPatch } from './trickle.js';
+import type { SessionResource } from './trickle.js';
 
 /** Options shared by {@link publish} and {@link play}; each session keeps its own copy. */
 export interface MediaSessionOptions {
@@ -56,9 +57,6 @@ const DEFAULTS = {
 };
 
 const SDP = 'application/sdp';
-const FRAGMENT = 'application/trickle-ice-sdpfrag';
-/** Candidates are batched this long, so that one PATCH usually carries them all. */
-const TRICKLE_BATCH_MS = 300;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -69,18 +67,10 @@ export class HttpMediaConnection {
   private readonly ctx: RequestContext;
   private readonly config: RTCConfiguration;
   private readonly restarter: IceRestarter;
+  private readonly trickle: CandidateTrickle;
   private state: MediaSessionState = 'connecting';
-  private resource: string | undefined;
-  private etag: string | undefined;
-  /** False once the server refused a trickle PATCH (405, 422, 501): no PATCH is sent again. */
-  private trickles = true;
-  private pending: LocalCandidate[] = [];
-  private gatheringDone = false;
-  private batchTimer: ReturnType<typeof setTimeout> | undefined;
-  private patching: Promise<void> = Promise.resolve();
+  private readonly resource: SessionResource = { url: undefined, etag: undefined };
   private restartGeneration = 0;
-  /** Between a restart's new offer and the server's answer: candidates wait for the new ETag. */
-  private restarting = false;
   /** The DTLS role this side took in the first negotiation. */
   private localSetup: string | undefined;
   private everConnected = false;
@@ -96,6 +86,10 @@ export class HttpMediaConnection {
     this.ctx = { fetch: fetchFn, token: options.token };
     this.config = { iceServers: this.options.iceServers, bundlePolicy: 'max-bundle' };
     if (options.iceTransportPolicy !== undefined) this.config.iceTransportPolicy = options.iceTransportPolicy;
+    this.trickle = new CandidateTrickle(this.ctx, this.resource, () => this.pc.localDescription?.sdp ?? '', {
+      error: (error) => this.on.error(error),
+      failed: (error) => this.report(error),
+    });
     this.pc = this.newPc();
     this.restarter = new IceRestarter(
       { graceMs: this.options.disconnectedGraceMs, maxAttempts: this.options.maxIceRestarts, attemptTimeoutMs: this.options.iceRestartTimeoutMs },
@@ -149,46 +143,46 @@ export class HttpMediaConnection {
   /** Replaces ICE credentials through PATCH `If-Match: "*"`, applying only the latest answer. */
   async restartIce(): Promise<void> {
     this.ensureOpen();
-    if (this.resource === undefined) throw new PeerKitError('BAD_ARGUMENT', 'restartIce() before the session was set up.');
-    if (!this.trickles) throw new PeerKitError('UNSUPPORTED', 'The server takes no PATCH, so ICE cannot restart within this session.');
+    const resource = this.resource.url;
+    if (resource === undefined) throw new PeerKitError('BAD_ARGUMENT', 'restartIce() before the session was set up.');
+    if (!this.trickle.enabled) throw new PeerKitError('UNSUPPORTED', 'The server takes no PATCH, so ICE cannot restart within this session.');
     const generation = ++this.restartGeneration;
     const remote = this.pc.remoteDescription?.sdp;
     this.pc.restartIce();
-    this.pending = [];
-    this.gatheringDone = false;
-    this.restarting = true;
+    this.trickle.reset();
+    this.trickle.paused = true;
     let response: Response;
     try {
       await this.pc.setLocalDescription(await this.pc.createOffer());
       const local = this.pc.localDescription?.sdp ?? '';
       const deadline = Date.now() + this.options.iceRestartTimeoutMs;
-      response = await request(this.ctx, 'PATCH', this.resource, { 'content-type': FRAGMENT, 'if-match': '*' }, buildFragment(local, [], false), deadline);
+      response = await request(this.ctx, 'PATCH', resource, { 'content-type': FRAGMENT, 'if-match': '*' }, buildFragment(local, [], false), deadline);
     } finally {
-      if (generation === this.restartGeneration) this.restarting = false;
+      if (generation === this.restartGeneration) this.trickle.paused = false;
     }
     if (generation !== this.restartGeneration || this.closing !== undefined) return;
-    if (response.status === 405 || response.status === 422 || response.status === 501) this.trickles = false;
+    if (refusesPatch(response.status)) this.trickle.enabled = false;
     const answer = response.ok ? parseRestartAnswer(await response.text(), firstMid(remote)) : undefined;
     if (!response.ok || answer === undefined || remote === undefined) {
-      this.pending = [];
+      this.trickle.reset();
       await this.pc.setLocalDescription({ type: 'rollback' });
       throw response.ok ? new PeerKitError('BAD_REQUEST', 'The ICE restart answer had no ICE credentials.') : await statusError('ICE restart PATCH', response);
     }
-    this.etag = response.headers.get('etag') ?? this.etag;
+    this.resource.etag = response.headers.get('etag') ?? this.resource.etag;
     await this.pc.setRemoteDescription({ type: 'answer', sdp: restartedRemote(remote, answer, this.kind === 'whep' ? this.localSetup : undefined) });
     for (const candidate of answer.candidates) await this.pc.addIceCandidate(candidate);
-    this.flushSoon();
+    this.trickle.soon();
   }
 
   /** DELETEs the session and closes the connection. Idempotent; emits `close` once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.restarter.stop();
-      clearTimeout(this.batchTimer);
+      this.trickle.stop();
       this.pc.close();
       this.setState('closed');
-      if (this.resource !== undefined) {
-        const response = await request(this.ctx, 'DELETE', this.resource, {}, undefined, Date.now() + 5000).catch((error: unknown) => error);
+      if (this.resource.url !== undefined) {
+        const response = await request(this.ctx, 'DELETE', this.resource.url, {}, undefined, Date.now() + 5000).catch((error: unknown) => error);
         if (response instanceof PeerKitError) this.on.error(response);
         else if (response instanceof Response && !response.ok && response.status !== 404) this.on.error(await statusError('DELETE', response));
       }
@@ -201,18 +195,10 @@ export class HttpMediaConnection {
     const Pc = this.options.wrtc?.RTCPeerConnection ?? globalThis.RTCPeerConnection;
     const pc = new Pc(this.config);
     pc.addEventListener('icecandidate', ({ candidate }) => {
-      if (pc !== this.pc) return;
-      if (candidate === null || candidate.candidate === '') {
-        if (pc.iceGatheringState === 'complete' || candidate === null) this.gatheringDone = true;
-      } else {
-        this.pending.push({ candidate: candidate.candidate, sdpMid: candidate.sdpMid });
-      }
-      this.flushSoon();
+      if (pc === this.pc) this.trickle.candidate(candidate, pc.iceGatheringState);
     });
     pc.addEventListener('icegatheringstatechange', () => {
-      if (pc !== this.pc || pc.iceGatheringState !== 'complete') return;
-      this.gatheringDone = true;
-      this.flushSoon();
+      if (pc === this.pc && pc.iceGatheringState === 'complete') this.trickle.gathered();
     });
     pc.addEventListener('iceconnectionstatechange', () => {
       if (pc !== this.pc) return;
@@ -233,8 +219,8 @@ export class HttpMediaConnection {
   private async accept(response: Response, deadline: number): Promise<void> {
     const location = response.headers.get('location');
     if (location === null) throw new PeerKitError('SERVER_ERROR', `The server answered ${response.status} without a Location header (is it exposed by CORS?).`);
-    this.resource = new URL(location, response.url).href;
-    this.etag = response.headers.get('etag') ?? undefined;
+    this.resource.url = new URL(location, response.url).href;
+    this.resource.etag = response.headers.get('etag') ?? undefined;
     const links = iceServersFromLinks(response.headers.get('link'));
     if (links.length > 0) {
       // Used from the next gathering on (ICE restarts); the first one has already begun.
@@ -248,57 +234,16 @@ export class HttpMediaConnection {
       // WHEP counter-offer: a fresh connection answers the server's offer, so the offer we made
       // leaves no unassociated transceivers behind to reappear in a later (ICE restart) offer.
       this.pc.close();
-      this.pending = [];
-      this.gatheringDone = false;
+      this.trickle.reset();
       this.pc = this.newPc();
       await this.pc.setRemoteDescription({ type: 'offer', sdp });
       await this.pc.setLocalDescription(await this.pc.createAnswer());
-      const answered = await request(this.ctx, 'PATCH', this.resource, this.ifMatch({ 'content-type': SDP }), this.pc.localDescription?.sdp, deadline);
+      const answered = await request(this.ctx, 'PATCH', this.resource.url, ifMatch(this.resource, { 'content-type': SDP }), this.pc.localDescription?.sdp, deadline);
       if (!answered.ok) throw await statusError('WHEP PATCH with the answer', answered);
-      this.etag = answered.headers.get('etag') ?? this.etag;
+      this.resource.etag = answered.headers.get('etag') ?? this.resource.etag;
     }
     this.localSetup = setupOf(this.pc.localDescription?.sdp);
-    this.flushSoon();
-  }
-
-  private ifMatch(headers: Record<string, string>): Record<string, string> {
-    return this.etag === undefined ? headers : { ...headers, 'if-match': this.etag };
-  }
-
-  /** Sends queued candidates in one PATCH: when gathering is done, or after a short batch. */
-  private flushSoon(): void {
-    if (this.resource === undefined || !this.trickles || this.restarting || this.closing !== undefined) return;
-    if (this.gatheringDone) {
-      clearTimeout(this.batchTimer);
-      this.batchTimer = undefined;
-      this.flush();
-    } else if (this.batchTimer === undefined && this.pending.length > 0) {
-      this.batchTimer = setTimeout(() => {
-        this.batchTimer = undefined;
-        this.flush();
-      }, TRICKLE_BATCH_MS);
-    }
-  }
-
-  private flush(): void {
-    const resource = this.resource;
-    const end = this.gatheringDone;
-    if (resource === undefined || (this.pending.length === 0 && !end)) return;
-    const candidates = this.pending;
-    this.pending = [];
-    // After end-of-candidates nothing more is sent for this ICE generation.
-    if (end) this.gatheringDone = false;
-    const body = buildFragment(this.pc.localDescription?.sdp ?? '', candidates, end);
-    this.patching = this.patching.then(async () => {
-      if (!this.trickles || this.closing !== undefined) return;
-      const response = await request(this.ctx, 'PATCH', resource, this.ifMatch({ 'content-type': FRAGMENT }), body, Date.now() + 10000);
-      if (response.status === 405 || response.status === 422 || response.status === 501) {
-        // RFC 9725 section 4.3.1: the server does not trickle; ICE finds its way with what it has.
-        this.trickles = false;
-      } else if (!response.ok) {
-        this.on.error(await statusError('Trickle ICE PATCH', response));
-      }
-    }).catch((error: unknown) => this.report(error));
+    this.trickle.soon();
   }
 
   private async connected(deadline: number): Promise<void> {

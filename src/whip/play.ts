@@ -1,5 +1,4 @@
 import type { PeerKitError } from '../errors.js';
-import { HttpMediaConnection } from './connection.js';
 import { MediaSession } from './session.js';
 import type { MediaSessionOptions, MediaSessionState } from './connection.js';
 
@@ -36,27 +35,18 @@ export interface WhepSessionEvents {
  */
 export class WhepSession extends MediaSession<WhepSessionEvents> {
   /** The tracks received, in one stream, ready for a `<video>` element's `srcObject`. */
-  readonly stream: MediaStream;
-  /** @internal */
-  protected readonly connection: HttpMediaConnection;
+  readonly stream = new MediaStream();
 
   /** @internal Use {@link play}. */
   constructor(options: MediaSessionOptions) {
-    super();
-    this.stream = new MediaStream();
-    this.connection = new HttpMediaConnection('whep', options, {
-      state: (state) => this.emit('state', state),
-      error: (error) => this.emit('error', error),
-      close: () => {
-        this.emit('close');
-        this.removeAllListeners();
-      },
-      track: ({ track }) => {
-        for (const old of this.stream.getTracks()) if (old.kind === track.kind && old !== track) this.stream.removeTrack(old);
-        this.stream.addTrack(track);
-        this.emit('track', track, this.stream);
-      },
-    });
+    super('whep', options);
+  }
+
+  /** @internal */
+  protected override onTrack({ track }: RTCTrackEvent): void {
+    for (const old of this.stream.getTracks()) if (old.kind === track.kind && old !== track) this.stream.removeTrack(old);
+    this.stream.addTrack(track);
+    this.emit('track', track, this.stream);
   }
 
   /** @internal */

@@ -1,5 +1,4 @@
 import { PeerKitError } from '../errors.js';
-import { HttpMediaConnection } from './connection.js';
 import { MediaSession } from './session.js';
 import type { MediaSessionOptions, MediaSessionState } from './connection.js';
 
@@ -27,21 +26,9 @@ export interface WhipSessionEvents {
  * ```
  */
 export class WhipSession extends MediaSession<WhipSessionEvents> {
-  /** @internal */
-  protected readonly connection: HttpMediaConnection;
-
   /** @internal Use {@link publish}. */
   constructor(options: MediaSessionOptions) {
-    super();
-    this.connection = new HttpMediaConnection('whip', options, {
-      state: (state) => this.emit('state', state),
-      error: (error) => this.emit('error', error),
-      close: () => {
-        this.emit('close');
-        this.removeAllListeners();
-      },
-      track: () => undefined,
-    });
+    super('whip', options);
   }
 
   /** @internal */

@@ -1,10 +1,35 @@
 import { EventEmitter } from 'eventemitter3';
-import type { HttpMediaConnection, MediaSessionState } from './connection.js';
+import type { PeerKitError } from '../errors.js';
+import { HttpMediaConnection } from './connection.js';
+import type { MediaSessionOptions, MediaSessionState } from './connection.js';
 
-/** What {@link WhipSession} and {@link WhepSession} share: state, ICE restart, stats, close. */
-export abstract class MediaSession<Events extends EventEmitter.ValidEventTypes> extends EventEmitter<Events> {
+/** The events {@link WhipSession} and {@link WhepSession} both have. */
+interface CommonEvents {
+  state: [state: MediaSessionState];
+  error: [error: PeerKitError];
+  close: [];
+}
+
+/** What {@link WhipSession} and {@link WhepSession} share: the connection and its events, state, ICE restart, stats, close. */
+export abstract class MediaSession<Events extends CommonEvents> extends EventEmitter<Events> {
   /** @internal */
-  protected abstract readonly connection: HttpMediaConnection;
+  protected readonly connection: HttpMediaConnection;
+
+  /** @internal */
+  constructor(kind: 'whip' | 'whep', options: MediaSessionOptions) {
+    super();
+    // TypeScript cannot resolve eventemitter3's event names for a type parameter; these three are in every Events.
+    const common = this as unknown as EventEmitter<CommonEvents>;
+    this.connection = new HttpMediaConnection(kind, options, {
+      state: (state) => common.emit('state', state),
+      error: (error) => common.emit('error', error),
+      close: () => {
+        common.emit('close');
+        this.removeAllListeners();
+      },
+      track: (event) => this.onTrack(event),
+    });
+  }
 
   /** `connecting`, `connected`, `reconnecting` (an ICE restart is under way) or `closed`. */
   get state(): MediaSessionState {
@@ -25,4 +50,7 @@ export abstract class MediaSession<Events extends EventEmitter.ValidEventTypes> 
   close(): Promise<void> {
     return this.connection.close();
   }
+
+  /** @internal A track the server sends; only a player has any. */
+  protected onTrack(_event: RTCTrackEvent): void {}
 }

@@ -43,10 +43,9 @@ export abstract class BaseTransport extends Emitter<TransportEvents> implements 
     this.carry(to, payload);
   }
 
-  /** Leaves the room and releases everything; idempotent. */
+  /** Leaves the room and releases everything; idempotent. Resolves once the goodbye is out, if the transport says one. */
   close(): Promise<void> {
-    this.shutdown(new PeerKitError('CLOSED', 'the transport was closed before joining'));
-    return Promise.resolve();
+    return this.shutdown(new PeerKitError('CLOSED', 'the transport was closed before joining'));
   }
 
   /** Starts joining `room`; {@link joined} or {@link fail} ends it. The state is `connecting`. */
@@ -58,9 +57,10 @@ export abstract class BaseTransport extends Emitter<TransportEvents> implements 
   /**
    * Lets go of everything the transport holds (sockets, channels, timers), saying goodbye first
    * if `from`, the state before closing, allows. Runs once; the state already reads `closed`, so
-   * whatever the release sets off finds the transport closed.
+   * whatever the release sets off finds the transport closed. A goodbye that takes a round trip
+   * (an acknowledged publish) returns its promise, which `close()` waits for.
    */
-  protected abstract release(from: TransportState): void;
+  protected abstract release(from: TransportState): void | Promise<void>;
 
   /** Moves to `next` and emits `state`, unless the transport is there already. */
   protected setState(next: TransportState): void {
@@ -84,17 +84,21 @@ export abstract class BaseTransport extends Emitter<TransportEvents> implements 
   protected fail(error: PeerKitError): void {
     if (this.#state === 'closed') return;
     if (this.#pendingJoin === undefined) this.emit('error', error);
-    this.shutdown(error);
+    void this.shutdown(error);
   }
 
-  /** The one way to `closed`: releases, rejects a pending `join()` with `reason`, emits `state`. */
-  protected shutdown(reason: PeerKitError): void {
-    if (this.#state === 'closed') return;
+  /**
+   * The one way to `closed`: releases, rejects a pending `join()` with `reason`, emits `state`.
+   * Resolves when the release's goodbye is done.
+   */
+  protected shutdown(reason: PeerKitError): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
     const from = this.#state;
     this.#state = 'closed';
-    this.release(from);
+    const released = this.release(from);
     this.#pendingJoin?.reject(reason);
     this.#pendingJoin = undefined;
     this.emit('state', 'closed');
+    return Promise.resolve(released);
   }
 }

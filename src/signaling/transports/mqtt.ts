@@ -1,93 +1,16 @@
-import { EventEmitter } from 'eventemitter3';
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { PeerKitError } from '../../errors.js';
-import { backoffDelay, isRecord, randomHex } from '../../util.js';
-import { assertDurations, assertSendable, joinRefusal } from './checks.js';
-import { Pacing, RateLimits, joinResult, roomHash, warnIfExposed } from './polite.js';
-import type { JoinOptions, JoinResult, SignalingTransport, TransportEvents, TransportState } from '../transport.js';
+import { backoffDelay, randomHex } from '../../util.js';
+import { resolveMqttOptions } from './mqtt-options.js';
+import { encodeMessage, encodePresence, encodeSync, isRefusal, parseInbox, parsePresence, readdress } from './mqtt-wire.js';
+import { PoliteTransport } from './polite-transport.js';
+import { joinResult } from './polite.js';
+import type { MqttTransportOptions, ResolvedMqttOptions } from './mqtt-options.js';
+import type { Presence } from './mqtt-wire.js';
+import type { SignalingTransport, TransportState } from '../transport.js';
 
-/** Options for {@link MqttTransport}. */
-export interface MqttTransportOptions {
-  /** Broker user name. @default undefined */
-  username?: string;
-  /** Broker password. @default undefined */
-  password?: string;
-  /**
-   * MQTT protocol version: 4 is MQTT 3.1.1, 5 is MQTT 5.0. With 5, the broker also drops a
-   * stale presence by itself (message expiry).
-   * @default 4
-   */
-  protocolVersion?: 4 | 5;
-  /**
-   * MQTT keep-alive, in seconds. A member that vanishes without closing (a crashed tab, a lost
-   * network) is reported gone when the broker gives up on it: at most 1.5 times this after its
-   * last packet (MQTT 3.1.1 section 3.1.2.10), through its last will; brokers may check later
-   * (Mosquitto 2.0.11 over WebSocket: 1.6 to over 2 times, measured).
-   * @default 20
-   */
-  keepaliveSeconds?: number;
-  /**
-   * First segment of every topic; the room's hash follows it.
-   * @default 'peerkit/'
-   */
-  prefix?: string;
-  /**
-   * Interval at which each member refreshes its retained presence, in ms. Only stale presences
-   * left behind by a broker that crashed with persistence on depend on it (the last will covers
-   * everything else), so it is long.
-   * @default 300000
-   */
-  announceIntervalMs?: number;
-  /** Upper bound of the first reconnect delay, in ms (full jitter). @default 500 */
-  minDelayMs?: number;
-  /** Largest reconnect delay, in ms. @default 10000 */
-  maxDelayMs?: number;
-  /** How long one connection attempt may take, in ms. @default 10000 */
-  connectTimeoutMs?: number;
-  /** Payloads kept while not joined or over the rate limit; beyond it they are dropped with an `error`. @default 256 */
-  maxQueue?: number;
-  /**
-   * Signals per second to one member, sent and accepted, after a burst of `signalBurst`.
-   * Above it, ours wait and theirs are dropped with an `error` (`RATE_LIMITED`).
-   * @default 20
-   */
-  signalsPerSecond?: number;
-  /** Signals to one member at once before `signalsPerSecond` applies. @default 100 */
-  signalBurst?: number;
-}
-
-/** A presence, retained on `<base>/p/<id>`; an empty payload there means "gone". */
-interface Presence {
-  v: 1;
-  hello?: unknown;
-  /** When it was published: a retained presence much older than the refresh interval is stale. */
-  at: number;
-}
-
-/** What arrives on a member's inbox, `<base>/m/<id>`. */
-type Inbox = { v: 1; t: 'msg'; from: string; p: unknown } | { v: 1; t: 'sync'; n: string };
-
-const VERSION = 1;
-const decoder = new TextDecoder();
-
-function parseJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(decoder.decode(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
-function parseInbox(value: unknown): Inbox | undefined {
-  if (!isRecord(value) || value.v !== VERSION) return undefined;
-  if (value.t === 'msg' && typeof value.from === 'string' && 'p' in value) return { v: VERSION, t: 'msg', from: value.from, p: value.p };
-  if (value.t === 'sync' && typeof value.n === 'string') return { v: VERSION, t: 'sync', n: value.n };
-  return undefined;
-}
-
-/** CONNACK refusals that retrying would meet again: 3.1.1 codes 4 and 5, MQTT 5 codes 134 and 135. */
-const isRefusal = (error: Error & { code?: unknown }): boolean => [4, 5, 134, 135].includes(Number(error.code));
+export type { MqttTransportOptions } from './mqtt-options.js';
 
 /**
  * A {@link SignalingTransport} over an MQTT broker (Mosquitto, EMQX, HiveMQ...), through MQTT.js
@@ -104,6 +27,12 @@ const isRefusal = (error: Error & { code?: unknown }): boolean => [4, 5, 134, 13
  * buffer unseen); clean sessions with no expiry, because a member takes a new id on each
  * connection: messages queued for an old id would have no reader.
  *
+ * `join()` resolves with the members present once the broker has delivered every retained
+ * presence. It rejects with `UNAUTHORIZED` when the broker refuses the credentials,
+ * `TRANSPORT_ERROR` when no broker answers; the transport is closed then. `send()` queues
+ * payloads while not joined or over the rate limit; `close()` empties this member's presence
+ * first, so the others see it leave at once.
+ *
  * @example
  * ```ts
  * import { Room } from 'peerkit';
@@ -115,21 +44,14 @@ const isRefusal = (error: Error & { code?: unknown }): boolean => [4, 5, 134, 13
  * });
  * ```
  */
-export class MqttTransport extends EventEmitter<TransportEvents> implements SignalingTransport {
+export class MqttTransport extends PoliteTransport<string> {
   readonly #urls: string[];
-  readonly #options: Required<Omit<MqttTransportOptions, 'username' | 'password'>> & Pick<MqttTransportOptions, 'username' | 'password'>;
-  /** Payloads waiting for the connection or for their recipient's rate, and the senders' rates. */
-  readonly #pacing: Pacing<string>;
-  /** How often each member may reappear: one that keeps doing so is flooding the broker. */
-  readonly #presences = new RateLimits(3, 0.2);
-  #state: TransportState = 'idle';
+  readonly #options: ResolvedMqttOptions;
   #base = '';
-  #hello: unknown;
   #selfId = '';
   #client: MqttClient | undefined;
   #attempt = 0;
   #everJoined = false;
-  #pendingJoin: { resolve: (result: JoinResult) => void; reject: (error: PeerKitError) => void } | undefined;
   /** Present members and their hellos, as far as the broker has told. */
   #members = new Map<string, unknown>();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -141,97 +63,38 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
    * negative option.
    */
   constructor(url: string | string[], options: MqttTransportOptions = {}) {
-    super();
-    this.#urls = Array.isArray(url) ? [...url] : [url];
-    if (this.#urls.length === 0 || !this.#urls.every((u) => typeof u === 'string' && /^wss?:\/\//.test(u))) {
+    const urls = Array.isArray(url) ? [...url] : [url];
+    if (urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^wss?:\/\//.test(u))) {
       throw new PeerKitError('BAD_ARGUMENT', 'MqttTransport needs at least one ws:// or wss:// broker URL');
     }
-    if (options.protocolVersion !== undefined && options.protocolVersion !== 4 && options.protocolVersion !== 5) {
-      throw new PeerKitError('BAD_ARGUMENT', 'protocolVersion must be 4 (MQTT 3.1.1) or 5');
-    }
-    this.#options = {
-      protocolVersion: options.protocolVersion ?? 4,
-      keepaliveSeconds: options.keepaliveSeconds ?? 20,
-      prefix: options.prefix ?? 'peerkit/',
-      announceIntervalMs: options.announceIntervalMs ?? 300_000,
-      minDelayMs: options.minDelayMs ?? 500,
-      maxDelayMs: options.maxDelayMs ?? 10_000,
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      maxQueue: options.maxQueue ?? 256,
-      signalsPerSecond: options.signalsPerSecond ?? 20,
-      signalBurst: options.signalBurst ?? 100,
-    };
-    assertDurations(this.#options);
-    if (/[#+]/.test(this.#options.prefix)) throw new PeerKitError('BAD_ARGUMENT', 'prefix must not contain MQTT wildcards (+, #)');
-    if (options.username !== undefined) this.#options.username = options.username;
-    if (options.password !== undefined) this.#options.password = options.password;
-    this.#pacing = new Pacing(this.#options);
+    const resolved = resolveMqttOptions(options);
+    super({ name: 'MqttTransport', label: 'mqtt', urls, pacing: resolved });
+    this.#urls = urls;
+    this.#options = resolved;
   }
 
-  /** The current state. */
-  get state(): TransportState {
-    return this.#state;
+  protected override connect(hash: string): void {
+    this.#base = `${this.#options.prefix}${hash.slice(0, 32)}`;
+    this.#connect();
   }
 
-  /**
-   * Connects, subscribes to the room's topics and publishes this member's presence. Resolves
-   * with the members present once the broker has delivered every retained presence. Rejects
-   * with `UNAUTHORIZED` when the broker refuses the credentials, `TRANSPORT_ERROR` when no broker
-   * answers; the transport is closed then.
-   */
-  join(room: string, options: JoinOptions = {}): Promise<JoinResult> {
-    const refused = joinRefusal(this.#state, room);
-    if (refused !== undefined) return Promise.reject(refused);
-    this.#hello = options.hello;
-    this.#setState('connecting');
-    warnIfExposed('MqttTransport', this.#urls, this.#hello);
-    return new Promise((resolve, reject) => {
-      this.#pendingJoin = { resolve, reject };
-      roomHash('mqtt', room).then(
-        (hash) => {
-          this.#base = `${this.#options.prefix}${hash.slice(0, 32)}`;
-          if (this.#state === 'connecting') this.#connect();
-        },
-        (cause: unknown) => this.#shutdown(new PeerKitError('UNSUPPORTED', 'SHA-256 (crypto.subtle) is not available here', { cause })),
-      );
-    });
+  protected override wrap(payload: unknown): string {
+    return encodeMessage(this.#selfId, payload);
   }
 
-  /**
-   * Sends `payload` to member `to`, QoS 1. Queued while not joined or over the rate limit.
-   * @throws PeerKitError `CLOSED` after `close()`, `BAD_ARGUMENT` for a payload JSON cannot carry.
-   */
-  send(to: string, payload: unknown): void {
-    assertSendable(this.#state, to, payload);
-    let text: string;
-    try {
-      text = JSON.stringify({ v: VERSION, t: 'msg', from: this.#selfId, p: payload });
-    } catch (cause) {
-      throw new PeerKitError('BAD_ARGUMENT', 'payload must be JSON-serialisable', { cause });
-    }
-    const full = this.#pacing.enqueue(to, text);
-    if (full !== undefined) return void this.emit('error', full);
-    this.#drain();
-  }
-
-  /** Empties this member's presence (the others see it leave at once), then disconnects. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#state === 'closed') return;
+  /** Empties this member's presence if it was in the room (the others see it leave at once), then disconnects. */
+  protected override async release(from: TransportState): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    clearInterval(this.#announceTimer);
+    this.pacing.queue.clear();
+    this.#members.clear();
     const client = this.#client;
-    const wasJoined = this.#state === 'joined';
     this.#client = undefined;
-    this.#shutdown(new PeerKitError('CLOSED', 'the transport was closed before joining'));
     if (client === undefined) return;
-    if (wasJoined && client.connected) {
+    if (from === 'joined' && client.connected) {
       await new Promise<void>((resolve) => client.publish(`${this.#base}/p/${this.#selfId}`, '', { qos: 1, retain: true }, () => resolve()));
     }
     await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
-  }
-
-  #setState(next: TransportState): void {
-    if (next === this.#state) return;
-    this.#state = next;
-    this.emit('state', next);
   }
 
   #connect(): void {
@@ -266,7 +129,7 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
       client.subscribe(topics, { qos: 1 }, (error) => {
         if (error) return this.#lost(client, error);
         // Retained presences follow the SUBACK; this marker, sent after it, arrives after them.
-        client.publish(`${this.#base}/m/${selfId}`, JSON.stringify({ v: VERSION, t: 'sync', n: marker }), { qos: 1 });
+        client.publish(`${this.#base}/m/${selfId}`, encodeSync(marker), { qos: 1 });
       });
     });
     client.on('message', (topic, bytes, packet) => {
@@ -275,14 +138,14 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
       if (topic.startsWith(`${this.#base}/p/`)) {
         const id = topic.slice(this.#base.length + 3);
         if (id === selfId || id === previousId) return;
-        const presence = this.#parsePresence(data, packet.retain);
+        const presence = parsePresence(data, packet.retain, this.#options.announceIntervalMs);
         if (syncing) {
           if (presence === undefined) discovered.delete(id);
           else discovered.set(id, presence.hello);
         } else this.#presence(id, presence);
         return;
       }
-      const inbox = parseInbox(parseJson(data));
+      const inbox = parseInbox(data);
       if (inbox?.t === 'sync') {
         if (inbox.n !== marker || !syncing) return;
         syncing = false;
@@ -291,19 +154,12 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     });
     client.on('error', (error: Error & { code?: unknown }) => {
       if (client !== this.#client) return;
-      if (isRefusal(error)) return this.#refused(new PeerKitError('UNAUTHORIZED', `the MQTT broker refused to connect: ${error.message}`, { cause: error }));
-      this.#lost(client, error);
+      if (!isRefusal(error)) return this.#lost(client, error);
+      // Retrying would be refused again, so the transport closes.
+      this.#drop();
+      this.fail(new PeerKitError('UNAUTHORIZED', `the MQTT broker refused to connect: ${error.message}`, { cause: error }));
     });
     client.on('close', () => this.#lost(client, 'connection closed'));
-  }
-
-  #parsePresence(bytes: Uint8Array, retained: boolean): Presence | undefined {
-    if (bytes.byteLength === 0) return undefined;
-    const value = parseJson(bytes);
-    if (!isRecord(value) || value.v !== VERSION || typeof value.at !== 'number') return undefined;
-    // A retained presence not refreshed for 2.5 intervals was left by a member the broker never saw go.
-    if (retained && Date.now() - value.at > 2.5 * this.#options.announceIntervalMs) return undefined;
-    return { v: VERSION, at: value.at, ...('hello' in value && { hello: value.hello }) };
   }
 
   #joined(client: MqttClient, presenceTopic: string, previousId: string, discovered: Map<string, unknown>): void {
@@ -316,24 +172,15 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     clearInterval(this.#announceTimer);
     this.#announceTimer = setInterval(() => this.#announce(client, presenceTopic), this.#options.announceIntervalMs);
     // Payloads queued under an earlier id go to members still present; the rest have nobody to reach.
-    this.#pacing.queue.rewrite((to, text) => (discovered.has(to) ? this.#readdress(text) : undefined));
-    this.#setState('joined');
-    this.#drain();
-    const result = joinResult(this.#selfId, discovered);
-    this.#pendingJoin?.resolve(result);
-    this.#pendingJoin = undefined;
-    this.emit('joined', result);
-  }
-
-  #readdress(text: string): string {
-    const value = JSON.parse(text) as Record<string, unknown>;
-    return JSON.stringify({ ...value, from: this.#selfId });
+    this.pacing.queue.rewrite((to, text) => (discovered.has(to) ? readdress(text, this.#selfId) : undefined));
+    this.setState('joined');
+    this.drain();
+    this.joined(joinResult(this.#selfId, discovered));
   }
 
   #announce(client: MqttClient, topic: string): void {
-    const presence: Presence = { v: VERSION, at: Date.now(), ...(this.#hello !== undefined && { hello: this.#hello }) };
     const expiry = Math.ceil((2.5 * this.#options.announceIntervalMs) / 1000);
-    client.publish(topic, JSON.stringify(presence), {
+    client.publish(topic, encodePresence(this.hello), {
       qos: 1,
       retain: true,
       ...(this.#options.protocolVersion === 5 && { properties: { messageExpiryInterval: expiry } }),
@@ -349,23 +196,20 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
       return;
     }
     if (known) return;
-    if (!this.#presences.take(id)) return;
+    if (!this.arrivals.take(id)) return;
     this.#members.set(id, presence.hello);
     this.emit('member-joined', id, presence.hello);
   }
 
   #receive(from: string, payload: unknown): void {
     // Its presence comes first on the broker's queue; anything else is not from a member.
-    if (!this.#members.has(from)) return;
-    const limited = this.#pacing.admit(from);
-    if (limited === undefined) this.emit('message', from, payload);
-    else this.emit('error', limited);
+    if (this.#members.has(from)) this.deliver(from, payload);
   }
 
-  #drain(): void {
+  protected override drain(): void {
     const client = this.#client;
-    if (this.#state !== 'joined' || client === undefined || !client.connected) return;
-    this.#pacing.queue.drain(
+    if (this.state !== 'joined' || client === undefined || !client.connected) return;
+    this.pacing.queue.drain(
       (to) => this.#members.has(to),
       (to, text) =>
         client.publish(`${this.#base}/m/${to}`, text, { qos: 1 }, (error) => {
@@ -374,43 +218,26 @@ export class MqttTransport extends EventEmitter<TransportEvents> implements Sign
     );
   }
 
-  /** The broker refused us: retrying would be refused again, so the transport closes. */
-  #refused(error: PeerKitError): void {
-    if (this.#pendingJoin === undefined) this.emit('error', error);
-    this.#shutdown(error);
-  }
-
   #lost(client: MqttClient, cause: unknown): void {
-    if (client !== this.#client || this.#state === 'closed') return;
+    if (client !== this.#client || this.state === 'closed') return;
     this.#drop();
     if (!this.#everJoined) {
       if (this.#attempt < this.#urls.length) return this.#connect();
-      const message = `could not reach an MQTT broker (${this.#urls.join(', ')})`;
-      this.#shutdown(new PeerKitError('TRANSPORT_ERROR', message, { cause }));
-      return;
+      return this.fail(new PeerKitError('TRANSPORT_ERROR', `could not reach an MQTT broker (${this.#urls.join(', ')})`, { cause }));
     }
-    this.#setState('reconnecting');
+    this.setState('reconnecting');
     this.#retryTimer = setTimeout(() => this.#connect(), backoffDelay(this.#attempt, this.#options.minDelayMs, this.#options.maxDelayMs));
   }
 
+  /** Lets the current connection go at once, without a goodbye. */
   #drop(): void {
     clearInterval(this.#announceTimer);
-    this.#pacing.queue.pause();
+    this.pacing.queue.pause();
     const client = this.#client;
     this.#client = undefined;
     client?.removeAllListeners();
     // MQTT.js emits `error` on a late failure; a listener keeps it from being thrown.
     client?.on('error', () => {});
     client?.end(true);
-  }
-
-  #shutdown(reason: PeerKitError): void {
-    clearTimeout(this.#retryTimer);
-    this.#setState('closed');
-    this.#drop();
-    this.#pacing.queue.clear();
-    this.#members.clear();
-    this.#pendingJoin?.reject(reason);
-    this.#pendingJoin = undefined;
   }
 }

@@ -190,3 +190,25 @@ export function joinResult(selfId: string, found: ReadonlyMap<string, unknown>):
   for (const [id, hello] of found) if (hello !== undefined) hellos[id] = hello;
   return { selfId, members: [...found.keys()], hellos };
 }
+
+/** The options both transports have, with the same defaults. */
+export interface PoliteOptions {
+  minDelayMs: number;
+  maxDelayMs: number;
+  connectTimeoutMs: number;
+  maxQueue: number;
+  signalsPerSecond: number;
+  signalBurst: number;
+}
+
+/** {@link PoliteOptions} from what the user gave, defaults filled in. */
+export function politeDefaults(options: Partial<PoliteOptions>): PoliteOptions {
+  return {
+    minDelayMs: options.minDelayMs ?? 500,
+    maxDelayMs: options.maxDelayMs ?? 10_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    maxQueue: options.maxQueue ?? 256,
+    signalsPerSecond: options.signalsPerSecond ?? 20,
+    signalBurst: options.signalBurst ?? 100,
+  };
+}
