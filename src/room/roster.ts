@@ -1,5 +1,6 @@
 import type { Peer } from '../peer/peer.js';
 import type { Member } from './member.js';
+import { Strangers } from '../signaling/strangers.js';
 
 /** Signals kept from senders not (yet) known, and how many such senders. */
 const MAX_STRANGER_SIGNALS = 64;
@@ -13,7 +14,7 @@ const MAX_STRANGERS = 64;
 export class Roster {
   /** By current member id. A member in its rejoin grace stays under its old id. */
   readonly #members = new Map<string, Member>();
-  readonly #strangers = new Map<string, unknown[]>();
+  readonly #strangers = new Strangers(MAX_STRANGERS, MAX_STRANGER_SIGNALS);
 
   /** The member now known by `id`. */
   get(id: string): Member | undefined {
@@ -65,18 +66,12 @@ export class Roster {
 
   /** Keeps a payload from an unknown sender, within bounds, until it arrives. */
   holdStranger(from: string, payload: unknown): void {
-    const held = this.#strangers.get(from) ?? [];
-    if (held.length < MAX_STRANGER_SIGNALS && (held.length > 0 || this.#strangers.size < MAX_STRANGERS)) {
-      held.push(payload);
-      this.#strangers.set(from, held);
-    }
+    this.#strangers.hold(from, payload);
   }
 
   /** What `id` sent before it was known, oldest first; forgotten here. */
   takeStranger(id: string): unknown[] {
-    const held = this.#strangers.get(id) ?? [];
-    this.#strangers.delete(id);
-    return held;
+    return this.#strangers.take(id);
   }
 
   clear(): void {
