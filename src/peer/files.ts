@@ -6,6 +6,9 @@ import type { Transfer } from '../transfer/transfer.js';
 import type { Transfers } from '../transfer/transfers.js';
 import type { Peer } from './peer.js';
 
+/** The error of a transfer when its code could not be loaded (offline, a stale deployment). */
+export const unloaded = (cause: unknown): PeerKitError => new PeerKitError('UNSUPPORTED', 'The file transfer code could not be loaded.', { cause });
+
 /**
  * The file transfers of one Peer. Their code (src/transfer/) is loaded with a dynamic import on
  * first use, the first `sendFile()` or the remote opening its transfer channel, so a Peer that
@@ -49,6 +52,6 @@ export class PeerFiles {
     const transfers = this.attached
       ? Promise.resolve(this.attached)
       : (this.loading ??= this.provide?.() ?? import('../transfer/transfers.js').then(({ createTransfers }) => this.attached ?? createTransfers(peer)));
-    transfers.then(then, (cause: unknown) => fail(new PeerKitError('UNSUPPORTED', 'The file transfer code could not be loaded.', { cause })));
+    transfers.then(then, (cause: unknown) => fail(unloaded(cause)));
   }
 }

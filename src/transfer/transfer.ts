@@ -61,6 +61,11 @@ export interface TransferEngine {
 
 const FINISHED: readonly TransferState[] = ['done', 'cancelled', 'rejected', 'failed'];
 
+/** @internal @throws PeerKitError `BAD_ARGUMENT` when `file` is not a Blob */
+export function checkFile(file: unknown): void {
+  if (!(file instanceof Blob)) throw new PeerKitError('BAD_ARGUMENT', 'sendFile() takes a File or Blob.');
+}
+
 /**
  * One file being sent. Returned by `peer.sendFile()`, `room.sendFile()` and
  * `transfers.sendFile()`; `done` resolves once the receiver has verified every block and the
@@ -97,7 +102,7 @@ export class Transfer extends Emitter<TransferEvents> {
    */
   constructor(file: Blob, options: SendFileOptions = {}) {
     super();
-    if (!(file instanceof Blob)) throw new PeerKitError('BAD_ARGUMENT', 'sendFile() takes a File or Blob.');
+    checkFile(file);
     this.file = file;
     this.name = file instanceof File ? file.name : (options.name ?? 'blob');
     this.size = file.size;

@@ -169,12 +169,16 @@ export class Transfers extends Emitter<TransfersEvents> {
     );
   }
 
-  /** Stops listening to the Peer. Unfinished transfers stop without a cancel, so their partial files stay resumable. */
-  close(): void {
+  /**
+   * Stops listening to the Peer. Unfinished transfers stop without a cancel, so their partial
+   * files stay resumable; with a `reason`, unfinished outgoing transfers also fail with it.
+   */
+  close(reason?: PeerKitError): void {
     if (this.closed) return;
     this.closed = true;
     this.detach();
     this.disconnected();
+    if (reason) for (const out of [...this.outgoing.values()]) out.ended('failed', reason);
   }
 
   private disconnected(): void {
