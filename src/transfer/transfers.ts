@@ -147,7 +147,6 @@ export class Transfers extends Emitter<TransfersEvents> {
 
   /** @internal Sends a Transfer made by `peer.sendFile()` or `room.sendFile()` before this code loaded. */
   send(transfer: Transfer): void {
-    if (this.closed) return transfer.end('failed', new PeerKitError('CLOSED', 'The transfers of this Peer were closed.'));
     const out = new Outgoing(transfer, {
       control: (message) => this.control(message),
       wake: () => void this.pump(),
@@ -158,6 +157,7 @@ export class Transfers extends Emitter<TransfersEvents> {
     void out.prepare().then(
       (offer) => {
         if (out.finished) return;
+        if (this.closed) return out.ended('failed', new PeerKitError('CLOSED', 'The transfers of this Peer were closed.'));
         if (this.outgoing.has(offer.id)) {
           return out.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${out.name}" is already being sent to this Peer.`));
         }
