@@ -51,7 +51,9 @@ export class PeerFiles {
     const peer = this.peer;
     const transfers = this.attached
       ? Promise.resolve(this.attached)
-      : (this.loading ??= this.provide?.() ?? import('../transfer/transfers.js').then(({ createTransfers }) => this.attached ?? createTransfers(peer)));
+      : (this.loading ??=
+          this.provide?.() ??
+          import('../transfer/transfers.js').then(({ createTransfers }) => this.attached ?? createTransfers(peer).on('error', (err) => peer.emit('error', err))));
     transfers.then(then, (cause: unknown) => fail(unloaded(cause)));
   }
 }

@@ -1,3 +1,5 @@
+// Longer than the ~300 lines a file aims for: it is the Peer's public surface, one TSDoc'd method
+// per call (sendFile() added the last 20 lines), and each delegates to a module of its own.
 import type { Channel, ChannelOptions } from '../data/channel.js';
 import type { Sendable } from '../data/framing.js';
 import { Emitter } from '../emitter.js';
