@@ -1,6 +1,5 @@
 import type { Emitter } from '../emitter.js';
 import { PeerKitError } from '../errors.js';
-import { unloaded } from '../peer/files.js';
 import type { Peer } from '../peer/peer.js';
 import { Transfer, checkFile } from '../transfer/transfer.js';
 import type { SendFileOptions } from '../transfer/transfer.js';
@@ -45,10 +44,8 @@ export class RoomFiles {
       const peer = member.peer;
       if ((to !== undefined && to !== member.id) || peer === undefined || member.refused) continue;
       const transfer = new Transfer(file, options);
-      this.of(member, peer).then(
-        (transfers) => transfers.send(transfer),
-        (cause: unknown) => transfer.end('failed', unloaded(cause)),
-      );
+      // Through the member's Transfers (see wire()), even while its Peer is being rebuilt.
+      peer.files.send(transfer);
       sent.set(member.id, transfer);
     }
     return sent;
