@@ -51,11 +51,11 @@ export class RoomFiles {
     return sent;
   }
 
-  /** `member` left: what was being sent to it fails with `CLOSED`; partial files it sent here stay resumable. */
+  /** `member` is gone, or this Room left: what was being sent to it fails with `CLOSED`; partial files it sent here stay resumable. */
   forget(member: Member): void {
     const transfers = this.transfers.get(member);
     this.transfers.delete(member);
-    void transfers?.then((t) => t.close(new PeerKitError('CLOSED', `Member ${member.id} left the room.`)));
+    void transfers?.then((t) => t.close(new PeerKitError('CLOSED', `Member ${member.id} is no longer in the room, or this member left it.`)));
   }
 
   private of(member: Member, peer: Peer): Promise<Transfers> {

@@ -163,7 +163,7 @@ export class Room extends Emitter<RoomEvents> {
    * Sends a File or Blob to member `to`, or to every member admitted now, each on a Transfer of
    * its own (see `peer.sendFile()`); the members get a `transfer` event. A transfer under way
    * resumes from the last verified block on a Peer the Room rebuilds for its member. When the
-   * member leaves, its Transfer fails with `CLOSED`.
+   * member leaves, or this Room is left, its Transfer fails with `CLOSED`.
    *
    * @returns the Transfer to `to`; without `to`, a new Map from the id of each member admitted
    * now to the Transfer to it (empty when no one is there)

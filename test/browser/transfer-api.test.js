@@ -134,6 +134,46 @@ describe('peer.sendFile() and room.sendFile()', function () {
     expect(() => a.sendFile('text')).to.throw().with.property('code', 'BAD_ARGUMENT');
   });
 
+  for (const leaver of ['receiver', 'sender']) {
+    it(`when the ${leaver} leaves mid-file, room.sendFile() fails with CLOSED, and the same file sent again after it joins anew resumes from OPFS`, async () => {
+      const hub = new MemoryHub({ latencyMs: 2 });
+      const name = roomName();
+      const join = async () => {
+        const room = await Room.join(name, { transport: new MemoryTransport(hub), iceServers: [] });
+        rooms.push(room);
+        return room;
+      };
+      let a = await join();
+      let b = await join();
+      await meshOf([a, b]);
+      const offers = [];
+      const accept = (room) => room.on('transfer', (incoming) => offers.push({ incoming, file: incoming.accept() }));
+      accept(b);
+      const file = makeFile(32 * MiB, 'twice.bin');
+      const first = a.sendFile(file, b.selfId);
+      await within(30000, next(first, 'progress', (p) => p.bytes >= p.total * 0.25), '25 %');
+      first.pause();
+      if (leaver === 'receiver') {
+        await b.leave();
+        b = await join();
+        accept(b);
+      } else {
+        await a.leave();
+        a = await join();
+      }
+      const error = await within(10000, first.done.then(() => undefined, (err) => err), 'the first transfer ending');
+      expect(error?.code).to.equal('CLOSED');
+      await meshOf([a, b]);
+      const again = a.sendFile(file, b.selfId);
+      await within(60000, again.done, 'the second transfer');
+      const last = offers.at(-1);
+      expect(offers.length).to.equal(2);
+      expect(last.incoming.resumedFrom).to.be.at.least(file.size * 0.25);
+      expect(await sameBytes(await last.file, file)).to.equal(true);
+      console.log(`${leaver} left: resumed from ${last.incoming.resumedFrom} of ${file.size}`);
+    });
+  }
+
   it('a room transfer resumes on the Peer the Room rebuilds, without a second offer', async () => {
     const hub = new MemoryHub({ latencyMs: 2 });
     const name = roomName();
