@@ -134,6 +134,16 @@ async function mutes(from, to, fromName, { camera = true } = {}) {
   }, [tile(fromName), camera ? 'on' : 'off']);
 }
 
+/** Ada and Grace, each in a browser context of their own, joined to `room` without video and connected. */
+async function audioCall(room) {
+  const ada = await open(await browser.newContext(), { room, name: 'Ada', novideo: 'true' });
+  const grace = await open(await browser.newContext(), { room, name: 'Grace', novideo: 'true' });
+  await join(ada);
+  await join(grace);
+  await until(ada, 'connecting', (s) => document.querySelector(s)?.dataset.state === 'connected', tile('Grace'));
+  return [ada, grace];
+}
+
 /** Waits until the chart under a member's tile has RTT samples from getStats(). */
 async function chartsStats(page, name) {
   await until(page, `stats for ${name}`, (s) => document.querySelector(`${s} figure`)?.dataset.rtt > 0, tile(name));
@@ -220,11 +230,7 @@ describe('demo page', { timeout: TEST_MS * 6 }, () => {
 
   test('a file sent through the panel pauses, resumes after the receiver reloads, and a rebuilt connection keeps the tile', { timeout: TEST_MS }, async (t) => {
     if (skip) return t.skip(skip);
-    const ada = await open(await browser.newContext(), { room: 'e2e-files', name: 'Ada', novideo: 'true' });
-    const grace = await open(await browser.newContext(), { room: 'e2e-files', name: 'Grace', novideo: 'true' });
-    await join(ada);
-    await join(grace);
-    await until(ada, 'connecting', (s) => document.querySelector(s)?.dataset.state === 'connected', tile('Grace'));
+    const [ada, grace] = await audioCall('e2e-files');
     const name = 'resume-48MiB.bin';
     const bytes = randomBytes(48 * 2 ** 20);
     const row = (direction, status) => `#transfers li[data-direction="${direction}"][data-name="${name}"]${status ? `[data-status="${status}"]` : ''}`;
@@ -293,11 +299,7 @@ describe('demo page', { timeout: TEST_MS * 6 }, () => {
 
   test('after the signaling server restarts mid-call, the call, chat and mute state carry on with no duplicate tiles', { timeout: TEST_MS }, async (t) => {
     if (skip) return t.skip(skip);
-    const ada = await open(await browser.newContext(), { room: 'e2e-restart', name: 'Ada', novideo: 'true' });
-    const grace = await open(await browser.newContext(), { room: 'e2e-restart', name: 'Grace', novideo: 'true' });
-    await join(ada);
-    await join(grace);
-    await until(ada, 'connecting', (s) => document.querySelector(s)?.dataset.state === 'connected', tile('Grace'));
+    const [ada, grace] = await audioCall('e2e-restart');
     const ids = await ada.evaluate(() => [...window.demo.room.peers.keys()]);
     await demo.restartSignaling();
     // Members come back under new ids, with the same Peers.
