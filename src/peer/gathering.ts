@@ -1,6 +1,8 @@
 import type { PeerKitError } from '../errors.js';
 import { listen } from '../util.js';
 
+type Diagnose = typeof import('./ice-servers.js').gatheringError;
+
 /** Whether a STUN/TURN error means the server refused the credentials (RFC 8489, RFC 8656). */
 export const isRefusal = ({ errorCode }: RTCPeerConnectionIceErrorEvent): boolean => errorCode === 401 || errorCode === 403 || errorCode === 441;
 
@@ -17,6 +19,12 @@ export function watchGathering(pc: RTCPeerConnection, relayOnly: boolean, report
   let failures: RTCPeerConnectionIceErrorEvent[] = [];
   let relays = 0;
   let warned = false;
+  let diagnose: Diagnose | undefined;
+  const load = (): Promise<Diagnose> => import('./ice-servers.js').then(({ gatheringError }) => (diagnose = gatheringError));
+  // A relay-only Peer with no relay candidate must fail with this reason, not with the bare
+  // ICE failure that follows at once (in Firefox, in the same turn): its code is loaded ahead.
+  // Loading can fail only when it is needed, where it is awaited again.
+  if (relayOnly) load().catch(() => undefined);
   return listen(pc, {
     icecandidateerror: (event: Event) => failures.push(event as RTCPeerConnectionIceErrorEvent),
     icecandidate: ({ candidate }: RTCPeerConnectionIceEvent) => {
@@ -32,7 +40,9 @@ export function watchGathering(pc: RTCPeerConnection, relayOnly: boolean, report
       if (!fatal && (warned || !failures.some(isRefusal))) return;
       warned ||= !fatal;
       const seen = failures;
-      void import('./ice-servers.js').then(({ gatheringError }) => report(gatheringError(seen, fatal), fatal));
+      const tell = (gatheringError: Diagnose): void => report(gatheringError(seen, fatal), fatal);
+      if (diagnose) tell(diagnose);
+      else void load().then(tell);
     },
   });
 }
