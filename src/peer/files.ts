@@ -7,7 +7,7 @@ import type { Transfers } from '../transfer/transfers.js';
 import type { Peer } from './peer.js';
 
 /** The error of a transfer when its code could not be loaded (offline, a stale deployment). */
-export const unloaded = (cause: unknown): PeerKitError => new PeerKitError('UNSUPPORTED', 'The file transfer code could not be loaded.', { cause });
+const unloaded = (cause: unknown): PeerKitError => new PeerKitError('UNSUPPORTED', 'The transfer code did not load.', { cause });
 
 /**
  * The file transfers of one Peer. Their code (src/transfer/) is loaded with a dynamic import on
@@ -48,12 +48,11 @@ export class PeerFiles {
 
   /** Runs `then` with the attached Transfers, loaded and made if need be. */
   private use(then: (transfers: Transfers) => void, fail: (err: PeerKitError) => void): void {
+    if (this.attached) return then(this.attached);
     const peer = this.peer;
-    const transfers = this.attached
-      ? Promise.resolve(this.attached)
-      : (this.loading ??=
-          this.provide?.() ??
-          import('../transfer/transfers.js').then(({ createTransfers }) => this.attached ?? createTransfers(peer).on('error', (err) => peer.emit('error', err))));
-    transfers.then(then, (cause: unknown) => fail(unloaded(cause)));
+    this.loading ??=
+      this.provide?.() ??
+      import('../transfer/transfers.js').then(({ createTransfers }) => this.attached ?? createTransfers(peer).on('error', (err) => peer.emit('error', err)));
+    this.loading.then(then, (cause: unknown) => fail(unloaded(cause)));
   }
 }

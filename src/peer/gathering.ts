@@ -13,19 +13,23 @@ export const isRefusal = ({ errorCode }: RTCPeerConnectionIceErrorEvent): boolea
  * (./ice-servers.ts) loads only when something did.
  *
  * @param report - `fatal` when the connection cannot succeed
- * @returns a function that stops watching
+ * @returns a function that stops watching, and a promise the Peer waits for before it negotiates
  */
-export function watchGathering(pc: RTCPeerConnection, relayOnly: boolean, report: (error: PeerKitError, fatal: boolean) => void): () => void {
+export function watchGathering(
+  pc: RTCPeerConnection,
+  relayOnly: boolean,
+  report: (error: PeerKitError, fatal: boolean) => void,
+): [stop: () => void, ready: Promise<unknown>] {
   let failures: RTCPeerConnectionIceErrorEvent[] = [];
   let relays = 0;
   let warned = false;
   let diagnose: Diagnose | undefined;
   const load = (): Promise<Diagnose> => import('./ice-servers.js').then(({ gatheringError }) => (diagnose = gatheringError));
-  // A relay-only Peer with no relay candidate must fail with this reason, not with the bare
-  // ICE failure that follows at once (in Firefox, in the same turn): its code is loaded ahead.
-  // Loading can fail only when it is needed, where it is awaited again.
-  if (relayOnly) load().catch(() => undefined);
-  return listen(pc, {
+  // A relay-only Peer with no relay candidate must fail with this reason, not with the bare ICE
+  // failure that Firefox fires in the same turn: it negotiates only once the code is loaded. A
+  // failure to load shows when the code is needed, where it is loaded again.
+  const ready = relayOnly ? load().catch(() => undefined) : Promise.resolve();
+  const stop = listen(pc, {
     icecandidateerror: (event: Event) => failures.push(event as RTCPeerConnectionIceErrorEvent),
     icecandidate: ({ candidate }: RTCPeerConnectionIceEvent) => {
       if (candidate?.type === 'relay' || / typ relay/.test(candidate?.candidate ?? '')) relays += 1;
@@ -45,4 +49,5 @@ export function watchGathering(pc: RTCPeerConnection, relayOnly: boolean, report
       else void load().then(tell);
     },
   });
+  return [stop, ready];
 }

@@ -58,7 +58,7 @@ export class Peer extends Emitter<PeerEvents> {
   private readonly main: Channel;
   private readonly channels: Channels;
   private readonly log: (...args: unknown[]) => void;
-  private inbox: Promise<void> = Promise.resolve();
+  private inbox: Promise<unknown>;
   private current: PeerState = 'new';
   private wasConnected = false;
   private ending: Promise<void> | undefined;
@@ -90,12 +90,14 @@ export class Peer extends Emitter<PeerEvents> {
       this.log('ice', pc.iceConnectionState, pc.connectionState);
       this.health.check();
     };
+    const [stopGathering, ready] = watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => (fatal ? this.die(err) : this.fail(err)));
+    this.inbox = ready;
     const stops = [
-      watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => (fatal ? this.die(err) : this.fail(err))),
+      stopGathering,
       listen(pc, {
         negotiationneeded: () => {
           this.log('negotiating');
-          void this.negotiator.negotiate();
+          void ready.then(() => this.negotiator.negotiate());
         },
         icecandidate: ({ candidate }: RTCPeerConnectionIceEvent) => this.negotiator.trickle(candidate),
         iceconnectionstatechange: check,

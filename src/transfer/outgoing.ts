@@ -49,7 +49,6 @@ export class Meter {
  * receiver acknowledged. It drives the Transfer handle the application holds.
  */
 export class Outgoing implements TransferEngine {
-  resent = 0;
   private transferId: string | undefined;
   private readonly file: Blob;
   private readonly count: number;
@@ -86,13 +85,9 @@ export class Outgoing implements TransferEngine {
   }
 
   paused(yes: boolean): void {
+    if (!yes) this.transfer.setState(!this.transferId ? 'preparing' : this.ranges.length > 0 || this.inflight.size > 0 || this.retry.length > 0 ? 'sending' : 'offered');
     if (this.transferId) this.link.control({ v: TRANSFER_VERSION, t: yes ? 'pause' : 'resume', id: this.transferId });
     this.link.wake();
-  }
-
-  resumeState(): TransferState {
-    if (!this.transferId) return 'preparing';
-    return this.ranges.length > 0 || this.inflight.size > 0 || this.retry.length > 0 ? 'sending' : 'offered';
   }
 
   cancelled(): void {
@@ -178,7 +173,7 @@ export class Outgoing implements TransferEngine {
     const index = this.retry.shift() ?? this.nextFromRanges();
     if (index === undefined) return undefined;
     this.inflight.add(index);
-    if (this.sent.has(index)) this.resent++;
+    if (this.sent.has(index)) this.transfer.resentBlocks++;
     this.sent.add(index);
     const block = this.ahead.get(index) ?? this.read(index);
     this.ahead.delete(index);

@@ -50,11 +50,8 @@ export interface SendFileOptions {
 /** @internal What drives a Transfer once the transfer code has loaded. */
 export interface TransferEngine {
   readonly id: string | undefined;
-  readonly resent: number;
-  /** Tells the receiver; resuming also restarts sending. */
+  /** Tells the receiver; resuming also sets the state it goes back to, and restarts sending. */
   paused(yes: boolean): void;
-  /** The state a resumed transfer goes back to. */
-  resumeState(): TransferState;
   cancelled(): void;
   stopped(): void;
 }
@@ -90,6 +87,8 @@ export class Transfer extends Emitter<TransferEvents> {
   readonly type: string;
   /** `options.meta`, as the receiver gets it; `null` when none was given. */
   readonly meta: unknown;
+  /** Blocks sent more than once (fetched again after corruption, or lost in an interruption). */
+  resentBlocks = 0;
   /** @internal The Blob being sent. */
   readonly file: Blob;
   private current: TransferState = 'preparing';
@@ -117,11 +116,6 @@ export class Transfer extends Emitter<TransferEvents> {
     return this.engine?.id;
   }
 
-  /** Blocks sent more than once (fetched again after corruption, or lost in an interruption). */
-  get resentBlocks(): number {
-    return this.engine?.resent ?? 0;
-  }
-
   /** Where the transfer is now; each change is also emitted as `state`. */
   get state(): TransferState {
     return this.current;
@@ -142,8 +136,8 @@ export class Transfer extends Emitter<TransferEvents> {
   /** Continues a transfer paused by `pause()`; does nothing in any other state. */
   resume(): void {
     if (this.current !== 'paused') return;
-    this.setState(this.engine?.resumeState() ?? 'preparing');
-    this.engine?.paused(false);
+    if (this.engine) this.engine.paused(false);
+    else this.setState('preparing');
   }
 
   /** Ends the transfer on both sides; the receiver removes what it stored. `done` rejects with `TRANSFER_CANCELLED`. */
