@@ -1,6 +1,6 @@
 // The demo: a room from the URL, a call with video tiles, chat, files and live stats, built only
 // on the public API of the CDN build (the global PeerKit).
-import { sendFile, transfersFor } from './files.js';
+import { offerAgain, receive, sendToEveryone, senderLeft } from './files.js';
 import { Tile } from './tiles.js';
 import { clearAlert, el, showAlert } from './ui.js';
 
@@ -20,10 +20,9 @@ const call = {
   screen: undefined, // a screen track, while sharing
   display: undefined, // its own stream, when there is no camera track for it to replace
   self: undefined,
-  // By Peer, not by member id: a member keeps its Peer but gets a new id when the signaling
-  // connection re-joins, and everything about it arrives on its Peer anyway.
+  // By member id: the Room rebuilds a member's Peer when its connection breaks for good (a new
+  // Peer, the same member), and moves a member to a new id after a signaling re-join (`rejoin`).
   tiles: new Map(),
-  transfers: new Map(), // Peer -> the Transfers with that person (demo/files.js)
   leaving: false,
 };
 
@@ -219,15 +218,35 @@ function enterCall() {
     onError: (err) => showAlert({ key: 'devices', kind: 'info', title: 'Could not list devices.', message: ` ${err.message}` }),
   });
 
-  room.on('member', (peer, id, hello) => addMember(peer, hello));
+  room.on('member', (peer, id, hello) => addMember(peer, id, hello));
+  room.on('rebuild', (peer, id) => {
+    const tile = call.tiles.get(id);
+    if (!tile) return;
+    followPeer(tile, peer);
+    system(`Reconnecting to ${tile.name} over a new connection`);
+  });
+  room.on('rejoin', (peer, id, previousId) => {
+    const tile = call.tiles.get(previousId);
+    call.tiles.delete(previousId);
+    if (tile) call.tiles.set(id, tile);
+  });
+  room.on('leave', (id) => {
+    const tile = call.tiles.get(id);
+    if (!tile) return;
+    tile.remove();
+    call.tiles.delete(id);
+    senderLeft(tile.name);
+    system(`${tile.name} left`);
+  });
+  room.on('transfer', (incoming, from) => void receive(incoming, nameOfMember(from), $('transfers')));
   // room.send() arrives here, on the Room's own channel, as do messages sent with peer.send().
   room.on('data', (data, from) => {
-    const tile = call.tiles.get(room.peers.get(from));
+    const tile = call.tiles.get(from);
     if (tile) control(data, tile);
   });
   room.on('state', (state) => showTransport(state));
   room.on('error', (err, from) => {
-    const who = from ? call.tiles.get(room.peers.get(from))?.name ?? 'a member' : 'the signaling server';
+    const who = from ? nameOfMember(from) : 'the signaling server';
     showAlert({ key: `${err.code}:${from}`, kind: 'info', title: `Problem with ${who}:`, message: ` ${err.message} (${err.code})` });
   });
   room.on('close', () => {
@@ -237,26 +256,28 @@ function enterCall() {
   });
 }
 
-function addMember(peer, hello) {
+const nameOfMember = (id) => call.tiles.get(id)?.name ?? 'a member';
+
+function addMember(peer, id, hello) {
   const name = nameOf(hello);
   const tile = new Tile({ name });
-  call.tiles.set(peer, tile);
+  call.tiles.set(id, tile);
   $('tiles').append(tile.node);
+  followPeer(tile, peer);
+  // Files they had not fully received before they left (a reload) go again, and resume.
+  offerAgain(call.room, id, name, $('transfers'), nameOfMember);
+  system(`${name} joined`);
+}
+
+/** Shows a member's Peer on its tile: its first, or one the Room rebuilt. */
+function followPeer(tile, peer) {
   tile.setState(peer.state);
   tile.chart.follow(peer);
   void tile.verify(peer);
   peer.on('state', (state) => tile.setState(state));
   peer.on('stream', (stream) => void tile.show(stream));
-  call.transfers.set(peer, transfersFor(peer, name, $('transfers')));
   // Tell the newcomer whether we are muted; everyone else heard it when it changed.
   peer.once('connect', () => sendControl(mediaState(), peer));
-  peer.once('close', () => {
-    tile.remove();
-    call.tiles.delete(peer);
-    call.transfers.delete(peer);
-    system(`${name} left`);
-  });
-  system(`${name} joined`);
 }
 
 function showSelf() {
@@ -316,12 +337,7 @@ function wireControls() {
     sendControl({ demo: 1, type: 'chat', text });
   };
   $('file-input').onchange = (event) => {
-    for (const file of event.target.files) {
-      for (const peer of call.room.peers.values()) {
-        const transfers = call.transfers.get(peer);
-        if (transfers) void sendFile(transfers, file, call.tiles.get(peer)?.name ?? 'a member', $('transfers'));
-      }
-    }
+    for (const file of event.target.files) sendToEveryone(call.room, file, nameOfMember, $('transfers'));
     if (call.room.peers.size === 0) system('Nobody else is here yet to send files to.');
     event.target.value = '';
   };

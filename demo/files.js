@@ -1,13 +1,15 @@
-// The file panel on peerkit's transfers: blocks verified by SHA-256 as they arrive, pause and
-// resume, and resume after a reload on either side. The receiver writes into the Origin Private
-// File System, so a file of any size never sits in memory. One Transfers per person (by the name
-// they joined with): when someone comes back after a reload, their new Peer is attached to it and
-// whatever was unfinished carries on from the last verified block.
+// The file panel on room.sendFile(): blocks verified by SHA-256 as they arrive, pause, resume and
+// cancel, and resume after a reload on either side. The receiver writes into the Origin Private
+// File System, so a file of any size never sits in memory, and a partial file survives a reload.
+// A Peer the Room rebuilds carries on by itself; a person who reloads comes back as a new member,
+// so the sender, still holding the file, offers it again to them, and it resumes from the last
+// verified block. A sender who reloads picks the same file again: it resumes the same way.
 import { bytes, el } from './ui.js';
 
-const { createTransfers } = window.PeerKit;
-/** Transfers by the name of the person at the other end. */
-const byName = new Map();
+/** Files sent to a person (by the name they joined with) who left before they arrived, with their rows. */
+const unfinished = new Map();
+/** Rows of files being received, by the name of the sender. */
+const receiving = new Map();
 
 /** One row in the transfer list, with its progress bar, speed and time left. */
 class Row {
@@ -15,10 +17,11 @@ class Row {
     this.size = size;
     this.bar = el('progress', { max: Math.max(size, 1), value: 0, 'aria-label': `${direction === 'send' ? 'Sending' : 'Receiving'} ${name} ${direction === 'send' ? 'to' : 'from'} ${who}` });
     this.meta = el('div', { class: 'meta' });
+    this.note = el('div', { class: 'meta' });
     this.actions = el('div', { class: 'actions' });
     this.node = el('li', { dataset: { direction, name, status: direction === 'send' ? 'sending' : 'receiving' } },
       el('div', {}, `${direction === 'send' ? '↑' : '↓'} ${name} `, el('span', { class: 'meta' }, `${direction === 'send' ? 'to' : 'from'} ${who}`)),
-      this.bar, this.meta, this.actions);
+      this.bar, this.meta, this.note, this.actions);
     list.prepend(this.node);
     this.update({ bytes: 0, bytesPerSecond: 0, etaMs: Infinity });
   }
@@ -30,66 +33,77 @@ class Row {
     this.meta.textContent = `${bytes(done)} of ${bytes(this.size)} · ${speed}${left}`;
   }
 
-  status(status) {
+  status(status, note = '') {
     this.node.dataset.status = status;
+    this.note.textContent = note;
   }
 
   finish(status, extra) {
     this.bar.value = Math.max(this.size, 1);
     this.actions.replaceChildren();
     this.status(status);
-    this.meta.append(' · ', extra);
+    this.note.append(extra);
   }
 
   fail(err) {
     this.actions.replaceChildren();
     this.status('failed');
-    this.meta.append(' · ', el('strong', {}, `failed: ${err.message}`));
+    this.note.append(el('strong', {}, `failed: ${err.message}`));
   }
 }
+
+const WORDS = { paused: 'paused', waiting: 'connection lost: resumes when it is back', verifying: 'checking the whole file…', preparing: 'reading the file…', offered: 'waiting for them to accept…' };
 
 /**
- * The Transfers for the person called `who`, attached to their current Peer: new the first time,
- * the same one (with its unfinished transfers) when they come back.
+ * Sends `file` to everyone in `room` (one Transfer per member), each shown as a row.
+ * `nameOf(id)` gives a member's name.
  */
-export function transfersFor(peer, who, list) {
-  const existing = byName.get(who);
-  if (existing) {
-    existing.attach(peer);
-    return existing;
-  }
-  const transfers = createTransfers(peer);
-  byName.set(who, transfers);
-  transfers.on('transfer', (incoming) => void receive(incoming, who, list));
-  return transfers;
+export function sendToEveryone(room, file, nameOf, list) {
+  for (const [id, transfer] of room.sendFile(file)) void follow(room, transfer, file, nameOf(id), list, nameOf);
 }
 
-/** Sends `file` to one person; the row shows progress, pause/resume, and delivery once verified. */
-export async function sendFile(transfers, file, who, list) {
-  const row = new Row(list, { direction: 'send', name: file.name, size: file.size, who });
-  const t = transfers.sendFile(file);
-  t.on('progress', (p) => row.update(p));
-  const pause = el('button', { type: 'button', onclick: () => (t.state === 'paused' ? t.resume() : t.pause()) }, 'Pause');
-  const cancel = el('button', { type: 'button', onclick: () => t.cancel() }, 'Cancel');
-  row.actions.append(pause, cancel);
-  t.on('state', (state) => {
+/** `who` joined under `id` (perhaps after a reload): the files they had not fully received go again. */
+export function offerAgain(room, id, who, list, nameOf) {
+  const waiting = unfinished.get(who);
+  unfinished.delete(who);
+  for (const [file, row] of waiting ?? []) void follow(room, room.sendFile(file, id), file, who, list, nameOf, row);
+}
+
+/** Shows one outgoing Transfer in `row` until it is delivered, fails, or waits for `who` to come back. */
+async function follow(room, transfer, file, who, list, nameOf, row = new Row(list, { direction: 'send', name: file.name, size: file.size, who })) {
+  row.status('sending');
+  transfer.on('progress', (p) => row.update(p));
+  const pause = el('button', { type: 'button', onclick: () => (transfer.state === 'paused' ? transfer.resume() : transfer.pause()) }, 'Pause');
+  const cancel = el('button', { type: 'button', onclick: () => transfer.cancel() }, 'Cancel');
+  row.actions.replaceChildren(pause, cancel);
+  transfer.on('state', (state) => {
     pause.textContent = state === 'paused' ? 'Resume' : 'Pause';
-    if (state === 'paused' || state === 'waiting' || state === 'sending' || state === 'verifying') row.status(state === 'sending' ? 'sending' : state);
+    row.status(state === 'paused' || state === 'waiting' || state === 'verifying' ? state : 'sending', WORDS[state] ?? '');
   });
   try {
-    await t.done;
+    await transfer.done;
     row.finish('delivered', 'delivered, SHA-256 verified ✓');
   } catch (err) {
-    row.fail(err);
+    if (err.code !== 'CLOSED' || room.state === 'closed') return row.fail(err);
+    // They left (a reload, a closed tab): offered again when they come back.
+    row.actions.replaceChildren();
+    row.status('waiting', `${who} left: resumes when they come back`);
+    const again = [...room.peers.keys()].find((id) => nameOf(id) === who);
+    if (again !== undefined) return void follow(room, room.sendFile(file, again), file, who, list, nameOf, row);
+    if (!unfinished.has(who)) unfinished.set(who, new Map());
+    unfinished.get(who).set(file, row);
   }
 }
 
 /** Accepts every offer; a transfer that was under way before a reload says where it resumes. */
-async function receive(incoming, who, list) {
+export async function receive(incoming, who, list) {
   const row = new Row(list, { direction: 'receive', name: incoming.name, size: incoming.size, who });
-  if (incoming.resumedFrom > 0) row.meta.before(el('div', { class: 'meta' }, `resumed from ${bytes(incoming.resumedFrom)}`));
+  if (!receiving.has(who)) receiving.set(who, new Set());
+  receiving.get(who).add(row);
+  if (incoming.resumedFrom > 0) row.node.dataset.resumedFrom = String(incoming.resumedFrom);
+  row.status('receiving', incoming.resumedFrom > 0 ? `resumed from ${bytes(incoming.resumedFrom)}` : '');
   incoming.on('progress', (p) => row.update(p));
-  incoming.on('state', (state) => state === 'paused' && row.status('paused'));
+  incoming.on('state', (state) => row.status(state === 'sending' ? 'receiving' : state, WORDS[state] ?? ''));
   row.actions.append(el('button', { type: 'button', onclick: () => incoming.cancel() }, 'Cancel'));
   try {
     const file = await incoming.accept();
@@ -97,5 +111,16 @@ async function receive(incoming, who, list) {
     row.finish('received', el('a', { href: url, download: incoming.name }, `Download ${incoming.name}`));
   } catch (err) {
     row.fail(err);
+  } finally {
+    receiving.get(who)?.delete(row);
   }
+}
+
+/** `who` left: what they were sending stops here, kept to resume when they send the same file again. */
+export function senderLeft(who) {
+  for (const row of receiving.get(who) ?? []) {
+    row.actions.replaceChildren();
+    row.status('stopped', `${who} left: resumes if they send it again`);
+  }
+  receiving.delete(who);
 }

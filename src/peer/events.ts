@@ -2,6 +2,7 @@ import type { Channel } from '../data/channel.js';
 import type { Message } from '../data/framing.js';
 import type { PeerKitError } from '../errors.js';
 import type { Signal } from '../signaling/signal.js';
+import type { IncomingTransfer } from '../transfer/incoming.js';
 import type { PeerState } from './state.js';
 
 /** Events of a Peer. */
@@ -12,8 +13,13 @@ export interface PeerEvents {
   connect: [];
   /** A message arrived on the default channel. */
   data: [data: Message];
-  /** The remote side opened a channel with `peer.channel()`. */
+  /** The remote side opened a channel with `peer.channel()`; never the channel of file transfers. */
   channel: [channel: Channel];
+  /**
+   * The remote offers a file (`peer.sendFile()`, `room.sendFile()`): `accept()` or `reject()` it.
+   * Not emitted again when a transfer accepted here resumes on this Peer.
+   */
+  transfer: [incoming: IncomingTransfer];
   /** A remote media track arrived, with the streams the remote added it to. */
   track: [track: MediaStreamTrack, streams: readonly MediaStream[]];
   /** A remote MediaStream was seen for the first time. */

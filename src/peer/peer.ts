@@ -1,3 +1,5 @@
+// Longer than the ~300 lines a file aims for: it is the Peer's public surface, one TSDoc'd method
+// per call (sendFile() added the last 20 lines), and each delegates to a module of its own.
 import type { Channel, ChannelOptions } from '../data/channel.js';
 import type { Sendable } from '../data/framing.js';
 import { Emitter } from '../emitter.js';
@@ -5,12 +7,15 @@ import { PeerKitError } from '../errors.js';
 import { listen } from '../util.js';
 import { SIGNAL_VERSION, parseSignal } from '../signaling/signal.js';
 import type { Signal } from '../signaling/signal.js';
+import { Transfer } from '../transfer/transfer.js';
+import type { SendFileOptions } from '../transfer/transfer.js';
 import { channelsOf } from './channels.js';
 import type { Channels } from './channels.js';
 import type { PeerEvents } from './events.js';
+import { PeerFiles } from './files.js';
 import { watchHealth } from './health.js';
 import type { ConnectionHealth } from './health.js';
-import { watchGathering } from './ice-servers.js';
+import { watchGathering } from './gathering.js';
 import { Negotiator } from './negotiator.js';
 import { createConnection, logger, resolvePeerOptions } from './options.js';
 import type { PeerOptions, ResolvedPeerOptions } from './options.js';
@@ -18,9 +23,7 @@ import { firstSeen, sendersOf } from './senders.js';
 import type { Senders } from './senders.js';
 import { derivePeerState } from './state.js';
 import type { PeerState } from './state.js';
-import { summarizeStats } from './stats.js';
 import type { PeerStats } from './stats.js';
-import { verificationOf } from './verification.js';
 import type { Verification } from './verification.js';
 
 export type { PeerEvents } from './events.js';
@@ -55,13 +58,15 @@ export class Peer extends Emitter<PeerEvents> {
   private readonly main: Channel;
   private readonly channels: Channels;
   private readonly log: (...args: unknown[]) => void;
-  private inbox: Promise<void> = Promise.resolve();
+  private inbox: Promise<unknown>;
   private current: PeerState = 'new';
   private wasConnected = false;
   private ending: Promise<void> | undefined;
   private settle = { resolve: noop, reject: noop as (err: PeerKitError) => void };
   private readonly unwatch: () => void;
   private lastStats: PeerStats | undefined;
+  /** @internal Its file transfers: see {@link PeerFiles}. */
+  readonly files = new PeerFiles(this);
 
   /** @throws PeerKitError `UNSUPPORTED` without RTCPeerConnection, `BAD_ARGUMENT` for a bad option */
   constructor(options: PeerOptions = {}) {
@@ -85,17 +90,22 @@ export class Peer extends Emitter<PeerEvents> {
       this.log('ice', pc.iceConnectionState, pc.connectionState);
       this.health.check();
     };
+    const [stopGathering, ready] = watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => (fatal ? this.die(err) : this.fail(err)));
+    this.inbox = ready;
     const stops = [
-      watchGathering(pc, options.iceTransportPolicy === 'relay', (err, fatal) => (fatal ? this.die(err) : this.fail(err))),
+      stopGathering,
       listen(pc, {
         negotiationneeded: () => {
           this.log('negotiating');
-          void this.negotiator.negotiate();
+          void ready.then(() => this.negotiator.negotiate());
         },
         icecandidate: ({ candidate }: RTCPeerConnectionIceEvent) => this.negotiator.trickle(candidate),
         iceconnectionstatechange: check,
         connectionstatechange: check,
-        datachannel: ({ channel }: RTCDataChannelEvent) => this.emit('channel', this.channels.adoptRemote(channel)),
+        datachannel: ({ channel }: RTCDataChannelEvent) => {
+          const adopted = this.channels.adoptRemote(channel);
+          if (!this.files.take(adopted)) this.emit('channel', adopted);
+        },
         track: ({ track, streams }: RTCTrackEvent) => {
           this.emit('track', track, streams);
           newStreams(streams);
@@ -158,6 +168,22 @@ export class Peer extends Emitter<PeerEvents> {
     return this.channels.create(label, { ...this.options.channel, ...options });
   }
 
+  /**
+   * Sends a File or Blob on a channel of its own, in verified blocks, with backpressure that
+   * leaves `send()` its share: the remote Peer gets a `transfer` event. The transfer resumes from
+   * the last verified block across ICE restarts, and after either page reloads (see the README,
+   * "File transfers"). The transfer code loads on first use, so the Transfer is `preparing` a
+   * moment before it is `offered`.
+   *
+   * @throws PeerKitError `CLOSED` after `close()`, `BAD_ARGUMENT` when `file` is not a Blob
+   */
+  sendFile(file: Blob, options?: SendFileOptions): Transfer {
+    this.assertOpen('sendFile()');
+    const transfer = new Transfer(file, options);
+    this.files.send(transfer);
+    return transfer;
+  }
+
   /** Sends a local media track to the remote Peer; renegotiates by itself. */
   addTrack(track: MediaStreamTrack, ...streams: MediaStream[]): void {
     this.assertOpen('addTrack()');
@@ -197,6 +223,8 @@ export class Peer extends Emitter<PeerEvents> {
   getVerification(): Promise<Verification> {
     return this.later('getVerification()', async () => {
       await this.connected;
+      // Loaded on first use, as few Peers are verified: it stays out of every user's bundle.
+      const { verificationOf } = await import('./verification.js');
       return verificationOf(this.pc);
     });
   }
@@ -204,6 +232,8 @@ export class Peer extends Emitter<PeerEvents> {
   /** Round-trip time, bitrates, bytes and whether the path is direct or relayed. */
   getStats(): Promise<PeerStats> {
     return this.later('getStats()', async () => {
+      // Loaded on first use, like getVerification()'s code.
+      const { summarizeStats } = await import('./stats.js');
       this.lastStats = summarizeStats(await this.pc.getStats(), this.lastStats);
       return this.lastStats;
     });

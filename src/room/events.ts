@@ -1,6 +1,7 @@
 import type { Message } from '../data/framing.js';
 import type { PeerKitError } from '../errors.js';
 import type { Peer } from '../peer/peer.js';
+import type { IncomingTransfer } from '../transfer/incoming.js';
 
 /** Where a Room is in its life; it follows its transport. */
 export type RoomState = 'joined' | 'reconnecting' | 'closed';
@@ -47,6 +48,11 @@ export interface RoomEvents {
    * rebuilt Peers), or with `send()` on its Peer's default channel.
    */
   data: [data: Message, from: string];
+  /**
+   * Member `from` offers a file (`room.sendFile()`, or `sendFile()` on its Peer): `accept()` or
+   * `reject()` it. A transfer under way resumes on a rebuilt Peer without a new event.
+   */
+  transfer: [incoming: IncomingTransfer, from: string];
   /** A remote media track arrived from a member. */
   track: [track: MediaStreamTrack, streams: readonly MediaStream[], from: string];
   /** A remote MediaStream from a member was seen for the first time. */

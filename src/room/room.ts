@@ -7,6 +7,7 @@ import { randomHex } from '../util.js';
 import { checkSecret, decideAdmission } from './admission.js';
 import { sendToMembers } from './courier.js';
 import { Envelopes } from './envelope.js';
+import { RoomFiles } from './files.js';
 import type { OpenedHello, Presence } from './envelope.js';
 import type { RoomEncryption, RoomEvents, RoomState } from './events.js';
 import { LocalMedia } from './local-media.js';
@@ -18,6 +19,7 @@ import { Roster } from './roster.js';
 import type { SfuMedia } from './sfu-media.js';
 import type { MediaKeys } from './media-keys.js';
 import type { WhepSession, WhipSession } from '../whip/index.js';
+import type { SendFileOptions, Transfer } from '../transfer/transfer.js';
 
 export type { RoomOptions } from './options.js';
 export type { RoomEncryption, RoomEvents, RoomMediaState, RoomState } from './events.js';
@@ -59,6 +61,7 @@ export class Room extends Emitter<RoomEvents> {
     // Through an SFU, the stream goes there once; the Peers carry data only.
     attachMedia: (peer) => {
       if (this.#sfu === undefined) this.#media.attach(peer);
+      this.#files.wire(peer);
     },
     lookup: (id) => this.#roster.get(id),
     leaving: () => this.#leaving !== undefined,
@@ -66,6 +69,7 @@ export class Room extends Emitter<RoomEvents> {
     remove: (member) => this.#remove(member),
     key: (member, signal) => this.#keys?.receive(member, signal),
   });
+  readonly #files = new RoomFiles(this, () => this.#roster.all());
   #envelopes!: Envelopes;
   #sfu: SfuMedia | undefined;
   #keys: MediaKeys | undefined;
@@ -165,6 +169,27 @@ export class Room extends Emitter<RoomEvents> {
       members = [member];
     }
     return sendToMembers(members, data);
+  }
+
+  /**
+   * Sends a File or Blob to member `to`, or to every member admitted now, each on a Transfer of
+   * its own (see `peer.sendFile()`); the members get a `transfer` event. A transfer under way
+   * resumes from the last verified block on a Peer the Room rebuilds for its member. When the
+   * member leaves, or this Room is left, its Transfer fails with `CLOSED`.
+   *
+   * @returns the Transfer to `to`; without `to`, a new Map from the id of each member admitted
+   * now to the Transfer to it (empty when no one is there)
+   * @throws PeerKitError `CLOSED` after `leave()`, `BAD_ARGUMENT` for a member not (yet) admitted or a `file` that is not a Blob
+   */
+  sendFile(file: Blob, to: string, options?: SendFileOptions): Transfer;
+  sendFile(file: Blob, to?: undefined, options?: SendFileOptions): Map<string, Transfer>;
+  sendFile(file: Blob, to?: string, options?: SendFileOptions): Transfer | Map<string, Transfer> {
+    this.#assertOpen('sendFile()');
+    const sent = this.#files.send(file, to, options);
+    if (to === undefined) return sent;
+    const transfer = sent.get(to);
+    if (transfer === undefined) throw new PeerKitError('BAD_ARGUMENT', `no admitted member ${to} in room ${this.name}`);
+    return transfer;
   }
 
   /** Sends every track of `stream` to every member, present and future. */
@@ -319,6 +344,7 @@ export class Room extends Emitter<RoomEvents> {
   #remove(member: Member): void {
     this.#sfu?.forget(member);
     this.#keys?.removed(member);
+    this.#files.forget(member);
     member.dispose();
     this.#roster.remove(member);
     this.emit('leave', member.id);

@@ -1,8 +1,8 @@
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from '../emitter.js';
 import { PeerKitError } from '../errors.js';
 import { toHex } from '../util.js';
 import { Meter } from './outgoing.js';
-import type { TransferEvents, TransferState } from './outgoing.js';
+import type { TransferEvents, TransferState } from './transfer.js';
 import type { BlockMessage, OfferMessage } from './protocol.js';
 import { TRANSFER_VERSION, blockCount, blockLength, fileRoot, missingRanges, sha256 } from './protocol.js';
 import type { BlockStore } from './store.js';
@@ -37,7 +37,7 @@ export interface IncomingLink {
  * });
  * ```
  */
-export class IncomingTransfer extends EventEmitter<TransferEvents> {
+export class IncomingTransfer extends Emitter<TransferEvents> {
   /** The sender's id for this file, the same across reconnects and reloads (see `Transfer.id`). */
   readonly id: string;
   /** File name announced by the sender; not sanitised, so check it before using it as a path. */

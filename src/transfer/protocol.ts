@@ -8,8 +8,7 @@
 import { PeerKitError } from '../errors.js';
 import { isRecord, toHex } from '../util.js';
 
-/** The label of the channel that carries transfers. */
-export const TRANSFER_LABEL = 'peerkit-transfer';
+export { TRANSFER_LABEL } from './transfer.js';
 /** The version carried in every transfer message. */
 export const TRANSFER_VERSION = 1;
 /** Bytes before a block's data: version, kind, transfer id (32), index (u32), SHA-256 (32). */

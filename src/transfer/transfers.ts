@@ -1,15 +1,17 @@
-import { EventEmitter } from 'eventemitter3';
 import type { Channel } from '../data/channel.js';
 import type { Message } from '../data/framing.js';
+import { Emitter } from '../emitter.js';
 import { PeerKitError } from '../errors.js';
 import type { Peer } from '../peer/peer.js';
 import type { PeerState } from '../peer/state.js';
 import { IncomingTransfer } from './incoming.js';
-import { Transfer } from './outgoing.js';
-import type { SendFileOptions, TakenBlock } from './outgoing.js';
+import { Outgoing } from './outgoing.js';
+import type { TakenBlock } from './outgoing.js';
 import type { ControlMessage, OfferMessage } from './protocol.js';
 import { TRANSFER_LABEL, decodeBlock, encodeBlock, parseControl } from './protocol.js';
 import { loadStored, opfsFolder, sweep } from './store.js';
+import { Transfer } from './transfer.js';
+import type { SendFileOptions } from './transfer.js';
 
 /** Options of {@link createTransfers}; each instance keeps its own copy. */
 export interface TransfersOptions {
@@ -54,12 +56,12 @@ const MiB = 1 << 20;
  * await t.done;
  * ```
  */
-export class Transfers extends EventEmitter<TransfersEvents> {
+export class Transfers extends Emitter<TransfersEvents> {
   private readonly options: Required<Omit<TransfersOptions, 'tamper'>> & Pick<TransfersOptions, 'tamper'>;
   private readonly window: number;
-  private readonly outgoing = new Map<string, Transfer>();
+  private readonly outgoing = new Map<string, Outgoing>();
   private readonly incoming = new Map<string, IncomingTransfer>();
-  private readonly order: Transfer[] = [];
+  private readonly order: Outgoing[] = [];
   private peer: Peer | undefined;
   private out: Channel | undefined;
   private detach: () => void = () => {};
@@ -95,7 +97,6 @@ export class Transfers extends EventEmitter<TransfersEvents> {
     this.disconnected();
     let gone: () => void = () => {};
     this.gone = new Promise((resolve) => (gone = resolve));
-    const onChannel = (channel: Channel): void => void this.adopt(channel);
     // Firefox fires no channel close when the connection is closed under it (as the spec says),
     // and a Peer emits `close` only after its channels had time to drain: its state says it first.
     const onState = (state: PeerState): void => {
@@ -104,12 +105,14 @@ export class Transfers extends EventEmitter<TransfersEvents> {
       this.disconnected();
     };
     peer.on('state', onState);
-    peer.on('channel', onChannel);
+    // The Peer hands the remote's transfer channel and offers to the Transfers attached to it.
+    const files = peer.files;
+    files.attached = this;
     this.detach = () => {
       gone();
       this.out = undefined;
       this.peer = undefined;
-      peer.off('channel', onChannel);
+      if (files.attached === this) files.attached = undefined;
       peer.off('state', onState);
     };
     this.peer = peer;
@@ -117,14 +120,15 @@ export class Transfers extends EventEmitter<TransfersEvents> {
   }
 
   /**
-   * Takes the remote's transfer channel; true if `channel` is one. Called for every `channel`
-   * event of the attached Peer; a Peer that keeps this channel out of its public `channel`
-   * event hands it over here instead.
+   * Takes the remote's transfer channel, with any messages that arrived on it before; true if
+   * `channel` is one. The Peer this Transfers is attached to calls it: its transfer channel never
+   * shows up on the Peer's `channel` event.
    */
-  adopt(channel: Channel): boolean {
+  adopt(channel: Channel, held: readonly Message[] = []): boolean {
     if (channel.label !== TRANSFER_LABEL) return false;
     channel.on('message', (message) => this.receive(message));
     channel.on('error', (err) => this.emit('error', err));
+    for (const message of held) this.receive(message);
     return true;
   }
 
@@ -136,35 +140,45 @@ export class Transfers extends EventEmitter<TransfersEvents> {
    */
   sendFile(file: Blob, options: SendFileOptions = {}): Transfer {
     if (this.closed) throw new PeerKitError('CLOSED', 'sendFile() was called after close().');
-    if (!(file instanceof Blob)) throw new PeerKitError('BAD_ARGUMENT', 'sendFile() takes a File or Blob.');
-    const transfer = new Transfer(file, options, {
+    const transfer = new Transfer(file, options);
+    this.send(transfer);
+    return transfer;
+  }
+
+  /** @internal Sends a Transfer made by `peer.sendFile()` or `room.sendFile()` before this code loaded. */
+  send(transfer: Transfer): void {
+    const out = new Outgoing(transfer, {
       control: (message) => this.control(message),
       wake: () => void this.pump(),
       forget: (id) => this.forgetOutgoing(id),
       blockSize: this.options.blockSize,
       window: this.window,
     });
-    void transfer.prepare().then(
+    void out.prepare().then(
       (offer) => {
-        if (transfer.finished) return;
+        if (out.finished) return;
+        if (this.closed) return out.ended('failed', new PeerKitError('CLOSED', 'The transfers of this Peer were closed.'));
         if (this.outgoing.has(offer.id)) {
-          return transfer.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${transfer.name}" is already being sent to this Peer.`));
+          return out.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${out.name}" is already being sent to this Peer.`));
         }
-        this.outgoing.set(offer.id, transfer);
-        this.order.push(transfer);
+        this.outgoing.set(offer.id, out);
+        this.order.push(out);
         this.control(offer);
       },
-      (err: unknown) => transfer.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${transfer.name}" could not be read.`, { cause: err })),
+      (err: unknown) => out.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${out.name}" could not be read.`, { cause: err })),
     );
-    return transfer;
   }
 
-  /** Stops listening to the Peer. Unfinished transfers stop without a cancel, so their partial files stay resumable. */
-  close(): void {
+  /**
+   * Stops listening to the Peer. Unfinished transfers stop without a cancel, so their partial
+   * files stay resumable; with a `reason`, unfinished outgoing transfers also fail with it.
+   */
+  close(reason?: PeerKitError): void {
     if (this.closed) return;
     this.closed = true;
     this.detach();
     this.disconnected();
+    if (reason) for (const out of [...this.outgoing.values()]) out.ended('failed', reason);
   }
 
   private disconnected(): void {
@@ -223,7 +237,7 @@ export class Transfers extends EventEmitter<TransfersEvents> {
     }
   }
 
-  private pick(): (TakenBlock & { transfer: Transfer }) | undefined {
+  private pick(): (TakenBlock & { transfer: Outgoing }) | undefined {
     for (let tries = 0; tries < this.order.length; tries++) {
       this.turn = (this.turn + 1) % this.order.length;
       const transfer = this.order[this.turn];
@@ -291,6 +305,7 @@ export class Transfers extends EventEmitter<TransfersEvents> {
     });
     this.incoming.set(offer.id, incoming);
     this.emit('transfer', incoming);
+    this.peer?.emit('transfer', incoming);
   }
 
   private async sweepStored(): Promise<void> {

@@ -134,6 +134,16 @@ async function mutes(from, to, fromName, { camera = true } = {}) {
   }, [tile(fromName), camera ? 'on' : 'off']);
 }
 
+/** Ada and Grace, each in a browser context of their own, joined to `room` without video and connected. */
+async function audioCall(room) {
+  const ada = await open(await browser.newContext(), { room, name: 'Ada', novideo: 'true' });
+  const grace = await open(await browser.newContext(), { room, name: 'Grace', novideo: 'true' });
+  await join(ada);
+  await join(grace);
+  await until(ada, 'connecting', (s) => document.querySelector(s)?.dataset.state === 'connected', tile('Grace'));
+  return [ada, grace];
+}
+
 /** Waits until the chart under a member's tile has RTT samples from getStats(). */
 async function chartsStats(page, name) {
   await until(page, `stats for ${name}`, (s) => document.querySelector(`${s} figure`)?.dataset.rtt > 0, tile(name));
@@ -218,6 +228,45 @@ describe('demo page', { timeout: TEST_MS * 6 }, () => {
     await grace.context().close();
   });
 
+  test('a file sent through the panel pauses, resumes after the receiver reloads, and a rebuilt connection keeps the tile', { timeout: TEST_MS }, async (t) => {
+    if (skip) return t.skip(skip);
+    const [ada, grace] = await audioCall('e2e-files');
+    const name = 'resume-48MiB.bin';
+    const bytes = randomBytes(48 * 2 ** 20);
+    const row = (direction, status) => `#transfers li[data-direction="${direction}"][data-name="${name}"]${status ? `[data-status="${status}"]` : ''}`;
+    await ada.setInputFiles('#file-input', { name, mimeType: 'application/octet-stream', buffer: bytes });
+    // Paused as soon as the first blocks are verified, so the reload lands mid-file.
+    await until(ada, 'the first verified blocks, then pause', (s) => {
+      const node = document.querySelector(s);
+      if (!(node?.querySelector('progress').value > 0)) return false;
+      [...node.querySelectorAll('button')].find((b) => b.textContent === 'Pause').click();
+      return true;
+    }, row('send'));
+    await until(grace, 'the pause reaching the receiver', (s) => document.querySelector(s), row('receive', 'paused'));
+    await until(ada, 'the Resume button', (s) => [...document.querySelectorAll(`${s} button`)].some((b) => b.textContent === 'Resume'), row('send', 'paused'));
+    await grace.reload();
+    await join(grace);
+    // Ada's page offers the file again to the Grace who came back, and it resumes from OPFS.
+    await until(grace, 'the file arriving after the reload', (s) => document.querySelector(s), row('receive', 'received'));
+    await until(ada, 'the delivery after the reload', (s) => document.querySelector(s), row('send', 'delivered'));
+    const resumedFrom = Number(await grace.$eval(row('receive', 'received'), (node) => node.dataset.resumedFrom ?? 0));
+    assert.ok(resumedFrom > 0, 'the transfer resumed from the blocks kept in OPFS');
+    const digest = await grace.locator(`${row('receive', 'received')} a[download]`).evaluate(async (a) => {
+      const data = await (await fetch(a.href)).arrayBuffer();
+      return [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    });
+    assert.equal(digest, sha256(bytes), 'the resumed file has the SHA-256 of the one sent');
+    // A connection closed under the Room is rebuilt: the same tile, connected again, nobody twice.
+    await until(ada, 'Grace connected again', (s) => document.querySelector(s)?.dataset.state === 'connected', tile('Grace'));
+    await ada.evaluate(() => [...window.demo.room.peers.values()][0].connection.close());
+    await until(ada, 'the rebuild said', () => [...document.querySelectorAll('#messages li')].some((li) => li.textContent.startsWith('Reconnecting to Grace')));
+    await until(ada, 'the rebuilt Peer connected on the same tile', (s) => document.querySelector(s)?.dataset.state === 'connected', tile('Grace'));
+    assert.equal(await ada.locator('#tiles .tile').count(), 2, 'self and Grace, nobody twice');
+    await chats(grace, ada, 'Grace', 'back again');
+    await ada.context().close();
+    await grace.context().close();
+  });
+
   test('with no server (plain static hosting) two tabs call over BroadcastChannel, and the page says so', { timeout: TEST_MS }, async (t) => {
     if (skip) return t.skip(skip);
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -250,11 +299,7 @@ describe('demo page', { timeout: TEST_MS * 6 }, () => {
 
   test('after the signaling server restarts mid-call, the call, chat and mute state carry on with no duplicate tiles', { timeout: TEST_MS }, async (t) => {
     if (skip) return t.skip(skip);
-    const ada = await open(await browser.newContext(), { room: 'e2e-restart', name: 'Ada', novideo: 'true' });
-    const grace = await open(await browser.newContext(), { room: 'e2e-restart', name: 'Grace', novideo: 'true' });
-    await join(ada);
-    await join(grace);
-    await until(ada, 'connecting', (s) => document.querySelector(s)?.dataset.state === 'connected', tile('Grace'));
+    const [ada, grace] = await audioCall('e2e-restart');
     const ids = await ada.evaluate(() => [...window.demo.room.peers.keys()]);
     await demo.restartSignaling();
     // Members come back under new ids, with the same Peers.

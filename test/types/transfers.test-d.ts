@@ -24,3 +24,20 @@ t.on('state', (state) => state === 'stalled');
 createTransfers(new Peer(), { blocksize: 1 });
 // @ts-expect-error: sendFile takes a Blob
 transfers.sendFile('not a file');
+
+// peer.sendFile(), room.sendFile() and their `transfer` events.
+declare const room: import('../../dist/index.js').Room;
+const peer = new Peer();
+const fromPeer: Transfer = peer.sendFile(new Blob(['x']), { name: 'x.txt' });
+peer.on('transfer', (incoming: IncomingTransfer) => incoming.reject());
+const toOne: Transfer = room.sendFile(new Blob(['x']), 'member-id', { meta: 1 });
+const toAll: Map<string, Transfer> = room.sendFile(new Blob(['x']));
+room.on('transfer', (incoming: IncomingTransfer, from: string) => [incoming.name, from]);
+void [fromPeer, toOne, toAll];
+// @ts-expect-error: sendFile takes a Blob
+peer.sendFile('not a file');
+// @ts-expect-error: to one member, one Transfer, not a Map
+const wrong: Map<string, Transfer> = room.sendFile(new Blob(['x']), 'member-id');
+// @ts-expect-error: the Room's transfer event names the sender as a string
+room.on('transfer', (incoming: IncomingTransfer, from: number) => [incoming, from]);
+void wrong;
