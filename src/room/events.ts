@@ -11,6 +11,12 @@ export type RoomState = 'joined' | 'reconnecting' | 'closed';
  */
 export type RoomMediaState = 'connected' | 'reconnecting';
 
+/**
+ * Where a Room's media goes: member to member (`mesh`) or through the server's SFU (`sfu`). With
+ * `media: 'auto'` it changes as the room grows past `meshLimit` members and shrinks back.
+ */
+export type RoomMediaMode = 'mesh' | 'sfu';
+
 /** Events of a Room. */
 export interface RoomEvents {
   /** A member was admitted: here is its Peer, before it connects, so listeners can be added. */
@@ -46,6 +52,13 @@ export interface RoomEvents {
    * {@link Room.selfId}) or the one played from member `id`. Data between members is not affected.
    */
   media: [state: RoomMediaState, id: string];
+  /**
+   * With `media: 'auto'`: the room's media started moving to `mode` ({@link Room.media}), because
+   * the room grew past `meshLimit` members or shrank back to it. Each member's media then arrives
+   * as a new `stream` (and its `track`s) from the new route, while the old one keeps playing
+   * until the new one decodes; no member leaves or joins, and `room.send()` is not affected.
+   */
+  mode: [mode: RoomMediaMode];
   /** Something failed that no call waits for; `from` names the member when it is about one. */
   error: [error: PeerKitError, from: string | undefined];
   /** The room was left, by `leave()` or because its transport closed for good. Once. */

@@ -52,11 +52,25 @@ export interface RoomOptions extends Omit<PeerOptions, 'polite' | 'iceServers'> 
    * feeds from it (WHEP): one upload per member whatever the room's size, but the SFU sees the
    * media. Data (`room.send`) stays end to end either way. `sfu` needs a transport that gives SFU
    * endpoints (`WebSocketTransport` to `peerkit-signal --janus`), else `join()` fails with
-   * `UNSUPPORTED`; `stream` then holds at most one audio and one video track.
+   * `UNSUPPORTED`; `stream` then holds at most one audio and one video track. `auto`: a mesh while
+   * the room has at most {@link meshLimit} members, the SFU beyond, and back to the mesh when it
+   * shrinks to the limit; the media moves without anyone re-joining (see {@link Room.media} and
+   * the `mode` event). Every member of the room must use the same `media` and `meshLimit`; with
+   * a transport that gives no SFU endpoints, `auto` stays a mesh.
    * @default 'mesh'
    */
-  media?: 'mesh' | 'sfu';
+  media?: 'mesh' | 'sfu' | 'auto';
+  /**
+   * With `media: 'auto'`: the most members (this one included, as presence counts them) whose
+   * media goes member to member; one more, and it moves to the SFU. Each member uploads its stream
+   * once per other member in a mesh, so past 4 or so most laptops give out.
+   * @default 4
+   */
+  meshLimit?: number;
 }
+
+/** {@link RoomOptions.meshLimit}'s default. */
+export const DEFAULT_MESH_LIMIT = 4;
 
 /** {@link RoomOptions.rejoinGraceMs}'s default. */
 export const DEFAULT_REJOIN_GRACE_MS = 15_000;
@@ -74,8 +88,12 @@ export function checkRoomOptions(name: unknown, options: RoomOptions | undefined
   if (options?.admit !== undefined && typeof options.admit !== 'function') {
     throw new PeerKitError('BAD_ARGUMENT', 'options.admit must be a function');
   }
-  if (options?.media !== undefined && options.media !== 'mesh' && options.media !== 'sfu') {
-    throw new PeerKitError('BAD_ARGUMENT', `options.media must be 'mesh' or 'sfu', got ${String(options.media)}`);
+  if (options?.media !== undefined && options.media !== 'mesh' && options.media !== 'sfu' && options.media !== 'auto') {
+    throw new PeerKitError('BAD_ARGUMENT', `options.media must be 'mesh', 'sfu' or 'auto', got ${String(options.media)}`);
+  }
+  const limit = options?.meshLimit;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new PeerKitError('BAD_ARGUMENT', `options.meshLimit must be a positive integer, got ${String(limit)}`);
   }
   if (options?.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length === 0)) {
     throw new PeerKitError('BAD_ARGUMENT', 'options.secret must be a non-empty string');
@@ -97,6 +115,7 @@ export function peerOptionsOf(options: RoomOptions, iceServers: RTCIceServer[], 
     secret: _secret,
     kdfIterations: _iterations,
     media: _media,
+    meshLimit: _meshLimit,
     ...peerOptions
   } = options;
   return { ...peerOptions, iceServers, polite };

@@ -8,18 +8,19 @@ import { checkSecret, decideAdmission } from './admission.js';
 import { sendToMembers } from './courier.js';
 import { Envelopes } from './envelope.js';
 import type { OpenedHello, Presence } from './envelope.js';
-import type { RoomEvents, RoomState } from './events.js';
+import type { RoomEvents, RoomMediaMode, RoomState } from './events.js';
 import { LocalMedia } from './local-media.js';
 import type { Member } from './member.js';
 import { MemberPeers } from './member-peers.js';
-import { DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
+import type { MediaMode } from './media-mode.js';
+import { DEFAULT_MESH_LIMIT, DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
 import type { RoomOptions } from './options.js';
 import { Roster } from './roster.js';
 import type { SfuMedia } from './sfu-media.js';
 import type { WhepSession, WhipSession } from '../whip/index.js';
 
 export type { RoomOptions } from './options.js';
-export type { RoomEvents, RoomMediaState, RoomState } from './events.js';
+export type { RoomEvents, RoomMediaMode, RoomMediaState, RoomState } from './events.js';
 
 /**
  * A mesh of Peers over one {@link SignalingTransport}: one Peer per remote member, with a
@@ -57,7 +58,8 @@ export class Room extends Emitter<RoomEvents> {
     peerOptions: (member) => peerOptionsOf(this.#options, this.#iceServers, this.#key > member.key),
     // Through an SFU, the stream goes there once; the Peers carry data only.
     attachMedia: (peer) => {
-      if (this.#sfu === undefined) this.#media.attach(peer);
+      if (this.#auto !== undefined) this.#auto.attach(peer);
+      else if (this.#sfu === undefined) this.#media.attach(peer);
     },
     lookup: (id) => this.#roster.get(id),
     leaving: () => this.#leaving !== undefined,
@@ -66,6 +68,8 @@ export class Room extends Emitter<RoomEvents> {
   });
   #envelopes!: Envelopes;
   #sfu: SfuMedia | undefined;
+  /** With `media: 'auto'` and an SFU to move to. */
+  #auto: MediaMode | undefined;
   #selfId = '';
   #iceServers: RTCIceServer[] = [];
   #state: RoomState = 'joined';
@@ -111,7 +115,15 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * With `media: 'sfu'`: the SFU sessions, for their stats (`getStats()`): this member's publish,
+   * Where the media goes now: `sfu` with `media: 'sfu'`, `mesh` with `media: 'mesh'`, and with
+   * `media: 'auto'` whichever the room's size calls for (it changes with a `mode` event).
+   */
+  get media(): RoomMediaMode {
+    return this.#auto?.mode ?? (this.#sfu === undefined ? 'mesh' : 'sfu');
+  }
+
+  /**
+   * With `media: 'sfu'` (or `'auto'` while the SFU carries the media): the SFU sessions, for their stats (`getStats()`): this member's publish,
    * and the play of each member's feed by member id. Undefined in a mesh.
    */
   sfuSessions():
@@ -122,7 +134,12 @@ export class Room extends Emitter<RoomEvents> {
         plays: Map<string, WhepSession>;
       }
     | undefined {
-    return this.#sfu?.sessions();
+    return this.#feeds?.sessions();
+  }
+
+  /** Whichever follows the members' SFU feeds: the SFU media, or the auto mode that owns one. */
+  get #feeds(): MediaMode | SfuMedia | undefined {
+    return this.#auto ?? this.#sfu;
   }
 
   /** The hello member `id` joined with, if it gave one. */
@@ -158,6 +175,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Sends every track of `stream` to every member, present and future. */
   addStream(stream: MediaStream): void {
     this.#assertOpen('addStream()');
+    if (this.#auto !== undefined) return this.#auto.add(stream);
     if (this.#sfu !== undefined) return this.#sfu.add(stream);
     this.#media.add(stream, this.peers.values());
   }
@@ -165,6 +183,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Stops sending the tracks of `stream` to everyone. The tracks are not stopped. */
   removeStream(stream: MediaStream): void {
     this.#assertOpen('removeStream()');
+    if (this.#auto !== undefined) return this.#auto.remove(stream);
     if (this.#sfu !== undefined) return this.#sfu.remove();
     this.#media.remove(stream, this.peers.values());
   }
@@ -176,6 +195,7 @@ export class Room extends Emitter<RoomEvents> {
    */
   async replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
     this.#assertOpen('replaceTrack()');
+    if (this.#auto !== undefined) return this.#auto.replace(oldTrack, newTrack);
     if (this.#sfu !== undefined) return this.#sfu.replace(oldTrack, newTrack);
     await this.#media.replace(oldTrack, newTrack, this.peers.values());
   }
@@ -214,6 +234,12 @@ export class Room extends Emitter<RoomEvents> {
       const { SfuMedia } = await import('./sfu-media.js');
       this.#sfu = new SfuMedia(this, result.sfu, result.selfId, this.#options.stream, () => this.#iceServers);
     }
+    if (this.#options.media === 'auto' && result.sfu !== undefined) {
+      const { MediaMode } = await import('./media-mode.js');
+      const host = { events: this, members: () => this.#roster.all(), local: this.#media, iceServers: () => this.#iceServers };
+      const count = 1 + result.members.length;
+      this.#auto = new MediaMode(host, this.#options.meshLimit ?? DEFAULT_MESH_LIMIT, result.sfu, result.selfId, this.#options.stream, count);
+    }
     result.members.forEach((id, i) => this.#arrive(id, result.hellos?.[id], opened?.[i]));
   }
 
@@ -248,7 +274,7 @@ export class Room extends Emitter<RoomEvents> {
     const previousId = this.#selfId;
     this.#selfId = result.selfId;
     // The server keys feeds by member id: under a new id, the feed is published again.
-    if (result.sfu !== undefined && result.selfId !== previousId) this.#sfu?.rejoined(result.sfu, result.selfId);
+    if (result.sfu !== undefined && result.selfId !== previousId) this.#feeds?.rejoined(result.sfu, result.selfId);
     const present = new Set(result.members);
     for (const member of this.#roster.all()) if (!present.has(member.id)) this.#depart(member.id);
     for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
@@ -264,7 +290,7 @@ export class Room extends Emitter<RoomEvents> {
     const known = this.#roster.byKey(presence.key);
     if (known !== undefined) {
       this.#peers.returned(known, this.#roster.rename(known, id));
-      if (known.peer !== undefined) this.#sfu?.watch(known);
+      if (known.peer !== undefined) this.#feeds?.watch(known);
       for (const payload of early) this.#deliver(id, payload);
       return;
     }
@@ -278,7 +304,7 @@ export class Room extends Emitter<RoomEvents> {
     const error = (failure: PeerKitError, about: Member): void => void this.emit('error', failure, about.id);
     if (await decideAdmission({ envelopes: this.#envelopes, admit: this.#options.admit, current, error }, member, presence, known)) {
       this.#peers.admit(member);
-      this.#sfu?.watch(member);
+      this.#feeds?.watch(member);
     } else member.refuse();
   }
 
@@ -296,7 +322,7 @@ export class Room extends Emitter<RoomEvents> {
   };
 
   #remove(member: Member): void {
-    this.#sfu?.forget(member);
+    this.#feeds?.forget(member);
     member.dispose();
     this.#roster.remove(member);
     this.emit('leave', member.id);
@@ -315,7 +341,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#setState('closed');
     const members = this.#roster.all();
     for (const member of members) this.#peers.farewell(member);
-    await Promise.all([...members.map((member) => member.peer?.close()), this.#sfu?.close()]);
+    await Promise.all([...members.map((member) => member.peer?.close()), this.#feeds?.close()]);
     for (const member of members) member.dispose();
     this.#roster.clear();
     this.#listen(false);

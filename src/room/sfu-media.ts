@@ -196,6 +196,11 @@ export class SfuMedia {
     this.#plays.set(member, feed);
   }
 
+  /** Whether `member`'s feed is being played. */
+  watching(member: Member): boolean {
+    return this.#plays.has(member);
+  }
+
   /** `member` is gone: its play ends. */
   forget(member: Member): void {
     void this.#plays.get(member)?.stop();
