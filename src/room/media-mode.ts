@@ -74,8 +74,8 @@ export class MediaMode {
   readonly #paused = new Map<RTCRtpSender, MediaStreamTrack>();
   #muted = false;
   /** Each member's stream over its Peer, and the stream the Room last announced for it. */
-  readonly #meshStreams = new Map<Member, MediaStream>();
-  readonly #announced = new Map<Member, MediaStream>();
+  readonly #meshStreams = new WeakMap<Member, MediaStream>();
+  readonly #announced = new WeakMap<Member, MediaStream>();
 
   constructor(
     private readonly host: MediaModeHost,
@@ -119,11 +119,9 @@ export class MediaMode {
     if (this.#sfu !== undefined && (this.#mode === 'sfu' || this.#sfu.watching(member))) this.#sfu.watch(member);
   }
 
-  /** `member` is gone. */
+  /** `member` left, or is away from the transport: its play ends. */
   forget(member: Member): void {
     this.#sfu?.forget(member);
-    this.#meshStreams.delete(member);
-    this.#announced.delete(member);
   }
 
   /** The transport re-joined under a new id, with new endpoints. */

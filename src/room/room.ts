@@ -318,7 +318,10 @@ export class Room extends Emitter<RoomEvents> {
   readonly #depart = (id: string): void => {
     this.#roster.takeStranger(id);
     const member = this.#roster.get(id);
-    if (member !== undefined) this.#peers.depart(member, this.#options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS);
+    if (member === undefined) return;
+    // Its feed left the SFU with it: its play stops now, not when the play stalls.
+    this.#feeds?.forget(member);
+    this.#peers.depart(member, this.#options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS);
   };
 
   #remove(member: Member): void {
