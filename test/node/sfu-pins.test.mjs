@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { readCommand } from '../../dist/server/config.js';
 import { createSignalingServer } from '../../dist/server/index.js';
 import { janusMissing, startJanus } from '../../scripts/janus.mjs';
 import { redisMissing, startRedis } from '../../scripts/redis.mjs';
@@ -94,4 +95,9 @@ test('rooms pinned to one of two Janus instances, shared by two servers through 
   assert.equal(await whip(servers[1], 'first', 'b'), 201);
   assert.equal((await janus[other].sessions()).length - base3, 2, 'the first room moved to the live instance, for both servers');
   console.log(`[sfu-pins] room "zero" pinned to Janus ${zero}, "first" to Janus ${home} through both servers; Janus ${home} killed: "first" moved to Janus ${other} for both servers`);
+});
+
+test('--janus is repeatable, and takes comma-separated URLs too', () => {
+  const command = readCommand(['--janus', 'ws://127.0.0.1:8188', '--janus', 'ws://127.0.0.1:8189,ws://127.0.0.1:8190'], {}, () => '');
+  assert.deepEqual(command.settings.server.janus, ['ws://127.0.0.1:8188', 'ws://127.0.0.1:8189', 'ws://127.0.0.1:8190']);
 });
