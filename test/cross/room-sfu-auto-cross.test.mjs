@@ -78,8 +78,8 @@ test('2 Chromium + 2 Firefox in a mesh; a 5th (Chromium) moves the room to the S
     assert.equal(await member.call('mode', 'sfu'), 'sfu');
     await member.call('decodingOver', othersOf(i, ids), 'sfu');
   }
-  // The mesh senders pause 1.5 s after the plays decode: measure past that.
-  await new Promise((r) => setTimeout(r, 4000));
+  // The mesh senders pause 3 s after the plays decode: measure past that.
+  await new Promise((r) => setTimeout(r, 5000));
   const up = await Promise.all(four.map((member) => member.call('stopMeter')));
   const worstUp = report('mesh -> SFU', up, four, ids);
 
