@@ -2,13 +2,10 @@
 // four members in this page share a mesh; a fifth moves the room to the SFU and its leaving moves
 // it back, with every stream's gap measured from inbound framesDecoded sampled every 100 ms.
 import { expect } from 'chai';
-import { executeServerCommand } from '@web/test-runner-commands';
-import { PeerKitError, Room, WebSocketTransport } from '../../dist/index.js';
+import { PeerKitError, Room } from '../../dist/index.js';
 import { canvasTrack, roomName, sleep, until } from './helpers.js';
-import { JANUS_FAILED, JANUS_MISSING, MEDIA_URL } from '/__peerkit/janus-env.js';
+import { janusSuite, transport } from './room-sfu-support.js';
 
-const janus = (payload) => executeServerCommand('janus', payload);
-const transport = () => new WebSocketTransport(MEDIA_URL.replace(/^http/, 'ws'), { token: (room) => janus({ action: 'token', room }) });
 const MAX_GAP_MS = 2000;
 
 /** Sum of `field` over the video `type` stats of `source` (a connection or a WHEP session). */
@@ -100,18 +97,7 @@ function report(label, meters, rooms) {
 
 describe('Room with media: "auto" (real Janus)', function () {
   this.timeout(240000);
-  const rooms = [];
-  const tracks = [];
-
-  before(function () {
-    if (JANUS_MISSING !== null) this.skip();
-    if (JANUS_FAILED !== null) throw new Error(JANUS_FAILED);
-  });
-
-  afterEach(async () => {
-    await Promise.all(rooms.splice(0).map((room) => room.leave()));
-    for (const track of tracks.splice(0)) track.stop();
-  });
+  const { rooms, tracks } = janusSuite();
 
   async function joinOne(name, color) {
     const track = canvasTrack(color);

@@ -2,32 +2,17 @@
 // drops off the signaling server stops as soon as presence says so, and a member that publishes
 // nothing is no error to the others.
 import { expect } from 'chai';
-import { executeServerCommand } from '@web/test-runner-commands';
-import { Room, WebSocketTransport } from '../../dist/index.js';
+import { Room } from '../../dist/index.js';
 import { canvasTrack, roomName, sleep, until } from './helpers.js';
-import { JANUS_FAILED, JANUS_MISSING, MEDIA_URL } from '/__peerkit/janus-env.js';
-
-const janus = (payload) => executeServerCommand('janus', payload);
-const WS_URL = MEDIA_URL.replace(/^http/, 'ws');
-const token = (room) => janus({ action: 'token', room });
+import { janusSuite, transport } from './room-sfu-support.js';
 
 describe('Room with media: "sfu": members that leave or publish nothing (real Janus)', function () {
   this.timeout(120000);
-  const rooms = [];
-  const tracks = [];
-
-  before(function () {
-    if (JANUS_MISSING !== null) this.skip();
-    if (JANUS_FAILED !== null) throw new Error(JANUS_FAILED);
-  });
-
-  afterEach(async () => {
-    await Promise.all(rooms.splice(0).map((room) => room.leave()));
-    for (const track of tracks.splice(0)) track.stop();
-  });
+  const { rooms, tracks } = janusSuite();
 
   async function join(name, options = {}) {
-    const room = await Room.join(name, { transport: new WebSocketTransport(WS_URL, { token, ...options }), media: 'sfu', iceServers: [], ...options.room });
+    const { room: roomOptions, ...transportOptions } = options;
+    const room = await Room.join(name, { transport: transport(transportOptions), media: 'sfu', iceServers: [], ...roomOptions });
     rooms.push(room);
     return room;
   }

@@ -2,16 +2,11 @@
 // four members in this page publish once each and play the others through Janus, data stays on the
 // members' own Peers; in the engine the suite runs in (Chromium, then Firefox).
 import { expect } from 'chai';
-import { executeServerCommand } from '@web/test-runner-commands';
-import { PeerKitError, Room, WebSocketTransport } from '../../dist/index.js';
+import { PeerKitError, Room } from '../../dist/index.js';
 import { canvasTrack, roomName, sleep, until, within } from './helpers.js';
-import { JANUS_FAILED, JANUS_MISSING, MEDIA_URL } from '/__peerkit/janus-env.js';
+import { janus, janusSuite, transport } from './room-sfu-support.js';
 
-const janus = (payload) => executeServerCommand('janus', payload);
 const SIZE = 4;
-
-/** A transport to the token-checking bridge, with a room token per join. */
-const transport = () => new WebSocketTransport(MEDIA_URL.replace(/^http/, 'ws'), { token: (room) => janus({ action: 'token', room }) });
 
 /** The sum of `field` over the `type` video stats of `pc`-like `source` (anything with getStats), and how many reports. */
 async function videoStats(source, type, field) {
@@ -79,18 +74,7 @@ async function upload(sources, ms) {
 
 describe('Room with media: "sfu" (real Janus)', function () {
   this.timeout(180000);
-  const rooms = [];
-  const tracks = [];
-
-  before(function () {
-    if (JANUS_MISSING !== null) this.skip();
-    if (JANUS_FAILED !== null) throw new Error(JANUS_FAILED);
-  });
-
-  afterEach(async () => {
-    await Promise.all(rooms.splice(0).map((room) => room.leave()));
-    for (const track of tracks.splice(0)) track.stop();
-  });
+  const { rooms, tracks } = janusSuite();
 
   async function joinAll(name, media) {
     const joined = [];
@@ -191,7 +175,7 @@ describe('Room with media: "sfu" (real Janus)', function () {
     const name = roomName();
     const track = canvasTrack('purple');
     tracks.push(track);
-    const transportA = new WebSocketTransport(MEDIA_URL.replace(/^http/, 'ws'), { token: (room) => janus({ action: 'token', room }), WebSocket: KeptWebSocket });
+    const transportA = transport({ WebSocket: KeptWebSocket });
     const a = await Room.join(name, { transport: transportA, stream: new MediaStream([track]), media: 'sfu', iceServers: [] });
     rooms.push(a);
     const others = [];
