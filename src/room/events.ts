@@ -56,7 +56,8 @@ export interface RoomEvents {
    * With `media: 'auto'`: the room's media started moving to `mode` ({@link Room.media}), because
    * the room grew past `meshLimit` members or shrank back to it. Each member's media then arrives
    * as a new `stream` (and its `track`s) from the new route, while the old one keeps playing
-   * until the new one decodes; no member leaves or joins, and `room.send()` is not affected.
+   * until the new one decodes; no member leaves or joins, and `room.send()` is not affected. A
+   * member that joins a room already past the limit starts with `room.media` `'sfu'`, and no event.
    */
   mode: [mode: RoomMediaMode];
   /** Something failed that no call waits for; `from` names the member when it is about one. */
