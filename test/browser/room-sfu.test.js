@@ -4,42 +4,9 @@
 import { expect } from 'chai';
 import { PeerKitError, Room } from '../../dist/index.js';
 import { canvasTrack, roomName, sleep, until, within } from './helpers.js';
-import { janus, janusSuite, transport } from './room-sfu-support.js';
+import { everyoneDecodes, janus, janusSuite, transport, videoStats } from './room-sfu-support.js';
 
 const SIZE = 4;
-
-/** The sum of `field` over the `type` video stats of `pc`-like `source` (anything with getStats), and how many reports. */
-async function videoStats(source, type, field) {
-  let total = 0;
-  let count = 0;
-  (await source.getStats()).forEach((report) => {
-    if (report.type === type && report.kind === 'video') {
-      total += report[field] ?? 0;
-      count++;
-    }
-  });
-  return { total, count };
-}
-
-/**
- * Resolves once every member plays every other member's feed and decodes frames from it: 5 more
- * frames on the same session (the Room may replace a session meanwhile, so it is looked up again).
- */
-async function everyoneDecodes(rooms, ms = 30000) {
-  const starts = new Map();
-  const decoding = async (room, id) => {
-    const view = room.sfuSessions().plays.get(id);
-    if (view?.state !== 'connected') return false;
-    const frames = (await videoStats(view, 'inbound-rtp', 'framesDecoded')).total;
-    if (!starts.has(view)) starts.set(view, frames);
-    return frames > starts.get(view) + 5;
-  };
-  for (const room of rooms) {
-    for (const other of rooms.filter((r) => r !== room)) {
-      await until(`member ${rooms.indexOf(room)} decoding member ${rooms.indexOf(other)}`, () => decoding(room, other.selfId), ms, 100);
-    }
-  }
-}
 
 /** Every room gets one message from each other room through room.send. */
 async function everyoneHears(rooms, text) {
