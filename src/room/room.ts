@@ -123,8 +123,9 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * With `media: 'sfu'` (or `'auto'` while the SFU carries the media): the SFU sessions, for their stats (`getStats()`): this member's publish,
-   * and the play of each member's feed by member id. Undefined in a mesh.
+   * With `media: 'sfu'` (or `'auto'` while the SFU carries the media, or the media is moving to or
+   * from it): the SFU sessions, for their stats (`getStats()`): this member's publish, and the play
+   * of each member's feed by member id. Undefined in a mesh.
    */
   sfuSessions():
     | {
