@@ -1,9 +1,11 @@
-// The page side of bench/sfu.mjs: N video members (320x240 canvases) in one page, either as a
-// mesh of peerkit Peers (one connection per pair) or through the SFU (each member publishes once
-// by WHIP and plays the others by WHEP). Node reads upload rates and join times from here.
+// The page side of bench/sfu.mjs: N video members (320x240 canvases) in one page, each a real
+// peerkit Room over a WebSocketTransport to peerkit-signal, with `media: 'mesh'` (one connection
+// per pair, carrying media and data) or `media: 'sfu'` (each member publishes once by WHIP and
+// plays the others by WHEP through Janus; the pairs carry data only). Node reads upload rates and
+// join times from here.
 'use strict';
 (() => {
-  const { Peer, publish, play } = PeerKit;
+  const { Room, WebSocketTransport } = PeerKit;
   let members = [];
 
   function canvasTrack(hue) {
@@ -24,97 +26,62 @@
     return { track, stop: () => (clearInterval(timer), track.stop()) };
   }
 
-  async function sum(connections, type, field) {
+  /** What a member receives video on: its Peers' connections (mesh), or its plays (SFU). */
+  const down = (room) => (room.media === 'sfu' ? [...(room.sfuSessions()?.plays.values() ?? [])] : [...room.peers.values()].map((peer) => peer.connection));
+  /** What a member sends video on: its Peers' connections (mesh), or its publish (SFU). */
+  const up = (room) => (room.media === 'sfu' ? [room.sfuSessions()?.publish].filter(Boolean) : [...room.peers.values()].map((peer) => peer.connection));
+
+  async function sum(sources, type, field) {
     let total = 0;
-    for (const pc of connections) {
-      (await pc.getStats()).forEach((r) => {
+    for (const source of sources) {
+      (await source.getStats()).forEach((r) => {
         if (r.type === type && r.kind === 'video') total += r[field] || 0;
       });
     }
     return total;
   }
 
-  /** Resolves once every inbound video of `connections` has decoded a frame; `expected` streams in all. */
-  async function decodingAll(connections, expected) {
+  /** Resolves once `room` decodes video from each of the `expected` others. */
+  async function decodingAll(room, expected) {
     for (;;) {
+      const sources = down(room);
       let decoding = 0;
-      for (const pc of connections) {
-        (await pc.getStats()).forEach((r) => {
-          if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 0) decoding++;
-        });
-      }
+      for (const source of sources) if ((await sum([source], 'inbound-rtp', 'framesDecoded')) > 0) decoding++;
       if (decoding >= expected) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
-  /** One more member in the mesh: a Peer pair with each member already there. */
-  async function joinMesh(index) {
-    const me = { camera: canvasTrack(index * 60), up: [], down: [], sessions: [] };
-    for (const other of members) {
-      const mine = new Peer();
-      const theirs = new Peer();
-      mine.on('signal', (m) => theirs.signal(m));
-      theirs.on('signal', (m) => mine.signal(m));
-      mine.addTrack(me.camera.track, new MediaStream([me.camera.track]));
-      theirs.addTrack(other.camera.track, new MediaStream([other.camera.track]));
-      me.up.push(mine.connection);
-      other.up.push(theirs.connection);
-      me.sessions.push(mine);
-      other.sessions.push(theirs);
-    }
-    members.push(me);
-    return me;
-  }
-
-  async function joinSfu(index, base, room) {
-    const me = { camera: canvasTrack(index * 60), up: [], down: [], sessions: [], name: `m${index}` };
-    const pub = await publish(`${base}/whip/${room}/${me.name}`, new MediaStream([me.camera.track]));
-    me.up.push(pub);
-    me.sessions.push(pub);
-    const views = await Promise.all(members.map((other) => play(`${base}/whep/${room}/${other.name}`, { timeoutMs: 20000 })));
-    me.down.push(...views);
-    me.sessions.push(...views);
-    // The members already there play the newcomer.
-    await Promise.all(
-      members.map(async (other) => {
-        const view = await play(`${base}/whep/${room}/${me.name}`, { timeoutMs: 20000 });
-        other.down.push(view);
-        other.sessions.push(view);
-      }),
-    );
-    members.push(me);
-    return me;
+  async function join(index, url, name, media) {
+    const camera = canvasTrack(index * 60);
+    const room = await Room.join(name, { transport: new WebSocketTransport(url), stream: new MediaStream([camera.track]), media, iceServers: [] });
+    members.push({ room, camera });
+    return room;
   }
 
   window.sfu = {
-    /**
-     * Builds a room of `n` members; the last one's join is timed until it decodes all the others.
-     * `base` set: through the SFU; unset: a mesh.
-     */
-    async build(n, base, room) {
-      for (let i = 0; i < n - 1; i++) await (base ? joinSfu(i, base, room) : joinMesh(i));
+    /** Builds a room of `n` Rooms with `media`; the last one's join is timed until it decodes all the others. */
+    async build(n, url, name, media) {
+      for (let i = 0; i < n - 1; i++) await join(i, url, name, media);
+      for (const { room } of members) await decodingAll(room, members.length - 1);
       const started = performance.now();
-      const last = await (base ? joinSfu(n - 1, base, room) : joinMesh(n - 1));
-      const receivers = base ? last.down : last.up;
-      await decodingAll(receivers, n - 1);
+      const last = await join(n - 1, url, name, media);
+      await decodingAll(last, n - 1);
       const joinMs = performance.now() - started;
-      // Wait until everyone decodes everyone before measuring.
-      for (const m of members) await decodingAll(base ? m.down : m.up, n - 1);
+      // Everyone decodes everyone before measuring.
+      for (const { room } of members) await decodingAll(room, n - 1);
       return joinMs;
     },
     /** Each member's upload over `ms`, in kbit/s (video bytes sent, RTP headers included). */
     async upload(ms) {
-      const before = await Promise.all(members.map((m) => sum(m.up, 'outbound-rtp', 'bytesSent')));
+      const before = await Promise.all(members.map(({ room }) => sum(up(room), 'outbound-rtp', 'bytesSent')));
       await new Promise((resolve) => setTimeout(resolve, ms));
-      const after = await Promise.all(members.map((m) => sum(m.up, 'outbound-rtp', 'bytesSent')));
+      const after = await Promise.all(members.map(({ room }) => sum(up(room), 'outbound-rtp', 'bytesSent')));
       return after.map((bytes, i) => ((bytes - before[i]) * 8) / ms);
     },
     async teardown() {
-      for (const m of members) {
-        await Promise.all(m.sessions.map((s) => s.close()));
-        m.camera.stop();
-      }
+      await Promise.all(members.map(({ room }) => room.leave()));
+      for (const { camera } of members) camera.stop();
       members = [];
     },
   };

@@ -1,7 +1,8 @@
-// Mesh against SFU for rooms of N = 2..6 video members (320x240 canvases, one Chromium page):
-// each member's upload, the browser's CPU time per second (and Janus's, for the SFU), and the time
+// Mesh against SFU for rooms of N = 2..6 video members (320x240 canvases, one Chromium page), each
+// member a real Room (`media: 'mesh'` or `media: 'sfu'`) joined through peerkit-signal: each
+// member's upload, the browser's CPU time per second (and Janus's, for the SFU), and the time
 // until a member joining last decodes everyone. Prints a table and the N from which the SFU costs
-// a member less upload than the mesh. A report, not a test.
+// a member less upload, and less browser CPU, than the mesh. A report, not a test.
 //
 //   node bench/sfu.mjs        (re-runs itself inside scripts/netns.sh; needs Debian's janus and a build)
 import { spawnSync } from 'node:child_process';
@@ -56,7 +57,7 @@ function descendantsCpu() {
 
 const janus = await startJanus();
 const server = createSignalingServer({ logger: false, janus: [janus.url] });
-const media = `http://127.0.0.1:${(await server.listen(0)).port}`;
+const signal = `ws://127.0.0.1:${(await server.listen(0)).port}`;
 const files = await startStatic(['/dist/', '/bench/']);
 const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 const rows = [];
@@ -66,7 +67,7 @@ try {
     for (const mode of ['mesh', 'sfu']) {
       const page = await browser.newPage();
       await page.goto(`${files.base}/bench/sfu-page.html`);
-      const joinMs = await page.evaluate(([size, base, room]) => window.sfu.build(size, base, room), [n, mode === 'sfu' ? media : null, `bench-${n}`]);
+      const joinMs = await page.evaluate(([size, url, room, media]) => window.sfu.build(size, url, room, media), [n, signal, `bench-${mode}-${n}`, mode]);
       await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
       const before = descendantsCpu();
       const uploads = await page.evaluate((ms) => window.sfu.upload(ms), WINDOW_MS);
@@ -93,7 +94,7 @@ try {
 }
 
 const pad = (text, width) => String(text).padStart(width);
-console.log(`\nMesh against SFU (Janus VideoRoom), 320x240 video, one Chromium page holding every member; ${WINDOW_MS / 1000} s windows after ${WARMUP_MS / 1000} s`);
+console.log(`\nMesh against SFU (Janus VideoRoom), Rooms with 320x240 video, one Chromium page holding every member; ${WINDOW_MS / 1000} s windows after ${WARMUP_MS / 1000} s`);
 console.log('  N | upload/member kbit/s  | browser CPU s/s (all members) | Janus CPU s/s | last member decodes all, ms');
 console.log('    |    mesh       sfu     |     mesh       sfu            |      sfu      |    mesh       sfu');
 for (const { n, mesh, sfu } of rows) {
@@ -105,3 +106,5 @@ for (const { n, mesh, sfu } of rows) {
 // row, so that one row's noise does not decide it: with two members both send one stream.
 const from = rows.find((row, i) => rows.slice(i).every((later) => later.sfu.upload < 0.9 * later.mesh.upload));
 console.log(from === undefined ? '\nThe SFU cost a member no less upload than the mesh at any N measured.' : `\nFrom N = ${from.n} on, a member uploads less (by more than 10%) through the SFU than in the mesh.`);
+const cpuFrom = rows.find((row, i) => rows.slice(i).every((later) => later.sfu.browserCpu < 0.9 * later.mesh.browserCpu));
+console.log(cpuFrom === undefined ? 'The SFU cost the page no less CPU than the mesh at any N measured.' : `From N = ${cpuFrom.n} on, the page spends less CPU (by more than 10%) through the SFU than in the mesh.`);

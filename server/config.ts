@@ -16,12 +16,13 @@ export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; se
  * @throws FlagError for an unknown flag or key, or a value of the wrong kind.
  */
 export function readCommand(argv: string[], env: Record<string, string | undefined>, readFile: (path: string) => string): Command {
-  let parsed: Record<string, string | boolean | undefined>;
+  let parsed: Record<string, string | string[] | boolean | undefined>;
   try {
     parsed = parseArgs({
       args: argv,
       options: {
-        ...Object.fromEntries(FLAGS.map((flag) => [flag.name, { type: flag.kind === 'boolean' ? 'boolean' : 'string' } as const])),
+        // A list flag may be repeated (--janus a --janus b), as well as given comma-separated.
+        ...Object.fromEntries(FLAGS.map((flag) => [flag.name, { type: flag.kind === 'boolean' ? 'boolean' : 'string', multiple: flag.kind === 'list' } as const])),
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -47,7 +48,7 @@ export function readCommand(argv: string[], env: Record<string, string | undefin
 }
 
 function valueOf(flag: Flag, cli: unknown, env: Record<string, string | undefined>, file: Record<string, unknown>): { raw: unknown; source: string } | undefined {
-  if (cli !== undefined) return { raw: cli, source: `--${flag.name}` };
+  if (cli !== undefined) return { raw: Array.isArray(cli) ? cli.join(',') : cli, source: `--${flag.name}` };
   for (const name of [envName(flag.name), ...(flag.env ?? [])]) {
     const value = env[name];
     // An empty variable is how a shell or a unit file unsets one.

@@ -19,6 +19,8 @@ import type { RoomStore } from './rooms.js';
 import { Session } from './session.js';
 import { SfuBridge } from './sfu/bridge.js';
 import type { SfuOptions } from './sfu/bridge.js';
+import { MemoryPins, RedisPins } from './sfu/pins.js';
+import type { RoomPins } from './sfu/pins.js';
 import type { MediaHttpContext } from './sfu/http.js';
 
 /** Where a server is in its life: serving, refusing joins before a shutdown, or shutting down. */
@@ -56,7 +58,7 @@ export function createCore(options: SignalingServerOptions): SignalingCore {
     (options.redis === undefined
       ? new MemoryRoomStore()
       : new RedisRoomStore({ ...(typeof options.redis === 'string' ? { url: options.redis } : options.redis), log, ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }) }));
-  const bridge = options.janus === undefined || options.janus.length === 0 ? undefined : new SfuBridge(sfuOptions(options), log);
+  const bridge = options.janus === undefined || options.janus.length === 0 ? undefined : new SfuBridge(sfuOptions(options), log, roomPins(options, log));
   const sessions = new Set<Session>();
   let phase: Phase = 'serving';
   let opened: Promise<void> | undefined;
@@ -174,6 +176,13 @@ export function createCore(options: SignalingServerOptions): SignalingCore {
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** Where the bridge pins rooms to Janus instances: in Redis when the rooms are, so every server agrees. */
+function roomPins(options: SignalingServerOptions, log: ReturnType<typeof createLog>): RoomPins {
+  if (options.redis === undefined) return new MemoryPins();
+  const connection = typeof options.redis === 'string' ? { url: options.redis } : options.redis;
+  return new RedisPins(connection, options.redisPrefix ?? 'peerkit:', (error) => log('debug', 'redis-error', { message: error.message }));
 }
 
 function sfuOptions(options: SignalingServerOptions): SfuOptions {

@@ -25,7 +25,7 @@ export type { SendFileOptions, TransferEvents, TransferProgress, TransferState }
 export { IncomingTransfer } from './transfer/incoming.js';
 export type { AcceptOptions } from './transfer/incoming.js';
 export { Room } from './room/room.js';
-export type { RoomEncryption, RoomEvents, RoomMediaState, RoomOptions, RoomState } from './room/room.js';
+export type { RoomEncryption, RoomEvents, RoomMediaMode, RoomMediaState, RoomOptions, RoomState } from './room/room.js';
 export {
   attach,
   getDisplayMedia,

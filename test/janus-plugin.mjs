@@ -4,7 +4,9 @@
 // no tokens), REDIRECT_URL (answers every WHIP/WHEP request with a 307 to OPEN_MEDIA_URL), and
 // DEAD_MEDIA_URL (a bridge whose Janus is not there: 503 with Retry-After); or JANUS_MISSING, why
 // Janus cannot run here, or JANUS_FAILED, why it did not start. The `janus` command mints tokens
-// and asks Janus's Admin API for its sessions. PEERKIT_JANUS_DEBUG=1 prints the bridge's log.
+// and asks Janus's Admin API for its sessions; `spares` starts, on first use, two more Janus
+// instances and a bridge given both (no tokens), and `kill-spare` stops the spare holding sessions.
+// PEERKIT_JANUS_DEBUG=1 prints the bridge's log.
 import { createServer } from 'node:http';
 import { createRoomToken, createSignalingServer } from '../server/dist/index.js';
 import { JanusUnavailable, startJanus } from '../scripts/janus.mjs';
@@ -30,6 +32,7 @@ async function startRedirector(target) {
 
 export function janusPlugin() {
   let janus;
+  let spares;
   const stops = [];
   const env = { MEDIA_URL: null, OPEN_MEDIA_URL: null, REDIRECT_URL: null, DEAD_MEDIA_URL: null, JANUS_MISSING: null, JANUS_FAILED: null };
   const logger = process.env.PEERKIT_JANUS_DEBUG ? (entry) => console.error(JSON.stringify(entry)) : false;
@@ -76,6 +79,26 @@ export function janusPlugin() {
         await new Promise((resolve) => setTimeout(resolve, payload.downMs ?? 0));
         janus = await startJanus({ port });
         return true;
+      }
+      if (payload?.action === 'spares') {
+        spares ??= (async () => {
+          const instances = [await startJanus(), await startJanus()];
+          stops.push(() => Promise.all(instances.map((j) => j.stop())));
+          return { instances, url: await bridge({ janus: instances.map((j) => j.url) }) };
+        })();
+        return (await spares).url;
+      }
+      // The spare whose sessions the room uses dies for good; resolves with its index.
+      if (payload?.action === 'kill-spare') {
+        const { instances } = await spares;
+        const counts = await Promise.all(instances.map(async (j) => (await j.sessions().catch(() => [])).length));
+        const busiest = counts.indexOf(Math.max(...counts));
+        await instances[busiest].stop();
+        return busiest;
+      }
+      if (payload?.action === 'spare-sessions') {
+        const { instances } = await spares;
+        return Promise.all(instances.map(async (j, i) => (i === payload.skip ? null : (await j.sessions()).length)));
       }
       throw new Error(`janus command: unknown action ${JSON.stringify(payload)}`);
     },

@@ -1,6 +1,8 @@
 /**
  * The SFU bridge: peerkit rooms on Janus VideoRooms. Each peerkit room gets one VideoRoom, pinned
- * to the Janus instance that had the fewest rooms when it was made; each WHIP resource is one
+ * to the Janus instance that had the fewest rooms when it was made (pins are shared through Redis
+ * by the servers of one deployment, so they all use the same VideoRoom; a room whose instance died
+ * is pinned again to a live one on its next request); each WHIP resource is one
  * VideoRoom publisher and each WHEP resource one subscriber, each in its own Janus session, so that
  * ending a resource ends exactly its session. A VideoRoom is destroyed once its last resource ends.
  */
@@ -8,6 +10,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { createLog } from '../log.js';
 import type { Jsep } from './janus.js';
 import { JanusConnection, JanusError, VideoRoomHandle } from './janus.js';
+import type { Pin, RoomPins } from './pins.js';
 import { mids, parseFragment, restartFragment, withIceCredentials } from './sdp.js';
 
 /** Options of the bridge, from `--janus`, `--janus-secret`, `--janus-admin-key`. */
@@ -64,6 +67,7 @@ interface Instance {
 interface VideoRoom {
   instance: Instance;
   id: number;
+  pin: Pin;
   resources: Set<Resource>;
 }
 
@@ -93,6 +97,7 @@ export class SfuBridge {
   constructor(
     private readonly options: SfuOptions,
     private readonly log: ReturnType<typeof createLog>,
+    private readonly pins: RoomPins,
   ) {
     this.instances = options.janus.map((url, index) => ({
       janus: new JanusConnection(url, options.janusSecret, (why) => this.lost(index, why)),
@@ -117,6 +122,7 @@ export class SfuBridge {
       clearTimeout(instance.reconnect);
       instance.janus.close();
     }
+    await this.pins.close();
   }
 
   /** Per Janus instance: reachable or not, and how many rooms it holds. */
@@ -142,10 +148,14 @@ export class SfuBridge {
     }
     const resource = await this.open(videoRoom, 'whip', room, member);
     try {
-      const reply = await resource.handle.message(
-        { request: 'joinandconfigure', ptype: 'publisher', room: videoRoom.id, display: member, audio: true, video: true },
-        { type: 'offer', sdp: offer },
-      );
+      const join = (): ReturnType<VideoRoomHandle['message']> =>
+        resource.handle.message({ request: 'joinandconfigure', ptype: 'publisher', room: videoRoom.id, display: member, audio: true, video: true }, { type: 'offer', sdp: offer });
+      // 426, no such room: another server destroyed the VideoRoom as its last member there left.
+      const reply = await join().catch(async (error: unknown) => {
+        if (!(error instanceof JanusError && error.code === 426)) throw error;
+        await this.ensureVideoRoom(videoRoom.instance, videoRoom.id, room);
+        return join();
+      });
       if (reply.jsep?.type !== 'answer' || typeof reply.data.id !== 'number') throw new SfuError(500, 'Janus did not answer the offer');
       resource.clientSdp = offer;
       resource.janusSdp = reply.jsep.sdp;
@@ -160,16 +170,15 @@ export class SfuBridge {
 
   /** WHEP: subscribes to `member`'s feed in `room`; resolves with the resource and Janus's offer. */
   async subscribe(room: string, member: string): Promise<{ resource: MediaResource; offer: string }> {
-    const existing = this.rooms.get(room);
-    const videoRoom = existing === undefined ? undefined : await existing.catch(() => undefined);
-    const publisher = videoRoom === undefined ? undefined : [...videoRoom.resources].find((r) => r.kind === 'whip' && r.member === member && r.feed !== undefined);
-    if (videoRoom === undefined || publisher?.feed === undefined) throw new SfuError(409, `${member} is not publishing in ${room}`);
+    const videoRoom = await this.room(room);
+    const feed = await this.feedOf(videoRoom, member);
+    if (feed === undefined) throw new SfuError(409, `${member} is not publishing in ${room}`);
     const resource = await this.open(videoRoom, 'whep', room, member);
     try {
-      const reply = await resource.handle.message({ request: 'join', ptype: 'subscriber', room: videoRoom.id, streams: [{ feed: publisher.feed }] });
+      const reply = await resource.handle.message({ request: 'join', ptype: 'subscriber', room: videoRoom.id, streams: [{ feed }] });
       if (reply.jsep?.type !== 'offer') throw new SfuError(500, 'Janus made no offer for the subscription');
       resource.janusSdp = reply.jsep.sdp;
-      this.log('debug', 'whep-subscribe', { room, member, feed: publisher.feed });
+      this.log('debug', 'whep-subscribe', { room, member, feed });
       return { resource, offer: reply.jsep.sdp };
     } catch (error) {
       await this.end(resource);
@@ -177,6 +186,25 @@ export class SfuBridge {
       if (error instanceof JanusError && error.code === 428) throw new SfuError(409, `${member} is not publishing in ${room}`);
       throw asSfuError(error);
     }
+  }
+
+  /**
+   * The VideoRoom publisher id of `member`'s feed: published through this server, or through
+   * another server of the deployment (Janus lists it, by the member id it was given as display).
+   */
+  private async feedOf(videoRoom: VideoRoom, member: string): Promise<number | undefined> {
+    const local = [...videoRoom.resources].find((r) => r.kind === 'whip' && r.member === member && r.feed !== undefined);
+    if (local?.feed !== undefined) return local.feed;
+    const participants = await this.participants(videoRoom);
+    const id = participants.find((p) => p.display === member && p.publisher === true)?.id;
+    return typeof id === 'number' ? id : undefined;
+  }
+
+  /** The VideoRoom's publishers, as Janus lists them; none when it cannot say. */
+  private async participants(videoRoom: VideoRoom): Promise<{ id?: unknown; display?: unknown; publisher?: unknown }[]> {
+    const reply = await videoRoom.instance.control?.message({ request: 'listparticipants', room: videoRoom.id }).catch(() => undefined);
+    const list = reply?.data.participants;
+    return Array.isArray(list) ? list.filter((p): p is { id?: unknown; display?: unknown; publisher?: unknown } => typeof p === 'object' && p !== null) : [];
   }
 
   /** WHEP: the client's answer to Janus's offer starts the subscription. */
@@ -262,6 +290,9 @@ export class SfuBridge {
     if (videoRoom.resources.size > 0 || this.rooms.get(resource.room) !== pending) return;
     this.rooms.delete(resource.room);
     videoRoom.instance.rooms -= 1;
+    // Members of the room on another server still publish there.
+    if ((await this.participants(videoRoom)).length > 0) return;
+    await this.pins.unpin(resource.room, videoRoom.pin).catch((error: unknown) => this.log('warn', 'sfu-unpin-failed', { room: resource.room, reason: reason(error) }));
     await videoRoom.instance.control
       ?.message({ request: 'destroy', room: videoRoom.id })
       .then(() => this.log('debug', 'videoroom-destroyed', { room: resource.room, id: videoRoom.id }))
@@ -281,10 +312,33 @@ export class SfuBridge {
   }
 
   private async createRoom(room: string): Promise<VideoRoom> {
+    const up = (url: string): Instance | undefined => this.instances.find((i) => i.janus.url === url && i.control !== undefined);
+    let pin: Pin;
+    try {
+      pin = await this.pins.pin(room, () => this.freshPin(), (url) => up(url) === undefined);
+    } catch (error) {
+      throw error instanceof SfuError ? error : new SfuError(503, `the room pins cannot be read: ${reason(error)}`);
+    }
+    const instance = up(pin.url);
+    if (instance === undefined) throw new SfuError(503, `room ${room} is pinned to ${pin.url}, which this server does not reach`);
+    await this.ensureVideoRoom(instance, pin.id, room);
+    instance.rooms += 1;
+    this.log('debug', 'videoroom-pinned', { room, id: pin.id, janus: instance.janus.url });
+    return { instance, id: pin.id, pin, resources: new Set() };
+  }
+
+  /** A new room's place: a new VideoRoom id on the live instance with the fewest rooms. */
+  private async freshPin(): Promise<Pin> {
     const live = this.instances.filter((instance) => instance.control !== undefined);
-    const instance = live.sort((a, b) => a.rooms - b.rooms)[0];
-    if (instance?.control === undefined) throw new SfuError(503, 'no Janus instance is reachable');
-    const id = randomInt(1, 2 ** 47);
+    if (live.length === 0) throw new SfuError(503, 'no Janus instance is reachable');
+    const counts = await this.pins.counts(live.map((instance) => instance.janus.url));
+    const fewest = live.reduce((best, instance, i) => ((counts[i] ?? 0) < (counts[live.indexOf(best)] ?? 0) ? instance : best));
+    return { url: fewest.janus.url, id: randomInt(1, 2 ** 47) };
+  }
+
+  /** Creates VideoRoom `id` on `instance`, unless it is there already (another server made it). */
+  private async ensureVideoRoom(instance: Instance, id: number, room: string): Promise<void> {
+    if (instance.control === undefined) throw new SfuError(503, `${instance.janus.url} is not reachable`);
     const body: Record<string, unknown> = {
       request: 'create',
       room: id,
@@ -298,12 +352,11 @@ export class SfuBridge {
     if (this.options.janusAdminKey !== undefined) body.admin_key = this.options.janusAdminKey;
     try {
       await instance.control.message(body);
+      this.log('debug', 'videoroom-created', { room, id, janus: instance.janus.url });
     } catch (error) {
-      throw asSfuError(error);
+      // 427: the room exists.
+      if (!(error instanceof JanusError && error.code === 427)) throw asSfuError(error);
     }
-    instance.rooms += 1;
-    this.log('debug', 'videoroom-created', { room, id, janus: instance.janus.url });
-    return { instance, id, resources: new Set() };
   }
 
   private async connect(instance: Instance): Promise<void> {

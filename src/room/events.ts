@@ -24,6 +24,12 @@ export interface RoomEncryption {
   keyEpoch: number;
 }
 
+/**
+ * Where a Room's media goes: member to member (`mesh`) or through the server's SFU (`sfu`). With
+ * `media: 'auto'` it changes as the room grows past `meshLimit` members and shrinks back.
+ */
+export type RoomMediaMode = 'mesh' | 'sfu';
+
 /** Events of a Room. */
 export interface RoomEvents {
   /** A member was admitted: here is its Peer, before it connects, so listeners can be added. */
@@ -69,6 +75,14 @@ export interface RoomEvents {
    * one was admitted), which it now encrypts under. The others hold it already.
    */
   encryption: [encryption: RoomEncryption];
+  /**
+   * With `media: 'auto'`: the room's media started moving to `mode` ({@link Room.media}), because
+   * the room grew past `meshLimit` members or shrank back to it. Each member's media then arrives
+   * as a new `stream` (and its `track`s) from the new route, while the old one keeps playing
+   * until the new one decodes; no member leaves or joins, and `room.send()` is not affected. A
+   * member that joins a room already past the limit starts with `room.media` `'sfu'`, and no event.
+   */
+  mode: [mode: RoomMediaMode];
   /**
    * Something failed that no call waits for; `from` names the member when it is about one. With
    * end-to-end encrypted SFU media, `DECRYPT_FAILED` from a member: its frames have not decrypted

@@ -52,20 +52,34 @@ export interface RoomOptions extends Omit<PeerOptions, 'polite' | 'iceServers'> 
    * feeds from it (WHEP): one upload per member whatever the room's size, but the SFU sees the
    * media. Data (`room.send`) stays end to end either way. `sfu` needs a transport that gives SFU
    * endpoints (`WebSocketTransport` to `peerkit-signal --janus`), else `join()` fails with
-   * `UNSUPPORTED`; `stream` then holds at most one audio and one video track.
+   * `UNSUPPORTED`; `stream` then holds at most one audio and one video track. `auto`: a mesh while
+   * the room has at most {@link meshLimit} members, the SFU beyond, and back to the mesh when it
+   * shrinks to the limit; the media moves without anyone re-joining (see {@link Room.media} and
+   * the `mode` event). Every member of the room must use the same `media` and `meshLimit`; with
+   * a transport that gives no SFU endpoints, `auto` stays a mesh.
    * @default 'mesh'
    */
-  media?: 'mesh' | 'sfu';
+  media?: 'mesh' | 'sfu' | 'auto';
   /**
-   * With `media: 'sfu'` and a `secret`, whether media through the SFU is end-to-end encrypted
-   * (SFrame, RFC 9605, in a worker on encoded transforms), so the SFU forwards frames it cannot
-   * read. Where the engine has no encoded transforms, `join()` then fails with `UNSUPPORTED`;
+   * With a `secret`, and `media: 'sfu'` (or `'auto'` while on the SFU), whether media through the
+   * SFU is end-to-end encrypted (SFrame, RFC 9605, in a worker on encoded transforms), so the SFU
+   * forwards frames it cannot read. Where the engine has no encoded transforms, `join()` then fails with `UNSUPPORTED`;
    * `false` accepts media the SFU can read instead (`room.encryption.media` is `'hop-by-hop'`).
    * No effect in a mesh, or without a secret.
    * @default true
    */
   e2ee?: boolean;
+  /**
+   * With `media: 'auto'`: the most members (this one included, as presence counts them) whose
+   * media goes member to member; one more, and it moves to the SFU. Each member uploads its stream
+   * once per other member in a mesh, so past 4 or so most laptops give out.
+   * @default 4
+   */
+  meshLimit?: number;
 }
+
+/** {@link RoomOptions.meshLimit}'s default. */
+export const DEFAULT_MESH_LIMIT = 4;
 
 /** {@link RoomOptions.rejoinGraceMs}'s default. */
 export const DEFAULT_REJOIN_GRACE_MS = 15_000;
@@ -83,8 +97,12 @@ export function checkRoomOptions(name: unknown, options: RoomOptions | undefined
   if (options?.admit !== undefined && typeof options.admit !== 'function') {
     throw new PeerKitError('BAD_ARGUMENT', 'options.admit must be a function');
   }
-  if (options?.media !== undefined && options.media !== 'mesh' && options.media !== 'sfu') {
-    throw new PeerKitError('BAD_ARGUMENT', `options.media must be 'mesh' or 'sfu', got ${String(options.media)}`);
+  if (options?.media !== undefined && options.media !== 'mesh' && options.media !== 'sfu' && options.media !== 'auto') {
+    throw new PeerKitError('BAD_ARGUMENT', `options.media must be 'mesh', 'sfu' or 'auto', got ${String(options.media)}`);
+  }
+  const limit = options?.meshLimit;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new PeerKitError('BAD_ARGUMENT', `options.meshLimit must be a positive integer, got ${String(limit)}`);
   }
   if (options?.e2ee !== undefined && typeof options.e2ee !== 'boolean') {
     throw new PeerKitError('BAD_ARGUMENT', 'options.e2ee must be a boolean');
@@ -110,6 +128,7 @@ export function peerOptionsOf(options: RoomOptions, iceServers: RTCIceServer[], 
     kdfIterations: _iterations,
     media: _media,
     e2ee: _e2ee,
+    meshLimit: _meshLimit,
     ...peerOptions
   } = options;
   return { ...peerOptions, iceServers, polite };

@@ -9,11 +9,12 @@ import { sendToMembers } from './courier.js';
 import { Envelopes } from './envelope.js';
 import { RoomFiles } from './files.js';
 import type { OpenedHello, Presence } from './envelope.js';
-import type { RoomEncryption, RoomEvents, RoomState } from './events.js';
+import type { RoomEncryption, RoomEvents, RoomMediaMode, RoomState } from './events.js';
 import { LocalMedia } from './local-media.js';
 import type { Member } from './member.js';
 import { MemberPeers } from './member-peers.js';
-import { DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
+import type { MediaMode } from './media-mode.js';
+import { DEFAULT_MESH_LIMIT, DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
 import type { RoomOptions } from './options.js';
 import { Roster } from './roster.js';
 import type { SfuMedia } from './sfu-media.js';
@@ -22,7 +23,7 @@ import type { WhepSession, WhipSession } from '../whip/index.js';
 import type { SendFileOptions, Transfer } from '../transfer/transfer.js';
 
 export type { RoomOptions } from './options.js';
-export type { RoomEncryption, RoomEvents, RoomMediaState, RoomState } from './events.js';
+export type { RoomEncryption, RoomEvents, RoomMediaMode, RoomMediaState, RoomState } from './events.js';
 
 /**
  * A mesh of Peers over one {@link SignalingTransport}: one Peer per remote member, with a
@@ -60,7 +61,8 @@ export class Room extends Emitter<RoomEvents> {
     peerOptions: (member) => peerOptionsOf(this.#options, this.#iceServers, this.#key > member.key),
     // Through an SFU, the stream goes there once; the Peers carry data only.
     attachMedia: (peer) => {
-      if (this.#sfu === undefined) this.#media.attach(peer);
+      if (this.#auto !== undefined) this.#auto.attach(peer);
+      else if (this.#sfu === undefined) this.#media.attach(peer);
       this.#files.wire(peer);
     },
     lookup: (id) => this.#roster.get(id),
@@ -73,6 +75,8 @@ export class Room extends Emitter<RoomEvents> {
   #envelopes!: Envelopes;
   #sfu: SfuMedia | undefined;
   #keys: MediaKeys | undefined;
+  /** With `media: 'auto'` and an SFU to move to. */
+  #auto: MediaMode | undefined;
   #selfId = '';
   #iceServers: RTCIceServer[] = [];
   #state: RoomState = 'joined';
@@ -118,7 +122,7 @@ export class Room extends Emitter<RoomEvents> {
    * `hop-by-hop` through the SFU otherwise.
    */
   get encryption(): RoomEncryption {
-    return this.#keys?.state ?? { media: this.#sfu ? 'hop-by-hop' : 'e2ee', keyEpoch: 0 };
+    return this.#keys?.state ?? { media: this.media === 'sfu' ? 'hop-by-hop' : 'e2ee', keyEpoch: 0 };
   }
 
   /** The admitted members' Peers, by member id. A new map on each read. */
@@ -127,8 +131,17 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * With `media: 'sfu'`: the SFU sessions, for their stats (`getStats()`): this member's publish,
-   * and the play of each member's feed by member id. Undefined in a mesh.
+   * Where the media goes now: `sfu` with `media: 'sfu'`, `mesh` with `media: 'mesh'`, and with
+   * `media: 'auto'` whichever the room's size calls for (it changes with a `mode` event).
+   */
+  get media(): RoomMediaMode {
+    return this.#auto?.mode ?? (this.#sfu === undefined ? 'mesh' : 'sfu');
+  }
+
+  /**
+   * With `media: 'sfu'` (or `'auto'` while the SFU carries the media, or the media is moving to or
+   * from it): the SFU sessions, for their stats (`getStats()`): this member's publish, and the play
+   * of each member's feed by member id. Undefined in a mesh.
    */
   sfuSessions():
     | {
@@ -138,7 +151,12 @@ export class Room extends Emitter<RoomEvents> {
         plays: Map<string, WhepSession>;
       }
     | undefined {
-    return this.#sfu?.sessions();
+    return this.#feeds?.sessions();
+  }
+
+  /** Whichever follows the members' SFU feeds: the SFU media, or the auto mode that owns one. */
+  get #feeds(): MediaMode | SfuMedia | undefined {
+    return this.#auto ?? this.#sfu;
   }
 
   /** The hello member `id` joined with, if it gave one. */
@@ -195,6 +213,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Sends every track of `stream` to every member, present and future. */
   addStream(stream: MediaStream): void {
     this.#assertOpen('addStream()');
+    if (this.#auto !== undefined) return this.#auto.add(stream);
     if (this.#sfu !== undefined) return this.#sfu.add(stream);
     this.#media.add(stream, this.peers.values());
   }
@@ -202,6 +221,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Stops sending the tracks of `stream` to everyone. The tracks are not stopped. */
   removeStream(stream: MediaStream): void {
     this.#assertOpen('removeStream()');
+    if (this.#auto !== undefined) return this.#auto.remove(stream);
     if (this.#sfu !== undefined) return this.#sfu.remove();
     this.#media.remove(stream, this.peers.values());
   }
@@ -213,6 +233,7 @@ export class Room extends Emitter<RoomEvents> {
    */
   async replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
     this.#assertOpen('replaceTrack()');
+    if (this.#auto !== undefined) return this.#auto.replace(oldTrack, newTrack);
     if (this.#sfu !== undefined) return this.#sfu.replace(oldTrack, newTrack);
     await this.#media.replace(oldTrack, newTrack, this.peers.values());
   }
@@ -232,7 +253,7 @@ export class Room extends Emitter<RoomEvents> {
     let opened: OpenedHello[] | undefined;
     try {
       const { media, secret, e2ee } = this.#options;
-      if (media === 'sfu' && secret && e2ee !== false) {
+      if ((media === 'sfu' || media === 'auto') && secret && e2ee !== false) {
         // Loaded only by rooms that encrypt SFU media; it throws UNSUPPORTED without encoded
         // transforms, before this member shows itself to anyone.
         const { MediaKeys } = await import('./media-keys.js');
@@ -258,6 +279,12 @@ export class Room extends Emitter<RoomEvents> {
       // Loaded only by rooms that use the SFU, so a mesh Room's bundle carries no WHIP/WHEP client.
       const { SfuMedia } = await import('./sfu-media.js');
       this.#sfu = new SfuMedia(this, result.sfu, result.selfId, this.#options.stream, () => this.#iceServers, this.#keys);
+    }
+    if (this.#options.media === 'auto' && result.sfu !== undefined) {
+      const { MediaMode } = await import('./media-mode.js');
+      const host = { events: this, members: () => this.#roster.all(), local: this.#media, iceServers: () => this.#iceServers, keys: this.#keys };
+      const count = 1 + result.members.length;
+      this.#auto = new MediaMode(host, this.#options.meshLimit ?? DEFAULT_MESH_LIMIT, result.sfu, result.selfId, this.#options.stream, count);
     }
     result.members.forEach((id, i) => this.#arrive(id, result.hellos?.[id], opened?.[i]));
   }
@@ -293,7 +320,7 @@ export class Room extends Emitter<RoomEvents> {
     const previousId = this.#selfId;
     this.#selfId = result.selfId;
     // The server keys feeds by member id: under a new id, the feed is published again.
-    if (result.sfu !== undefined && result.selfId !== previousId) this.#sfu?.rejoined(result.sfu, result.selfId);
+    if (result.sfu !== undefined && result.selfId !== previousId) this.#feeds?.rejoined(result.sfu, result.selfId);
     const present = new Set(result.members);
     for (const member of this.#roster.all()) if (!present.has(member.id)) this.#depart(member.id);
     for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
@@ -309,7 +336,7 @@ export class Room extends Emitter<RoomEvents> {
     const known = this.#roster.byKey(presence.key);
     if (known !== undefined) {
       this.#peers.returned(known, this.#roster.rename(known, id));
-      if (known.peer !== undefined) this.#sfu?.watch(known);
+      if (known.peer !== undefined) this.#feeds?.watch(known);
       for (const payload of early) this.#deliver(id, payload);
       return;
     }
@@ -323,7 +350,7 @@ export class Room extends Emitter<RoomEvents> {
     const error = (failure: PeerKitError, about: Member): void => void this.emit('error', failure, about.id);
     if (await decideAdmission({ envelopes: this.#envelopes, admit: this.#options.admit, current, error }, member, presence, known)) {
       this.#peers.admit(member);
-      this.#sfu?.watch(member);
+      this.#feeds?.watch(member);
       this.#keys?.admitted(member);
     } else member.refuse();
   }
@@ -338,11 +365,14 @@ export class Room extends Emitter<RoomEvents> {
   readonly #depart = (id: string): void => {
     this.#roster.takeStranger(id);
     const member = this.#roster.get(id);
-    if (member !== undefined) this.#peers.depart(member, this.#options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS);
+    if (member === undefined) return;
+    // Its feed left the SFU with it: its play stops now, not when the play stalls.
+    this.#feeds?.forget(member);
+    this.#peers.depart(member, this.#options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS);
   };
 
   #remove(member: Member): void {
-    this.#sfu?.forget(member);
+    this.#feeds?.forget(member);
     this.#keys?.removed(member);
     this.#files.forget(member);
     member.dispose();
@@ -363,7 +393,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#setState('closed');
     const members = this.#roster.all();
     for (const member of members) this.#peers.farewell(member);
-    await Promise.all([...members.map((member) => member.peer?.close()), this.#sfu?.close()]);
+    await Promise.all([...members.map((member) => member.peer?.close()), this.#feeds?.close()]);
     this.#keys?.close();
     for (const member of members) member.dispose();
     this.#roster.clear();

@@ -61,7 +61,12 @@ class Feed<S extends WhipSession | WhepSession> {
     try {
       session = await this.open(lost);
     } catch (error) {
-      if (!this.#stopped) this.#lost(error instanceof PeerKitError ? error : new PeerKitError('SERVER_ERROR', 'an SFU session failed', { cause: error }));
+      if (this.#stopped) return;
+      const failure = error instanceof PeerKitError ? error : new PeerKitError('SERVER_ERROR', 'an SFU session failed', { cause: error });
+      // A member that publishes nothing (no stream yet) has nothing to play: no failure to report,
+      // its feed is asked for again (play() itself polls every few seconds while it gets 409).
+      if (this.inbound && failure.code === 'NOT_LIVE') return void (this.#timer = setTimeout(() => void this.#run(), 0));
+      this.#lost(failure);
       return;
     }
     if (this.#stopped) return void session.close();
@@ -202,7 +207,12 @@ export class SfuMedia {
     this.#plays.set(member, feed);
   }
 
-  /** `member` is gone: its play ends. */
+  /** Whether `member`'s feed is being played. */
+  watching(member: Member): boolean {
+    return this.#plays.has(member);
+  }
+
+  /** `member` is gone, or away from the transport (it comes back under a new id, and is watched again): its play ends. */
   forget(member: Member): void {
     void this.#plays.get(member)?.stop();
     this.#plays.delete(member);

@@ -2,49 +2,11 @@
 // four members in this page publish once each and play the others through Janus, data stays on the
 // members' own Peers; in the engine the suite runs in (Chromium, then Firefox).
 import { expect } from 'chai';
-import { executeServerCommand } from '@web/test-runner-commands';
-import { PeerKitError, Room, WebSocketTransport } from '../../dist/index.js';
+import { PeerKitError, Room } from '../../dist/index.js';
 import { canvasTrack, roomName, sleep, until, within } from './helpers.js';
-import { JANUS_FAILED, JANUS_MISSING, MEDIA_URL } from '/__peerkit/janus-env.js';
+import { everyoneDecodes, janus, janusSuite, transport, videoStats } from './room-sfu-support.js';
 
-const janus = (payload) => executeServerCommand('janus', payload);
 const SIZE = 4;
-
-/** A transport to the token-checking bridge, with a room token per join. */
-const transport = () => new WebSocketTransport(MEDIA_URL.replace(/^http/, 'ws'), { token: (room) => janus({ action: 'token', room }) });
-
-/** The sum of `field` over the `type` video stats of `pc`-like `source` (anything with getStats), and how many reports. */
-async function videoStats(source, type, field) {
-  let total = 0;
-  let count = 0;
-  (await source.getStats()).forEach((report) => {
-    if (report.type === type && report.kind === 'video') {
-      total += report[field] ?? 0;
-      count++;
-    }
-  });
-  return { total, count };
-}
-
-/**
- * Resolves once every member plays every other member's feed and decodes frames from it: 5 more
- * frames on the same session (the Room may replace a session meanwhile, so it is looked up again).
- */
-async function everyoneDecodes(rooms, ms = 30000) {
-  const starts = new Map();
-  const decoding = async (room, id) => {
-    const view = room.sfuSessions().plays.get(id);
-    if (view?.state !== 'connected') return false;
-    const frames = (await videoStats(view, 'inbound-rtp', 'framesDecoded')).total;
-    if (!starts.has(view)) starts.set(view, frames);
-    return frames > starts.get(view) + 5;
-  };
-  for (const room of rooms) {
-    for (const other of rooms.filter((r) => r !== room)) {
-      await until(`member ${rooms.indexOf(room)} decoding member ${rooms.indexOf(other)}`, () => decoding(room, other.selfId), ms, 100);
-    }
-  }
-}
 
 /** Every room gets one message from each other room through room.send. */
 async function everyoneHears(rooms, text) {
@@ -79,18 +41,7 @@ async function upload(sources, ms) {
 
 describe('Room with media: "sfu" (real Janus)', function () {
   this.timeout(180000);
-  const rooms = [];
-  const tracks = [];
-
-  before(function () {
-    if (JANUS_MISSING !== null) this.skip();
-    if (JANUS_FAILED !== null) throw new Error(JANUS_FAILED);
-  });
-
-  afterEach(async () => {
-    await Promise.all(rooms.splice(0).map((room) => room.leave()));
-    for (const track of tracks.splice(0)) track.stop();
-  });
+  const { rooms, tracks } = janusSuite();
 
   async function joinAll(name, media) {
     const joined = [];
@@ -191,7 +142,7 @@ describe('Room with media: "sfu" (real Janus)', function () {
     const name = roomName();
     const track = canvasTrack('purple');
     tracks.push(track);
-    const transportA = new WebSocketTransport(MEDIA_URL.replace(/^http/, 'ws'), { token: (room) => janus({ action: 'token', room }), WebSocket: KeptWebSocket });
+    const transportA = transport({ WebSocket: KeptWebSocket });
     const a = await Room.join(name, { transport: transportA, stream: new MediaStream([track]), media: 'sfu', iceServers: [] });
     rooms.push(a);
     const others = [];

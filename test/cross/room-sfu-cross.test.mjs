@@ -1,7 +1,9 @@
-// A Room with media: 'sfu' across engines: 2 Chromium and 2 Firefox pages, one member each,
-// through Debian's Janus and peerkit-signal's SFU bridge; then the same with a secret, so every
-// frame is SFrame-encrypted by one engine and decrypted by the other (the CDN build's worker). Needs the built dist/ and Janus; run
-// inside the private network namespace: bash scripts/netns.sh node --test test/cross/room-sfu-cross.test.mjs
+// Rooms with media: 'sfu' and 'auto' across engines: Chromium and Firefox pages, one member each
+// (a browser each), through Debian's Janus and peerkit-signal's SFU bridge; with a secret, every
+// frame is SFrame-encrypted by one engine and decrypted by the other (the CDN build's worker).
+// With 'auto', 4 members share a mesh, a 5th moves the room to the SFU and its leaving moves it
+// back, and each page measures every stream's gap. Needs the built dist/ and Janus; run inside the private network
+// namespace: bash scripts/netns.sh node --test test/cross/room-sfu-cross.test.mjs
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createRoomToken, createSignalingServer } from '../../server/dist/index.js';
@@ -10,17 +12,19 @@ import { janusMissing, startJanus } from '../../scripts/janus.mjs';
 import { launchChromium, launchFirefox, missing, side as pageSide } from '../support/pages.mjs';
 import { startStatic } from '../support/servers.mjs';
 
-const STEP_MS = 45000;
+const STEP_MS = 60000;
 const SECRET = 'cross-room-sfu-secret';
+const MAX_GAP_MS = 2000;
 const side = (name, page) => pageSide(name, page, 'sfu', STEP_MS);
 
-const members = [];
+const all = [];
 const cleanup = [];
 let skipReason;
 let signal;
 
-/** Joins every member to `room` (with `secret`, if given) and returns their ids once each decodes the 3 others. */
+/** Joins the first 4 pages to `room` (with `secret`, if given) and returns their ids once each decodes the 3 others. */
 async function joinAndDecode(room, secret) {
+  const members = all.slice(0, 4);
   const ids = [];
   for (const member of members) ids.push(await member.call('join', signal, room, createRoomToken(SECRET, room, 600), secret));
   // Every feed played first: a feed just published takes a moment to reach its full frame rate.
@@ -53,11 +57,12 @@ before(async () => {
   signal = `ws://127.0.0.1:${(await server.listen(0)).port}`;
   const { base } = await started(() => startStatic(['/dist/', '/test/cross/']), (files) => files.close());
   // A browser each: a page in a background tab has its timers throttled, and its canvas with them.
-  for (const [engine, launch] of [['chromium', launchChromium], ['firefox', launchFirefox], ['chromium', launchChromium], ['firefox', launchFirefox]]) {
+  const engines = [['chromium', launchChromium], ['firefox', launchFirefox], ['chromium', launchChromium], ['firefox', launchFirefox], ['chromium', launchChromium]];
+  for (const [engine, launch] of engines) {
     const browser = await started(launch, (b) => b.close());
-    const member = side(`${engine}-${members.length >> 1}`, await browser.newPage());
+    const member = side(`${engine}-${all.length}`, await browser.newPage());
     await member.page.goto(`${base}/test/cross/room-sfu-page.html`, { timeout: STEP_MS });
-    members.push(member);
+    all.push(member);
   }
 });
 
@@ -67,6 +72,7 @@ after(async () => {
 
 test('2 Chromium + 2 Firefox members: each decodes the 3 others through Janus, room.send reaches all, a leaver disappears', { skip: skipReason }, async (t) => {
   if (skipReason) return t.skip(skipReason);
+  const members = all.slice(0, 4);
   const ids = await joinAndDecode(`cross-sfu-${Date.now()}`);
   for (const [i, member] of members.entries()) await member.call('send', `from ${i}`);
   for (const [i, member] of members.entries()) {
@@ -85,6 +91,7 @@ test('2 Chromium + 2 Firefox members: each decodes the 3 others through Janus, r
 
 test('with a secret, every Chromium and Firefox member decrypts and decodes the 3 others (SFrame both ways)', { skip: skipReason }, async (t) => {
   if (skipReason) return t.skip(skipReason);
+  const members = all.slice(0, 4);
   await joinAndDecode(`cross-sfu-e2ee-${Date.now()}`, 'correct horse battery staple');
   for (const member of members) {
     const { encryption, errors } = await member.call('state');
@@ -93,4 +100,59 @@ test('with a secret, every Chromium and Firefox member decrypts and decodes the 
     assert.deepEqual(errors, [], member.name);
   }
   for (const member of members) await member.call('leave');
+});
+
+/** Prints each page's longest gap per stream and returns the worst. */
+function report(label, gaps, pages, ids) {
+  const lines = gaps.map((list, i) => `${pages[i].name} <- ${list.map(([id, ms]) => `${all[ids.indexOf(id)].name} ${ms}`).join(', ')}`);
+  const worst = Math.max(...gaps.flat().map(([, ms]) => ms));
+  console.log(`[room-sfu-cross] ${label}, longest gap per stream (ms):\n  ${lines.join('\n  ')}\n  worst ${worst} ms`);
+  return worst;
+}
+
+test('2 Chromium + 2 Firefox in a mesh; a 5th (Chromium) moves the room to the SFU and back, each stream gapping at most 2 s', { skip: skipReason }, async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const room = `cross-auto-${Date.now()}`;
+  const token = () => createRoomToken(SECRET, room, 600);
+  const four = all.slice(0, 4);
+  const fifth = all[4];
+  const ids = [];
+  for (const member of four) ids.push(await member.call('join', signal, room, token(), undefined, 'auto'));
+  const othersOf = (i, list) => list.filter((_, j) => j !== i);
+  for (const [i, member] of four.entries()) {
+    assert.equal(await member.call('mode', 'mesh'), 'mesh');
+    await member.call('decodingOver', othersOf(i, ids), 'mesh');
+  }
+
+  for (const [i, member] of four.entries()) await member.call('startMeter', othersOf(i, ids));
+  ids.push(await fifth.call('join', signal, room, token(), undefined, 'auto'));
+  for (const [i, member] of all.entries()) {
+    assert.equal(await member.call('mode', 'sfu'), 'sfu');
+    await member.call('decodingOver', othersOf(i, ids), 'sfu');
+  }
+  // The mesh senders pause 3 s after the plays decode: measure past that.
+  await new Promise((r) => setTimeout(r, 5000));
+  const up = await Promise.all(four.map((member) => member.call('stopMeter')));
+  const worstUp = report('mesh -> SFU', up, four, ids);
+
+  for (const [i, member] of four.entries()) await member.call('startMeter', othersOf(i, ids.slice(0, 4)));
+  assert.equal(await fifth.call('leave'), 'closed');
+  for (const [i, member] of four.entries()) {
+    assert.equal(await member.call('mode', 'mesh'), 'mesh');
+    await member.call('decodingOver', othersOf(i, ids.slice(0, 4)), 'mesh');
+  }
+  const down = await Promise.all(four.map((member) => member.call('stopMeter')));
+  const worstDown = report('SFU -> mesh', down, four, ids);
+
+  for (const [i, member] of four.entries()) await member.call('send', `auto from ${i}`);
+  for (const [i, member] of four.entries()) {
+    for (const j of [0, 1, 2, 3].filter((j) => j !== i)) {
+      const deadline = Date.now() + 10000;
+      while ((await member.call('heardFrom', `auto from ${j}`)).length !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await member.call('heardFrom', `auto from ${j}`), [ids[j]], `${member.name} heard ${four[j].name} once`);
+    }
+  }
+  for (const member of four) await member.call('leave');
+  assert.ok(worstUp <= MAX_GAP_MS, `mesh -> SFU: a stream paused ${worstUp} ms`);
+  assert.ok(worstDown <= MAX_GAP_MS, `SFU -> mesh: a stream paused ${worstDown} ms`);
 });

@@ -40,6 +40,9 @@ void Room.join('typed', { transport, hello: { name: 'Ada' }, admit: async (id: s
   room.on('data', (data: Message, from: string) => [data, from]);
   room.on('track', (track: MediaStreamTrack, streams: readonly MediaStream[], from: string) => [track, streams, from]);
   room.on('state', (state: RoomState) => state === 'reconnecting');
+  room.on('mode', (mode: 'mesh' | 'sfu') => mode === room.media);
+  // @ts-expect-error: the mode is 'mesh' or 'sfu', never 'auto'
+  room.on('mode', (mode: 'auto') => mode);
   room.on('rejoin', (p: Peer, id: string, previousId: string) => [p, id, previousId]);
   room.on('rebuild', (p: Peer, id: string) => [p, id]);
   // @ts-expect-error: 'rebuild' gives the new Peer first, then the member id
@@ -57,6 +60,8 @@ void Room.join('typed', { transport, hello: { name: 'Ada' }, admit: async (id: s
   room.on('leave', (id: number) => id);
   // @ts-expect-error: a Room needs a transport
   void Room.join('typed', { hello: 1 });
+  // @ts-expect-error: meshLimit is a number
+  void Room.join('typed', { transport, media: 'auto', meshLimit: '4' });
   // @ts-expect-error: selfId is read-only
   room.selfId = 'me';
   transport.on('member-joined', (id: string, hello: unknown) => [id, hello]);

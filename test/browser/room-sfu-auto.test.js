@@ -1,0 +1,173 @@
+// Rooms with media: 'auto' against a real Janus through peerkit-signal's bridge (test/janus-plugin.mjs):
+// four members in this page share a mesh; a fifth moves the room to the SFU and its leaving moves
+// it back, with every stream's gap measured from inbound framesDecoded sampled every 100 ms.
+import { expect } from 'chai';
+import { PeerKitError, Room } from '../../dist/index.js';
+import { canvasTrack, roomName, sleep, until } from './helpers.js';
+import { janusSuite, transport } from './room-sfu-support.js';
+
+const MAX_GAP_MS = 2000;
+
+/** Sum of `field` over the video `type` stats of `source` (a connection or a WHEP session). */
+async function videoStat(source, type, field) {
+  let total = 0;
+  (await source.getStats()).forEach((report) => {
+    if (report.type === type && report.kind === 'video') total += report[field] ?? 0;
+  });
+  return total;
+}
+
+/**
+ * Samples, every 100 ms, the frames each room decodes from each other room, over the mesh (its
+ * Peer) and through the SFU (its play) together: a stream's gap is the longest time with no new
+ * frame from either route. `pairs` is [receiver, sender] rooms.
+ */
+function gapMeter(pairs) {
+  const seen = new Map();
+  const meters = pairs.map(([to, from]) => ({ to, from, at: Date.now(), max: 0, mesh: 0, sfu: 0 }));
+  let running = true;
+  const progress = async (source) => {
+    if (source === undefined) return false;
+    const frames = await videoStat(source, 'inbound-rtp', 'framesDecoded').catch(() => 0);
+    const before = seen.get(source);
+    seen.set(source, frames);
+    return before !== undefined && frames > before;
+  };
+  const loop = (async () => {
+    while (running) {
+      const began = Date.now();
+      await Promise.all(
+        meters.map(async (meter) => {
+          const id = meter.from.selfId;
+          const [mesh, sfu] = await Promise.all([progress(meter.to.peers.get(id)?.connection), progress(meter.to.sfuSessions()?.plays.get(id))]);
+          if (mesh) meter.mesh++;
+          if (sfu) meter.sfu++;
+          if (!mesh && !sfu) return;
+          const now = Date.now();
+          meter.max = Math.max(meter.max, now - meter.at);
+          meter.at = now;
+        }),
+      );
+      await sleep(Math.max(0, 100 - (Date.now() - began)));
+    }
+  })();
+  return {
+    meters,
+    async stop() {
+      running = false;
+      await loop;
+      const now = Date.now();
+      for (const meter of meters) meter.max = Math.max(meter.max, now - meter.at);
+      return meters;
+    },
+  };
+}
+
+/** Video bytes `rooms` send over their Peers in `ms`. */
+async function meshUpload(rooms, ms) {
+  const sum = async () => {
+    let total = 0;
+    for (const room of rooms) for (const peer of room.peers.values()) total += await videoStat(peer.connection, 'outbound-rtp', 'bytesSent').catch(() => 0);
+    return total;
+  };
+  const before = await sum();
+  await sleep(ms);
+  return (await sum()) - before;
+}
+
+/** Every ordered pair of distinct rooms, as [receiver, sender]. */
+const pairsOf = (rooms) => rooms.flatMap((to) => rooms.filter((from) => from !== to).map((from) => [to, from]));
+
+/** Waits until each room decodes each other room over `route` ('mesh' or 'sfu'). */
+async function decodingOver(rooms, route, ms = 30000) {
+  const meter = gapMeter(pairsOf(rooms));
+  try {
+    await until(`every stream decoding over the ${route}`, () => meter.meters.every((m) => m[route] >= 3), ms, 100);
+  } finally {
+    await meter.stop();
+  }
+}
+
+function report(label, meters, rooms) {
+  const line = meters.map((m) => `${rooms.indexOf(m.to)}<-${rooms.indexOf(m.from)} ${m.max}`).join(', ');
+  const worst = Math.max(...meters.map((m) => m.max));
+  console.log(`[room-sfu-auto] ${label}: longest gap per stream (ms, receiver<-sender): ${line}; worst ${worst} ms`);
+  return worst;
+}
+
+describe('Room with media: "auto" (real Janus)', function () {
+  this.timeout(240000);
+  const { rooms, tracks } = janusSuite();
+
+  async function joinOne(name, color) {
+    const track = canvasTrack(color);
+    tracks.push(track);
+    const room = await Room.join(name, { transport: transport(), stream: new MediaStream([track]), media: 'auto', iceServers: [] });
+    room.modes = [];
+    room.lastStream = new Map();
+    room.left = [];
+    room.on('mode', (mode) => room.modes.push(mode));
+    room.on('stream', (stream, from) => room.lastStream.set(from, stream));
+    room.on('leave', (id) => room.left.push(id));
+    rooms.push(room);
+    return room;
+  }
+
+  it('meshLimit must be a positive integer', async () => {
+    const error = await Room.join(roomName(), { transport: transport(), media: 'auto', meshLimit: 0 }).catch((e) => e);
+    expect(error).to.be.instanceOf(PeerKitError);
+    expect(error.code).to.equal('BAD_ARGUMENT');
+  });
+
+  it('a room of 4 moves to the SFU when a 5th joins and back when it leaves, each stream gapping at most 2 s, room.send unaffected', async () => {
+    const name = roomName();
+    const four = [];
+    for (const color of ['teal', 'tomato', 'gold', 'navy']) four.push(await joinOne(name, color));
+    await decodingOver(four, 'mesh');
+    four.forEach((room) => expect(room.media).to.equal('mesh'));
+    four.forEach((room) => expect(room.sfuSessions()).to.equal(undefined));
+
+    // Mesh to SFU.
+    const toSfu = gapMeter(pairsOf(four));
+    const fifth = await joinOne(name, 'purple');
+    expect(fifth.media).to.equal('sfu');
+    await until('every member moved to the SFU', () => four.every((room) => room.media === 'sfu'), 10000, 50);
+    const all = [...four, fifth];
+    await decodingOver(all, 'sfu', 40000);
+    await until('the mesh carries no more video', async () => (await meshUpload(all, 1000)) < 2000, 30000, 0);
+    const up = await toSfu.stop();
+    const worstUp = report('mesh -> SFU', up, all);
+    four.forEach((room) => expect(room.modes).to.deep.equal(['sfu']));
+    // The last stream announced for each member is its play's, which decodes.
+    for (const room of all) {
+      for (const other of all.filter((r) => r !== room)) expect(room.lastStream.get(other.selfId)).to.equal(room.sfuSessions().plays.get(other.selfId).stream);
+    }
+    await Promise.all(all.map((room) => room.send(`sfu from ${room.selfId}`)));
+
+    // SFU back to mesh.
+    const toMesh = gapMeter(pairsOf(four));
+    const fifthId = fifth.selfId;
+    await fifth.leave();
+    rooms.splice(rooms.indexOf(fifth), 1);
+    await until('every member back to the mesh', () => four.every((room) => room.media === 'mesh'), 10000, 50);
+    await until('the SFU sessions ended', () => four.every((room) => room.sfuSessions() === undefined), 30000, 100);
+    await decodingOver(four, 'mesh');
+    const down = await toMesh.stop();
+    const worstDown = report('SFU -> mesh', down, four);
+    for (const room of four) {
+      expect(room.modes).to.deep.equal(['sfu', 'mesh']);
+      expect(room.left).to.deep.equal([fifthId]);
+      for (const other of four.filter((r) => r !== room)) {
+        const stream = room.lastStream.get(other.selfId);
+        const receivers = room.peers.get(other.selfId).connection.getReceivers().map((r) => r.track);
+        expect(stream.getTracks().some((track) => receivers.includes(track))).to.equal(true);
+      }
+    }
+    const heard = four.map(() => new Set());
+    four.forEach((room, i) => room.on('data', (data, from) => data === 'mesh again' && heard[i].add(from)));
+    await Promise.all(four.map((room) => room.send('mesh again')));
+    await until('room.send heard by all', () => heard.every((from) => from.size === 3), 15000);
+    expect(worstUp).to.be.at.most(MAX_GAP_MS);
+    expect(worstDown).to.be.at.most(MAX_GAP_MS);
+  });
+});
