@@ -5,7 +5,8 @@
 //   ... redis.url ...; await redis.stop();
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -56,9 +57,11 @@ export async function startRedis({ port, args = [], tls: tlsFiles, config } = {}
     const portArgs = tlsFiles
       ? ['--port', '0', '--tls-port', String(chosen), '--tls-cert-file', tlsFiles.serverCert, '--tls-key-file', tlsFiles.serverKey, '--tls-ca-cert-file', tlsFiles.caFile, '--tls-auth-clients', 'yes']
       : ['--port', String(chosen)];
+    // A replica's full sync writes an RDB file even with saving off: into a folder of its own, not the working tree.
+    const dir = mkdtempSync(join(tmpdir(), 'peerkit-redis-'));
     const child = spawn(
       'redis-server',
-      [...(config ? [config] : []), ...portArgs, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', ...args],
+      [...(config ? [config] : []), ...portArgs, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', ...args],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
