@@ -1,0 +1,191 @@
+// A large file from Chromium to Firefox and back while the network breaks under it: UDP dropped
+// (nftables) twice, then the address the Peers meet on removed once. The first two the Peers ride
+// out with ICE restarts on the same connection; the third kills Firefox's SCTP association, so
+// both sides make new Peers and the transfer resumes on them from what the receiver verified.
+// The file must arrive with the sender's SHA-256, and the blocks sent twice are printed per
+// interruption and held to one block each.
+//
+// Needs the built dist/peerkit.min.js and root (nft, ip); run inside the private namespace:
+//   bash scripts/netns.sh node --test test/cross/transfer-faults.test.mjs
+// PEERKIT_FAULT_MIB sets the size of each direction's file in MiB.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { WebSocketServer } from 'ws';
+import { CHROMIUM_PATH as CHROMIUM, FIREFOX_PATH as FIREFOX } from '../../scripts/browsers.mjs';
+import { networkPlugin } from '../network-plugin.mjs';
+import { launchChromium, launchFirefox, missing, side as pageSide } from '../support/pages.mjs';
+import { HOST, startStatic } from '../support/servers.mjs';
+import { until, within } from '../support/wait.mjs';
+
+const MiB = 1 << 20;
+const BLOCK = MiB;
+// 1 GiB each way, as the issue asks, took longer than the CI budget on 2 shared cores: see the
+// README's transfer section for the measured times. The default is the largest size that fits.
+const SIZE = Number(process.env.PEERKIT_FAULT_MIB ?? 256) * MiB;
+const STEP_MS = 30000;
+const TRANSFER_MS = Math.max(120000, (SIZE / MiB) * 1500);
+const LAUNCH_MS = 60000;
+
+/** Test scaffolding: every text frame goes to the other connected client, unread. */
+async function startRelay() {
+  const wss = new WebSocketServer({ host: HOST, port: 0 });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  wss.on('connection', (socket) => {
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      for (const other of wss.clients) if (other !== socket && other.readyState === other.OPEN) other.send(data.toString());
+    });
+  });
+  return {
+    url: `ws://${HOST}:${wss.address().port}`,
+    clients: () => wss.clients.size,
+    close: () => {
+      for (const client of wss.clients) client.terminate();
+      return new Promise((resolve) => wss.close(resolve));
+    },
+  };
+}
+
+/** The SHA-256 of the file the pages make (transfer-faults-page.html, patternFile), computed here on its own. */
+function expectedSha256(size) {
+  const pattern = Buffer.alloc(MiB);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < MiB; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    pattern[i] = x & 0xff;
+  }
+  const hash = createHash('sha256');
+  const stamp = Buffer.alloc(4);
+  for (let n = 0; n < size / MiB; n++) {
+    stamp.writeUInt32BE(n);
+    hash.update(stamp);
+    hash.update(pattern.subarray(4));
+  }
+  return hash.digest('hex');
+}
+
+const network = networkPlugin();
+const fault = (name, broken) => network.executeCommand({ command: 'network', payload: { fault: name, broken } });
+
+let skipReason;
+let setupError;
+let chrome;
+let fox;
+const cleanup = [];
+
+before(async () => {
+  skipReason = (await missing(CHROMIUM)) ?? (await missing(FIREFOX));
+  if (!skipReason) skipReason = (await fault('silence', false)).unavailable;
+  if (skipReason) return;
+  try {
+    const files = await startStatic(['/dist/', '/test/cross/']);
+    cleanup.push(files.close);
+    const relay = await startRelay();
+    cleanup.push(relay.close);
+    const chromeBrowser = await launchChromium(LAUNCH_MS);
+    cleanup.push(() => chromeBrowser.close());
+    chrome = pageSide('chromium', await chromeBrowser.newPage(), 'tf', TRANSFER_MS);
+    const foxBrowser = await launchFirefox(LAUNCH_MS);
+    cleanup.push(() => foxBrowser.close());
+    fox = pageSide('firefox', await foxBrowser.newPage(), 'tf', TRANSFER_MS);
+    for (const { page } of [chrome, fox]) await page.goto(`${files.base}/test/cross/transfer-faults-page.html`, { timeout: STEP_MS });
+    await chrome.call('join', relay.url, STEP_MS);
+    await fox.call('join', relay.url, STEP_MS);
+    await until('both pages reaching the relay', () => relay.clients() === 2, STEP_MS);
+    await chrome.call('start');
+    await fox.call('start');
+    await Promise.all([chrome.call('connected', STEP_MS), fox.call('connected', STEP_MS)]);
+  } catch (err) {
+    setupError = err;
+  }
+});
+
+after(async () => {
+  await Promise.all([fault('silence', false), fault('address', false)]).catch(() => {});
+  for (const close of cleanup.reverse()) await within(15000, Promise.resolve().then(close), 'cleanup').catch(() => {});
+});
+
+/** Resolves with both pages' Peer states once `test` holds for the pair. */
+async function both(what, test, ms = STEP_MS) {
+  let last;
+  await until(
+    what,
+    async () => {
+      last = await Promise.all([chrome.call('state'), fox.call('state')]);
+      return test(last);
+    },
+    ms,
+    100,
+  ).catch((err) => {
+    throw new Error(`${err.message}; pages: ${JSON.stringify(last)}`, { cause: err });
+  });
+  return last;
+}
+
+test('the pages compute SHA-256 as Node does', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  if (setupError) throw setupError;
+  const abc = createHash('sha256').update('abc').digest('hex');
+  assert.equal(await chrome.call('selfTest'), abc);
+  assert.equal(await fox.call('selfTest'), abc);
+});
+
+for (const [from, to] of [
+  ['chromium', 'firefox'],
+  ['firefox', 'chromium'],
+]) {
+  test(`${SIZE / MiB} MiB from ${from} to ${to} arrives intact through two UDP outages and an address removal, with at most one block sent twice per interruption`, { timeout: TRANSFER_MS + 6 * STEP_MS }, async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    if (setupError) throw setupError;
+    const [sender, receiver] = from === 'chromium' ? [chrome, fox] : [fox, chrome];
+    const expected = expectedSha256(SIZE);
+    await Promise.all([sender.call('reset'), receiver.call('reset')]);
+    const t0 = Date.now();
+    await sender.call('send', SIZE, `${from}-to-${to}.bin`);
+
+    const reached = (share) =>
+      until(`${Math.round(share * 100)} % verified`, async () => (await sender.call('sending')).bytes >= share * SIZE, TRANSFER_MS, 100);
+    const interruptions = [];
+    for (const [share, kind] of [
+      [0.2, 'silence'],
+      [0.45, 'silence'],
+      [0.7, 'address'],
+    ]) {
+      await reached(share);
+      const { generation } = await sender.call('state');
+      const before = (await sender.call('sending')).resentBlocks;
+      const brokenAt = Date.now();
+      await fault(kind, true);
+      // Broken until the Peers notice (Firefox's close the address removal, reconnecting the drop)
+      // and a little past, so a restart is tried while nothing gets through.
+      await both(`both Peers noticing the ${kind} fault`, (pair) => pair.every((s) => s.generation > generation || s.state !== 'connected'));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await fault(kind, false);
+      const mended = await both(`both Peers connected again after the ${kind} fault`, ([a, b]) => a.state === 'connected' && b.state === 'connected' && a.generation === b.generation);
+      interruptions.push({ kind, share, before, brokenMs: Date.now() - brokenAt, generations: mended.map((s) => s.generation) });
+    }
+
+    const sent = await sender.call('sent', TRANSFER_MS);
+    const got = await receiver.call('received', STEP_MS);
+    const seconds = (Date.now() - t0) / 1000;
+    interruptions.forEach((step, i) => (step.resent = (interruptions[i + 1]?.before ?? sent.resentBlocks) - step.before));
+    t.diagnostic(`${from} -> ${to}: ${SIZE / MiB} MiB in ${seconds.toFixed(1)} s (${(SIZE / MiB / seconds).toFixed(1)} MiB/s with the outages); receiver hashed it in ${(got.hashMs / 1000).toFixed(1)} s`);
+    for (const step of interruptions) {
+      t.diagnostic(`${step.kind} at ${step.share * 100} %: ${step.resent} block(s) of ${BLOCK} bytes sent twice (${step.resent * BLOCK} bytes); broken for ${step.brokenMs} ms; Peer generations after it ${step.generations.join('/')}`);
+    }
+    t.diagnostic(`blocks sent twice in all: ${sent.resentBlocks}; fetched again for damage: ${got.refetchedBlocks}`);
+
+    assert.equal(got.size, SIZE);
+    assert.equal(got.sha256, expected, 'the received file has the SHA-256 of the one sent');
+    const [, , removal] = interruptions;
+    assert.ok(removal.generations.every((g) => g > 1), 'the address removal made new Peers, so the transfer resumed on another connection');
+    for (const step of interruptions) assert.ok(step.resent <= 1, `the ${step.kind} fault at ${step.share * 100} % made ${step.resent} blocks go twice`);
+    // Peer errors (a failed restart, the closed association) belong to the faults; the transfer must have none.
+    for (const side of [sender, receiver]) assert.deepEqual((await side.call('errors')).filter((e) => !e.includes(': ') || /^(transfers|send|accept)/.test(e)), []);
+  });
+}
