@@ -59,8 +59,14 @@ function workerMain(): void {
     return found;
   };
   const write = async ({ folder, dir, name, data }: WriteRequest): Promise<void> => {
-    const file = await (await folderOf(folder, dir)).getFileHandle(name, { create: true });
-    const handle = (await (file as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()) as SyncHandle;
+    let step = 'opening the folder of';
+    const parent = await folderOf(folder, dir);
+    step = 'creating';
+    const file = await parent.getFileHandle(name, { create: true });
+    step = 'locking';
+    const handle = (await (file as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle().catch((err: unknown) => {
+      throw new Error(`${step} block file ${name}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    })) as SyncHandle;
     try {
       const bytes = new Uint8Array(data);
       for (let at = 0; at < bytes.byteLength; ) at += handle.write(bytes.subarray(at), { at });
@@ -72,8 +78,16 @@ function workerMain(): void {
   };
   const fileHandle = (globalThis as unknown as { FileSystemFileHandle?: { prototype: object } }).FileSystemFileHandle;
   scope.postMessage({ seq: 0, ok: fileHandle !== undefined && 'createSyncAccessHandle' in fileHandle.prototype });
+  // A sync access handle locks its file: a block that arrives again while its first copy is
+  // being written (a resend crossing a reconnect) must wait for it, or Firefox refuses it.
+  const busy = new Map<string, Promise<void>>();
   scope.onmessage = ({ data: request }) => {
-    write(request).then(
+    const key = `${request.folder}/${request.dir}/${request.name}`;
+    const done = (busy.get(key) ?? Promise.resolve()).then(() => write(request));
+    const settled = done.catch(() => undefined);
+    busy.set(key, settled);
+    void settled.then(() => busy.get(key) === settled && busy.delete(key));
+    done.then(
       () => scope.postMessage({ seq: request.seq, ok: true }),
       (err: unknown) => scope.postMessage({ seq: request.seq, ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
     );
