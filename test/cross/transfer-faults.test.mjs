@@ -20,8 +20,9 @@ import { until, within } from '../support/wait.mjs';
 
 const MiB = 1 << 20;
 const BLOCK = MiB;
-// 1 GiB each way, as the issue asks, took longer than the CI budget on 2 shared cores: see the
-// README's transfer section for the measured times. The default is the largest size that fits.
+// 1 GiB each way, as the issue asks, does not fit the CI budget on 2 shared cores: 256 MiB each
+// way took 185 s in all (about 85 s per direction with the outages, then 23-31 s to hash the
+// received file in JS), so 1 GiB would take over 10 minutes. PEERKIT_FAULT_MIB=1024 runs it.
 const SIZE = Number(process.env.PEERKIT_FAULT_MIB ?? 256) * MiB;
 const STEP_MS = 30000;
 const TRANSFER_MS = Math.max(120000, (SIZE / MiB) * 1500);
@@ -156,10 +157,10 @@ for (const [from, to] of [
     }
 
     const sent = await sender.call('sent', TRANSFER_MS).catch(stuck);
-    const got = await receiver.call('received', STEP_MS);
     const seconds = (Date.now() - t0) / 1000;
+    const got = await receiver.call('received', STEP_MS);
     interruptions.forEach((step, i) => (step.resent = (interruptions[i + 1]?.before ?? sent.resentBlocks) - step.before));
-    t.diagnostic(`${from} -> ${to}: ${SIZE / MiB} MiB in ${seconds.toFixed(1)} s (${(SIZE / MiB / seconds).toFixed(1)} MiB/s with the outages); receiver hashed it in ${(got.hashMs / 1000).toFixed(1)} s`);
+    t.diagnostic(`${from} -> ${to}: ${SIZE / MiB} MiB in ${seconds.toFixed(1)} s (${(SIZE / MiB / seconds).toFixed(1)} MiB/s with the outages, until done); the receiver hashed it in ${(got.hashMs / 1000).toFixed(1)} s`);
     for (const step of interruptions) {
       t.diagnostic(`${step.kind} at ${step.share * 100} %: ${step.resent} block(s) of ${BLOCK} bytes sent twice (${step.resent * BLOCK} bytes); broken for ${step.brokenMs} ms; Peer generations after it ${step.generations.join('/')}`);
     }
