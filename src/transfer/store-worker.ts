@@ -69,7 +69,12 @@ function workerMain(): void {
     })) as SyncHandle;
     try {
       const bytes = new Uint8Array(data);
-      for (let at = 0; at < bytes.byteLength; ) at += handle.write(bytes.subarray(at), { at });
+      for (let at = 0; at < bytes.byteLength; ) {
+        const wrote = handle.write(bytes.subarray(at), { at });
+        // A full disk or quota writes nothing rather than throwing in some engines: stop, do not spin.
+        if (wrote <= 0) throw new Error(`writing block file ${name}: no space left (${at} of ${bytes.byteLength} bytes written)`);
+        at += wrote;
+      }
       handle.truncate(bytes.byteLength);
       handle.flush();
     } finally {
