@@ -50,36 +50,34 @@ function expectedSha256(size) {
   return hash.digest('hex');
 }
 
+const cleanup = [];
 const network = networkPlugin();
 const fault = (name, broken) => network.executeCommand({ command: 'network', payload: { fault: name, broken } });
-
-let skipReason;
-let setupError;
-let chrome;
-let fox;
-const cleanup = [];
+// Set by before(): why the tests skip, why the setup failed, and the two pages.
+let skipReason, setupError, chrome, fox;
 
 before(async () => {
-  skipReason = (await missing(CHROMIUM)) ?? (await missing(FIREFOX));
-  if (!skipReason) skipReason = (await fault('silence', false)).unavailable;
+  skipReason = (await missing(CHROMIUM)) ?? (await missing(FIREFOX)) ?? (await fault('silence', false)).unavailable;
   if (skipReason) return;
   try {
-    const files = await startStatic(['/dist/', '/test/cross/']);
-    cleanup.push(files.close);
-    const relay = await startRelay();
-    cleanup.push(relay.close);
-    const chromeBrowser = await launchChromium(LAUNCH_MS);
-    cleanup.push(() => chromeBrowser.close());
-    chrome = pageSide('chromium', await chromeBrowser.newPage(), 'tf', TRANSFER_MS);
-    const foxBrowser = await launchFirefox(LAUNCH_MS);
-    cleanup.push(() => foxBrowser.close());
-    fox = pageSide('firefox', await foxBrowser.newPage(), 'tf', TRANSFER_MS);
-    for (const { page } of [chrome, fox]) await page.goto(`${files.base}/test/cross/transfer-faults-page.html`, { timeout: STEP_MS });
-    await chrome.call('join', relay.url, STEP_MS);
-    await fox.call('join', relay.url, STEP_MS);
+    const [files, relay] = await Promise.all([startStatic(['/dist/', '/test/cross/']), startRelay()]);
+    cleanup.push(files.close, relay.close);
+    [chrome, fox] = await Promise.all(
+      [
+        ['chromium', launchChromium],
+        ['firefox', launchFirefox],
+      ].map(async ([name, launch]) => {
+        const browser = await launch(LAUNCH_MS);
+        cleanup.push(() => browser.close());
+        const page = await browser.newPage();
+        await page.goto(`${files.base}/test/cross/transfer-faults-page.html`, { timeout: STEP_MS });
+        const one = pageSide(name, page, 'tf', TRANSFER_MS);
+        await one.call('join', relay.url, STEP_MS);
+        return one;
+      }),
+    );
     await until('both pages reaching the relay', () => relay.clients() === 2, STEP_MS);
-    await chrome.call('start');
-    await fox.call('start');
+    for (const one of [chrome, fox]) await one.call('start');
     await Promise.all([chrome.call('connected', STEP_MS), fox.call('connected', STEP_MS)]);
   } catch (err) {
     setupError = err;
