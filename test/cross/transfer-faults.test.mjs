@@ -3,7 +3,10 @@
 // out with ICE restarts on the same connection; the third kills Firefox's SCTP association, so
 // both sides make new Peers and the transfer resumes on them from what the receiver verified.
 // The file must arrive with the sender's SHA-256, and the blocks sent twice are printed per
-// interruption and held to one block each.
+// interruption and held to two each: the receiver asks again only for blocks it has not stored,
+// but a break can catch the tail of one block on the wire and the head of the next in the
+// channel's buffer (its high-water mark, 256 KiB, is below the block size), and both go again.
+// One block would take sending each block only once the one before is acknowledged.
 //
 // Needs the built dist/peerkit.min.js and root (nft, ip); run inside the private namespace:
 //   bash scripts/netns.sh node --test test/cross/transfer-faults.test.mjs
@@ -118,7 +121,7 @@ for (const [from, to] of [
   ['chromium', 'firefox'],
   ['firefox', 'chromium'],
 ]) {
-  test(`${SIZE / MiB} MiB from ${from} to ${to} arrives intact through two UDP outages and an address removal, with at most one block sent twice per interruption`, { timeout: TRANSFER_MS + 6 * STEP_MS }, async (t) => {
+  test(`${SIZE / MiB} MiB from ${from} to ${to} arrives intact through two UDP outages and an address removal, with at most two blocks sent twice per interruption`, { timeout: TRANSFER_MS + 6 * STEP_MS }, async (t) => {
     if (skipReason) return t.skip(skipReason);
     if (setupError) throw setupError;
     const [sender, receiver] = from === 'chromium' ? [chrome, fox] : [fox, chrome];
@@ -169,7 +172,7 @@ for (const [from, to] of [
     assert.equal(got.sha256, expected, 'the received file has the SHA-256 of the one sent');
     const [, , removal] = interruptions;
     assert.ok(removal.generations.every((g) => g > 1), 'the address removal made new Peers, so the transfer resumed on another connection');
-    for (const step of interruptions) assert.ok(step.resent <= 1, `the ${step.kind} fault at ${step.share * 100} % made ${step.resent} blocks go twice`);
+    for (const step of interruptions) assert.ok(step.resent <= 2, `the ${step.kind} fault at ${step.share * 100} % made ${step.resent} blocks go twice`);
     // Peer errors (a failed restart, the closed association) belong to the faults; the transfer must have none.
     for (const side of [sender, receiver]) assert.deepEqual((await side.call('errors')).filter((e) => /^(transfers|send|accept)/.test(e)), []);
   });
