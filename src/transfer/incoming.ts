@@ -126,9 +126,15 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
     return this.current === 'done' || this.current === 'cancelled' || this.current === 'rejected' || this.current === 'failed';
   }
 
-  /** @internal The sender offered again on a new connection: tell it what is still missing. */
-  reoffered(): void {
-    if (this.store) this.requestMissing();
+  /**
+   * @internal The sender offered again on a new connection: tell it what is still missing, once
+   * the blocks that arrived before the break are stored, so none of them is asked for twice.
+   */
+  async reoffered(): Promise<void> {
+    if (this.store) {
+      await Promise.allSettled(this.working);
+      if (!this.finished) this.requestMissing();
+    }
     if (this.current === 'waiting') this.setState('sending');
   }
 

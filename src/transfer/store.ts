@@ -6,6 +6,7 @@
 import { PeerKitError } from '../errors.js';
 import type { OfferMessage } from './protocol.js';
 import { blockCount, blockLength, sha256 } from './protocol.js';
+import { WorkerWriter } from './store-worker.js';
 
 /** The OPFS folder that holds partial and received files, one sub-folder per transfer id. */
 export const STORE_FOLDER = 'peerkit-transfers';
@@ -92,7 +93,10 @@ export async function sweep(folder: Directory, keepMs: number, now = Date.now())
   await Promise.all(stale.map((name) => folder.removeEntry(name, { recursive: true }).catch(() => undefined)));
 }
 
-/** One transfer's folder in OPFS, one file per block. */
+/**
+ * One transfer's folder in OPFS, one file per block. Blocks are written by a worker with sync
+ * access handles where the browser has them (see store-worker.ts), else on the main thread.
+ */
 export class OpfsStore implements BlockStore {
   private touched = 0;
 
@@ -100,21 +104,25 @@ export class OpfsStore implements BlockStore {
     private readonly folder: Directory,
     private readonly dir: Directory,
     private readonly offer: OfferMessage,
+    private readonly writer: WorkerWriter | undefined,
   ) {}
 
+  /** Opens (or creates) the folder of `offer`, in `folder`, which is the one {@link opfsFolder} gives. */
   static async open(folder: Directory, offer: OfferMessage): Promise<OpfsStore> {
-    const store = new OpfsStore(folder, await folder.getDirectoryHandle(offer.id, { create: true }), offer);
+    const dir = await folder.getDirectoryHandle(offer.id, { create: true });
+    const store = new OpfsStore(folder, dir, offer, await WorkerWriter.start(STORE_FOLDER, offer.id));
     await store.touch();
     return store;
   }
 
   async write(index: number, data: Uint8Array): Promise<void> {
-    await writeFile(this.dir, String(index), data);
+    await (this.writer ? this.writer.write(String(index), data) : writeFile(this.dir, String(index), data));
     // The sweep reads the offer file's age; a transfer in progress keeps it fresh.
     if (Date.now() - this.touched > 60000) await this.touch();
   }
 
   async finish(): Promise<File> {
+    await this.writer?.close();
     await this.touch();
     const parts: File[] = [];
     for (let i = 0; i < blockCount(this.offer.size, this.offer.blockSize); i++) {
@@ -125,6 +133,8 @@ export class OpfsStore implements BlockStore {
   }
 
   async discard(): Promise<void> {
+    // A file with an open sync access handle cannot be removed: the writes in hand end first.
+    await this.writer?.close();
     await this.folder.removeEntry(this.offer.id, { recursive: true }).catch(() => undefined);
   }
 

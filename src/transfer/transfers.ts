@@ -187,7 +187,19 @@ export class Transfers extends Emitter<TransfersEvents> {
   }
 
   private control(message: object): void {
-    this.channelOut()?.send(message as Parameters<Channel['send']>[0]).catch(() => this.disconnected());
+    const out = this.channelOut();
+    out?.send(message as Parameters<Channel['send']>[0]).catch(() => this.lost(out));
+  }
+
+  /**
+   * A send on `out` failed. Only the current channel's failure means the transfers lost their
+   * connection: one from a channel already replaced arrives after the new Peer took over, and
+   * would stop transfers that are running on it.
+   */
+  private lost(out: Channel, transfer?: Transfer): void {
+    if (out !== this.out) return;
+    if (transfer) transfer.disconnected();
+    else this.disconnected();
   }
 
   /** This side's transfer channel, opened at the first message so Peers that never transfer have none. */
@@ -230,7 +242,7 @@ export class Transfers extends Emitter<TransfersEvents> {
           continue;
         }
         this.options.tamper?.(index, message);
-        await Promise.race([out.send(message).catch(() => transfer.disconnected()), this.gone]);
+        await Promise.race([out.send(message).catch(() => this.lost(out, transfer)), this.gone]);
       }
     } finally {
       this.pumping = false;

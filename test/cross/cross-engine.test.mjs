@@ -3,38 +3,15 @@
 // run inside the private network namespace: bash scripts/netns.sh node --test test/cross/
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { WebSocketServer } from 'ws';
 import { CHROMIUM_PATH as CHROMIUM, FIREFOX_PATH as FIREFOX } from '../../scripts/browsers.mjs';
 import { launchChromium, launchFirefox, missing, side as pageSide } from '../support/pages.mjs';
-import { HOST, startStatic } from '../support/servers.mjs';
+import { startRelay } from '../support/relay.mjs';
+import { startStatic } from '../support/servers.mjs';
 import { until, within } from '../support/wait.mjs';
 
 const STEP_MS = 20000;
 const TEST_MS = 60000;
 const LAUNCH_MS = 60000;
-
-/**
- * Test scaffolding, not the product's server: every text frame goes to the other connected
- * client, unread. The Peers must cope with whatever a dumb pipe gives them.
- */
-async function startRelay() {
-  const wss = new WebSocketServer({ host: HOST, port: 0 });
-  await new Promise((resolve) => wss.once('listening', resolve));
-  wss.on('connection', (socket) => {
-    socket.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      for (const other of wss.clients) if (other !== socket && other.readyState === other.OPEN) other.send(data.toString());
-    });
-  });
-  return {
-    url: `ws://${HOST}:${wss.address().port}`,
-    clients: () => wss.clients.size,
-    close: () => {
-      for (const client of wss.clients) client.terminate();
-      return new Promise((resolve) => wss.close(resolve));
-    },
-  };
-}
 
 const side = (name, page) => pageSide(name, page, 'xe', STEP_MS);
 
