@@ -1,5 +1,5 @@
 // One signaling server for bench/load.mjs, in its own process (forked with an IPC channel):
-//   node --expose-gc bench/load-server.mjs peerkit [redis-url]   |   ... peerjs
+//   node --expose-gc bench/load-server.mjs peerkit [redis-url | redis options as JSON]   |   ... peerjs
 // Sends {type:'ready', port}; answers {type:'measure'} with its RSS after a GC and its CPU time.
 import { PeerServer } from 'peer';
 import { createSignalingServer } from '../server/dist/index.js';
@@ -11,7 +11,7 @@ async function start() {
     // Warnings and errors only (a lost Redis, say): they explain a bad run; joins would flood.
     const logger = (entry) => entry.level !== 'debug' && entry.level !== 'info' && process.stderr.write(`load-server: ${JSON.stringify(entry)}\n`);
     const options = { logger };
-    if (redis) options.redis = redis;
+    if (redis) options.redis = redis.startsWith('{') ? JSON.parse(redis) : redis;
     const server = createSignalingServer(options);
     return (await server.listen(0, '127.0.0.1')).port;
   }

@@ -1,5 +1,6 @@
 // The signaling server under load, against PeerJS's server, against two peerkit instances
-// sharing rooms through Redis, and behind Debian's nginx terminating TLS (deploy/nginx): 5,000 members in 2,500 rooms (pairs), 20,000 signals per second in
+// sharing rooms through Redis (one server, a 3-master Cluster, and a primary watched by Sentinel),
+// and behind Debian's nginx terminating TLS (deploy/nginx): 5,000 members in 2,500 rooms (pairs), 20,000 signals per second in
 // total for 10 s, each server in its own process and the load generator in another. Prints relay
 // latency (p50/p99, send to receipt), the rate achieved, and server memory per connection, side
 // by side. A report, not a test: it exits 0 and says PASS or FAIL for the p99 target.
@@ -7,10 +8,12 @@
 //   node bench/load.mjs          (re-runs itself inside scripts/netns.sh, with ulimit -n raised)
 //   PEERKIT_LOAD_RUNS=3 PEERKIT_LOAD_MEMBERS=5000 PEERKIT_LOAD_RATE=20000 PEERKIT_LOAD_SECONDS=10 node bench/load.mjs
 import { fork, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nginxMissing, startNginx } from '../scripts/nginx.mjs';
-import { startRedis } from '../scripts/redis.mjs';
+import { startCluster, startRedis, startSentinels } from '../scripts/redis.mjs';
 
 if (!process.env.PEERKIT_NETNS) {
   // Only loopback is used; the namespace also gives the run its own port range and TIME_WAIT table.
@@ -57,8 +60,10 @@ function reply(child, type, timeoutMs = 120_000) {
   });
 }
 
+/** `redis`: a URL, or ioredis-style options (Cluster, Sentinel) passed on as JSON. */
 async function startServer(kind, redis) {
-  const child = fork(here('./load-server.mjs'), redis ? [kind, redis] : [kind], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const arg = typeof redis === 'object' ? JSON.stringify(redis) : redis;
+  const child = fork(here('./load-server.mjs'), arg ? [kind, arg] : [kind], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const { port } = await reply(child, 'ready', 15_000);
   return { child, port };
 }
@@ -91,13 +96,14 @@ function all(generators, message, type) {
 
 /** One run: servers up, members connected and paired, the relay load, then everything down. */
 async function runOnce(target, redisUrl) {
+  const redis = target.redisOptions ?? (target.redis ? redisUrl : undefined);
   const servers = [];
   let proxy;
   const generators = Array.from({ length: GENERATORS }, () =>
     fork(here('./load-client.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
   );
   try {
-    for (let i = 0; i < target.instances; i++) servers.push(await startServer(target.kind, target.redis ? redisUrl : undefined));
+    for (let i = 0; i < target.instances; i++) servers.push(await startServer(target.kind, redis));
     // nginx's resources count as the server's: they are what a deployment behind it pays.
     if (target.nginx) proxy = await startNginx(servers.map((s) => s.port), { connections: MEMBERS * 2 + 1024 });
     const measureAll = async () => [...(await Promise.all(servers.map(measure))), ...(proxy ? [proxyMeasure(proxy)] : [])];
@@ -160,8 +166,14 @@ async function main() {
     { name: 'peerkit', kind: 'peerkit', instances: 1 },
     { name: `PeerJS ${peerVersion}`, kind: 'peerjs', instances: 1 },
   ];
-  if (redis) targets.push({ name: 'peerkit x2 + Redis', kind: 'peerkit', instances: 2, redis: true });
-  else console.log('load: redis-server is not installed (apt-get install redis-server): the Redis column is left out');
+  const scratch = redis && mkdtempSync(join(tmpdir(), 'peerkit-load-'));
+  const cluster = redis && (await startCluster(scratch));
+  const sentinel = redis && (await startSentinels(scratch));
+  if (redis) {
+    targets.push({ name: 'peerkit x2 + Redis', kind: 'peerkit', instances: 2, redis: true });
+    targets.push({ name: 'peerkit x2 + Cluster', kind: 'peerkit', instances: 2, redisOptions: { cluster: cluster.nodes } });
+    targets.push({ name: 'peerkit x2 + Sentinel', kind: 'peerkit', instances: 2, redisOptions: { sentinels: sentinel.sentinels, master: sentinel.master } });
+  } else console.log('load: redis-server is not installed (apt-get install redis-server): the Redis column is left out');
   const noNginx = nginxMissing();
   if (noNginx) console.log(`load: ${noNginx}: the nginx column is left out`);
   else targets.push({ name: 'peerkit + nginx TLS', kind: 'peerkit', instances: 1, nginx: true });
@@ -190,7 +202,7 @@ async function main() {
       }
     }
   } finally {
-    await redis?.stop();
+    await Promise.all([redis?.stop(), cluster?.stop(), sentinel?.stop()]);
   }
 
   // The run with the lowest p99 is the one least disturbed by other work on this shared machine.
@@ -221,7 +233,6 @@ async function main() {
   const resultOf = (name) => best.find((b) => b.target.name === name)?.result;
   const peerkit = resultOf('peerkit');
   const peerjs = best.find((b) => b.target.kind === 'peerjs')?.result;
-  const scaled = resultOf('peerkit x2 + Redis');
   const proxied = resultOf('peerkit + nginx TLS');
   if (peerkit && peerjs) {
     console.log(
@@ -229,8 +240,13 @@ async function main() {
         `memory per connection ${ratio(peerkit.bytesPerConnection, peerjs.bytesPerConnection)}, CPU ${ratio(peerkit.cores, peerjs.cores)} (below 1: peerkit uses less)`,
     );
   }
-  if (peerkit && scaled) {
-    console.log(`load: peerkit x2 + Redis / peerkit: p50 ${ratio(scaled.p50, peerkit.p50)}, p99 ${ratio(scaled.p99, peerkit.p99)}, CPU ${ratio(scaled.cores, peerkit.cores)}`);
+  for (const name of ['peerkit x2 + Redis', 'peerkit x2 + Cluster', 'peerkit x2 + Sentinel']) {
+    const scaled = resultOf(name);
+    if (!peerkit || !scaled) continue;
+    console.log(
+      `load: ${name} / peerkit: p50 ${ratio(scaled.p50, peerkit.p50)}, p99 ${ratio(scaled.p99, peerkit.p99)}, ` +
+        `memory per connection ${ratio(scaled.bytesPerConnection, peerkit.bytesPerConnection)}, CPU ${ratio(scaled.cores, peerkit.cores)} (both instances)`,
+    );
   }
   if (peerkit && proxied) {
     console.log(
