@@ -196,7 +196,7 @@ export class Transfers extends Emitter<TransfersEvents> {
    * connection: one from a channel already replaced arrives after the new Peer took over, and
    * would stop transfers that are running on it.
    */
-  private lost(out: Channel, transfer?: Transfer): void {
+  private lost(out: Channel, transfer?: Outgoing): void {
     if (out !== this.out) return;
     if (transfer) transfer.disconnected();
     else this.disconnected();
