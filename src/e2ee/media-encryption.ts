@@ -83,7 +83,7 @@ function startWorker(url: URL | undefined): Worker {
 /** What to check when the worker does not start or its script fails. */
 function workerHint(url: URL | undefined): string {
   return url === undefined
-    ? "it starts from a blob: URL, which a Content-Security-Policy must allow (worker-src blob:), or pass workerUrl: the URL of peerkit's dist/sframe-worker.js served from this origin"
+    ? "it starts from a blob: URL, which the page's Content-Security-Policy must allow (worker-src blob:); createMediaEncryption can load peerkit's dist/sframe-worker.js from this origin instead (workerUrl)"
     : `check that ${url.href} serves peerkit's dist/sframe-worker.js (or dist/e2ee/sframe-worker.js beside its imports) and that the Content-Security-Policy allows it (worker-src)`;
 }
 
@@ -168,8 +168,8 @@ export class MediaEncryption extends Emitter<MediaEncryptionEvents> {
     this.worker = startWorker(url);
     this.worker.addEventListener('message', (event) => this.onWorkerMessage(event.data));
     this.worker.addEventListener('error', (event) => {
-      const what = event.message || `its script did not load; ${workerHint(url)}`;
-      this.emit('error', new PeerKitError('UNSUPPORTED', `The SFrame worker failed: ${what}.`, { cause: event.error }), undefined);
+      const what = event.message || 'its script did not load';
+      this.emit('error', new PeerKitError('UNSUPPORTED', `The SFrame worker failed (${what}): ${workerHint(url)}.`, { cause: event.error }), undefined);
     });
     this.post({ type: 'init', suite, overlapMs });
   }

@@ -194,6 +194,35 @@ describe('e2ee', function () {
     fetching.close();
   });
 
+  it('under a CSP without worker-src blob: the default worker is UNSUPPORTED, saying what to allow', async () => {
+    const frame = document.createElement('iframe');
+    const module = new URL('/dist/e2ee/media-encryption.js', location.href).href;
+    // The frame reports the first error, whether the engine throws at once or fires `error`.
+    frame.srcdoc = `<meta http-equiv="Content-Security-Policy" content="worker-src 'self'">
+<script type="module">
+import { createMediaEncryption } from ${JSON.stringify(module)};
+const report = (err) => parent.postMessage({ code: err.code, message: err.message }, '*');
+try {
+  createMediaEncryption().on('error', report);
+} catch (err) {
+  report(err);
+}
+</script>`;
+    const reported = new Promise((resolve) => addEventListener('message', function onMessage(event) {
+      if (event.source !== frame.contentWindow) return;
+      removeEventListener('message', onMessage);
+      resolve(event.data);
+    }));
+    document.body.append(frame);
+    try {
+      const { code, message } = await within(10000, reported, 'the worker being refused');
+      expect(code).to.equal('UNSUPPORTED');
+      expect(message).to.contain('worker-src blob:');
+    } finally {
+      frame.remove();
+    }
+  });
+
   it('a worker script on another origin starts through a same-origin blob module (a CDN copy of peerkit)', async () => {
     const other = new URL('/dist/e2ee/sframe-worker.js', location.href);
     other.hostname = location.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
