@@ -7,6 +7,7 @@ import { Emitter } from '../emitter.js';
 import { PeerKitError } from '../errors.js';
 import { parseFromWorker, type ToWorker, type TransformOptions } from './messages.js';
 import { type SFrameSuite, isSuite } from './sframe.js';
+import { sframeWorkerSource } from './sframe-worker-source.js';
 
 /**
  * Which browser API carries the frames to the worker: the standard `RTCRtpScriptTransform`
@@ -43,20 +44,47 @@ export function encodedTransformConfig(api: EncodedTransformApi | undefined = de
   return api === 'encoded-streams' ? ({ encodedInsertableStreams: true } as RTCConfiguration) : {};
 }
 
+const WORKER_OPTIONS: WorkerOptions = { type: 'module', name: 'peerkit-sframe' };
+
 /**
- * Starts the SFrame worker. A worker script must be same-origin with the page (HTML, "run a
- * worker"): when peerkit itself is served from elsewhere (a CDN), a same-origin `blob:` module
- * imports it instead, which CORS allows. Such a page's CSP needs `worker-src blob:`.
+ * Starts a worker from `source` through a `blob:` URL. The constructor resolves the URL at once
+ * (HTML, "Worker(scriptURL)": URL parsing), so revoking it here frees the blob without breaking
+ * the start.
  */
-function startWorker(url: URL): Worker {
-  const options: WorkerOptions = { type: 'module', name: 'peerkit-sframe' };
-  if (globalThis.location === undefined || url.origin === globalThis.location.origin) return new Worker(url, options);
-  const loader = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: 'text/javascript' }));
-  // The constructor resolves the blob URL at once (HTML, "Worker(scriptURL)": URL parsing), so
-  // revoking it here frees the blob without breaking the start.
-  const worker = new Worker(loader, options);
-  URL.revokeObjectURL(loader);
-  return worker;
+function startBlobWorker(source: string): Worker {
+  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+  try {
+    return new Worker(url, WORKER_OPTIONS);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+/**
+ * Starts the SFrame worker: by default from the script bundled inside peerkit
+ * (`sframe-worker-source.ts`) through a `blob:` URL, so that no bundler has to find, emit and
+ * serve a worker file; from `url` where the page gives one. A worker script must be same-origin
+ * with the page (HTML, "run a worker"): for a `url` on another origin (a CDN), a same-origin
+ * `blob:` module imports it instead, which CORS allows.
+ *
+ * @throws PeerKitError `UNSUPPORTED` where the engine refuses to start it at once (some engines
+ * throw for a CSP that forbids it; others report it later as an `error` event).
+ */
+function startWorker(url: URL | undefined): Worker {
+  try {
+    if (url === undefined) return startBlobWorker(sframeWorkerSource);
+    if (globalThis.location === undefined || url.origin === globalThis.location.origin) return new Worker(url, WORKER_OPTIONS);
+    return startBlobWorker(`import ${JSON.stringify(url.href)};`);
+  } catch (err) {
+    throw new PeerKitError('UNSUPPORTED', `The SFrame worker could not start: ${workerHint(url)}.`, { cause: err });
+  }
+}
+
+/** What to check when the worker does not start or its script fails. */
+function workerHint(url: URL | undefined): string {
+  return url === undefined
+    ? "it starts from a blob: URL, which the page's Content-Security-Policy must allow (worker-src blob:); createMediaEncryption can load peerkit's dist/sframe-worker.js from this origin instead (workerUrl)"
+    : `check that ${url.href} serves peerkit's dist/sframe-worker.js (or dist/e2ee/sframe-worker.js beside its imports) and that the Content-Security-Policy allows it (worker-src)`;
 }
 
 /** Options of {@link createMediaEncryption}. */
@@ -72,10 +100,12 @@ export interface MediaEncryptionOptions {
   /** Force one encoded-transform API (tests, or a page that already uses one). @default the detected one */
   api?: EncodedTransformApi;
   /**
-   * Where the worker script (`dist/e2ee/sframe-worker.js`, an ES module) is, for a page whose
-   * copy of peerkit cannot say (the one-file CDN build). Another origin works where it sends CORS
-   * headers.
-   * @default new URL('./sframe-worker.js', import.meta.url)
+   * Where to load the worker script from instead of the copy bundled inside peerkit, which
+   * starts from a `blob:` URL: only for a page whose Content-Security-Policy forbids `blob:`
+   * workers. Serve `dist/sframe-worker.js` (one self-contained ES module) and allow it in
+   * `worker-src`; another origin works where it sends CORS headers (it is then imported from a
+   * `blob:` module, which the CSP must allow after all).
+   * @default the bundled worker, from a `blob:` URL
    */
   workerUrl?: string | URL;
 }
@@ -85,8 +115,8 @@ export interface MediaEncryptionEvents {
   /**
    * `DECRYPT_FAILED`: a receiver's frames do not decrypt (no key for their key id, a wrong key,
    * a wrong key) and are dropped. Once per receiver until it {@link MediaEncryptionEvents.recover | recovers}.
-   * `UNSUPPORTED`, without a receiver: the worker script failed to load or run (a wrong
-   * `workerUrl`, a CSP without `worker-src blob:`); no frames pass.
+   * `UNSUPPORTED`, without a receiver: the worker script failed to load or run (a CSP without
+   * `worker-src blob:`, a wrong `workerUrl`); no frames pass. The message says what to check.
    */
   error: [error: PeerKitError, receiver: RTCRtpReceiver | undefined];
   /** A receiver that failed decrypts again. */
@@ -130,14 +160,16 @@ export class MediaEncryption extends Emitter<MediaEncryptionEvents> {
   private closed = false;
 
   /** @internal Use {@link createMediaEncryption}. */
-  constructor(api: EncodedTransformApi, suite: SFrameSuite, overlapMs: number, workerUrl: string | URL) {
+  constructor(api: EncodedTransformApi, suite: SFrameSuite, overlapMs: number, workerUrl: string | URL | undefined) {
     super();
     this.api = api;
     this.suite = suite;
-    this.worker = startWorker(new URL(workerUrl, globalThis.location?.href));
+    const url = workerUrl === undefined ? undefined : new URL(workerUrl, globalThis.location?.href);
+    this.worker = startWorker(url);
     this.worker.addEventListener('message', (event) => this.onWorkerMessage(event.data));
     this.worker.addEventListener('error', (event) => {
-      this.emit('error', new PeerKitError('UNSUPPORTED', `The SFrame worker failed: ${event.message || 'its script did not load'}.`, { cause: event.error }), undefined);
+      const what = event.message || 'its script did not load';
+      this.emit('error', new PeerKitError('UNSUPPORTED', `The SFrame worker failed (${what}): ${workerHint(url)}.`, { cause: event.error }), undefined);
     });
     this.post({ type: 'init', suite, overlapMs });
   }
@@ -229,7 +261,8 @@ export class MediaEncryption extends Emitter<MediaEncryptionEvents> {
  * Starts SFrame media encryption for this page.
  *
  * @throws PeerKitError `UNSUPPORTED` where the engine has neither `RTCRtpScriptTransform` nor
- * Chromium's encoded insertable streams (or lacks the `api` asked for); `BAD_ARGUMENT` for an
+ * Chromium's encoded insertable streams (or lacks the `api` asked for), or refuses at once to
+ * start the worker (a CSP without `worker-src blob:`: pass `workerUrl`); `BAD_ARGUMENT` for an
  * unknown suite or a negative `overlapMs`.
  */
 export function createMediaEncryption(options: MediaEncryptionOptions = {}): MediaEncryption {
@@ -243,5 +276,5 @@ export function createMediaEncryption(options: MediaEncryptionOptions = {}): Med
   if (api === undefined || !available) {
     throw new PeerKitError('UNSUPPORTED', 'End-to-end media encryption needs encoded transforms (RTCRtpScriptTransform, or createEncodedStreams in Chromium); this engine has neither.');
   }
-  return new MediaEncryption(api, suite, overlapMs, options.workerUrl ?? new URL('./sframe-worker.js', import.meta.url));
+  return new MediaEncryption(api, suite, overlapMs, options.workerUrl);
 }

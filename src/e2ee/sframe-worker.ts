@@ -2,8 +2,9 @@
  * The SFrame worker: runs the encrypt (sender) or decrypt (receiver) transform on every encoded
  * frame, for `RTCRtpScriptTransform` (the `rtctransform` event) and for Chromium's encoded
  * insertable streams (streams posted by the page). One worker per `MediaEncryption`, so every
- * sender shares one key store and one counter. Started by `media-encryption.ts` as an ES module
- * worker; it imports nothing but peerkit's own relative modules.
+ * sender shares one key store and one counter. It imports nothing but peerkit's own relative
+ * modules, so that the build can bundle it into one script (`sframe-worker-source.ts`), which
+ * `media-encryption.ts` starts as an ES module worker.
  * @packageDocumentation
  */
 import { PeerKitError } from '../errors.js';

@@ -172,6 +172,57 @@ describe('e2ee', function () {
     });
   }
 
+  it('the default worker starts from the copy inside peerkit: no worker script is fetched', async () => {
+    // Both engines list a worker script's fetch among the page's resource entries, as the
+    // control below shows; an emptied and enlarged buffer keeps earlier tests from filling it.
+    performance.setResourceTimingBufferSize(1000);
+    performance.clearResourceTimings();
+    const workerFetches = () =>
+      performance
+        .getEntriesByType('resource')
+        .filter((entry) => /\/sframe-worker\.js$/.test(new URL(entry.name).pathname))
+        .map((entry) => entry.name);
+    const p = await encryptedPair();
+    await decodesBeyond(p.b, 10, 'decoding with the default worker');
+    expect(p.errors).to.have.length(0);
+    expect(workerFetches()).to.deep.equal([]);
+    await p.close();
+    const control = new URL('/dist/sframe-worker.js', location.href).href;
+    const fetching = createMediaEncryption({ workerUrl: control });
+    await until('the control worker fetch being listed', () => workerFetches().length > 0, 10000, 50);
+    expect(workerFetches()).to.deep.equal([control]);
+    fetching.close();
+  });
+
+  it('under a CSP without worker-src blob: the default worker is UNSUPPORTED, saying what to allow', async () => {
+    const frame = document.createElement('iframe');
+    const module = new URL('/dist/e2ee/media-encryption.js', location.href).href;
+    // The frame reports the first error, whether the engine throws at once or fires `error`.
+    frame.srcdoc = `<meta http-equiv="Content-Security-Policy" content="worker-src 'self'">
+<script type="module">
+import { createMediaEncryption } from ${JSON.stringify(module)};
+const report = (err) => parent.postMessage({ code: err.code, message: err.message }, '*');
+try {
+  createMediaEncryption().on('error', report);
+} catch (err) {
+  report(err);
+}
+</script>`;
+    const reported = new Promise((resolve) => addEventListener('message', function onMessage(event) {
+      if (event.source !== frame.contentWindow) return;
+      removeEventListener('message', onMessage);
+      resolve(event.data);
+    }));
+    document.body.append(frame);
+    try {
+      const { code, message } = await within(10000, reported, 'the worker being refused');
+      expect(code).to.equal('UNSUPPORTED');
+      expect(message).to.contain('worker-src blob:');
+    } finally {
+      frame.remove();
+    }
+  });
+
   it('a worker script on another origin starts through a same-origin blob module (a CDN copy of peerkit)', async () => {
     const other = new URL('/dist/e2ee/sframe-worker.js', location.href);
     other.hostname = location.hostname === 'localhost' ? '127.0.0.1' : 'localhost';

@@ -1,10 +1,12 @@
 // The packed package consumed the four ways users consume it: built by Vite and by webpack 5
 // (with no warning from either), loaded as plain ESM through an import map, and loaded as the CDN
-// file from a `<script>` tag. Each page runs a two-Peer exchange in Chromium and in Firefox.
+// file from a `<script>` tag. Each page runs a two-Peer exchange in Chromium and in Firefox. The
+// bundled apps also import Room, whose lazily loaded E2EE code must carry the SFrame worker inside
+// it rather than as a file the bundler would have to find and emit.
 // Run inside the private network namespace: bash scripts/netns.sh node --test test/user/bundlers.test.mjs
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +48,7 @@ before(async () => {
   for (const dep of ['eventemitter3', 'webrtc-adapter', 'sdp']) symlinkSync(join(ROOT, 'node_modules', dep), join(project, 'node_modules', dep));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'bundler-user', private: true, type: 'module' }));
   mkdirSync(join(project, 'src'));
-  writeFileSync(join(project, 'src/main.js'), `import { Peer } from 'peerkit';\n${APP}`);
+  writeFileSync(join(project, 'src/main.js'), `import { Peer, Room } from 'peerkit';\nglobalThis.Room = Room;\n${APP}`);
   files = await startStatic(['/'], project);
   if (!(await missing(CHROMIUM_PATH))) browsers.chromium = await launchChromium();
   if (!(await missing(FIREFOX_PATH))) browsers.firefox = await launchFirefox();
@@ -57,6 +59,20 @@ after(async () => {
   await files?.close();
   rmSync(project, { recursive: true, force: true });
 });
+
+/**
+ * Checks that a bundler's output in `dir` carries the SFrame worker's code (its `rtctransform`
+ * listener, which nothing else has) in a lazily loaded chunk, and emitted no worker file.
+ */
+function carriesSFrameWorker(dir) {
+  const files = readdirSync(dir, { recursive: true }).map(String).filter((name) => name.endsWith('.js'));
+  assert.deepEqual(files.filter((name) => /worker/i.test(name)), [], 'no worker file emitted');
+  const code = files.map((name) => readFileSync(join(dir, name), 'utf8'));
+  const carrying = code.filter((text) => text.includes('rtctransform'));
+  assert.equal(carrying.length, 1, `one chunk of ${files.join(', ')} carries the SFrame worker`);
+  // The entry is the chunk with the app's own code.
+  assert.ok(!carrying[0].includes('pong: '), 'the SFrame worker loads only with E2EE, not with the entry');
+}
 
 /** Opens `path` in every installed engine and waits for the exchange to finish. */
 async function runsEverywhere(t, path) {
@@ -86,6 +102,7 @@ test('Vite builds the package without a warning, and the page runs', async (t) =
   logger.warnOnce = (msg) => warnings.push(msg);
   await viteBuild({ root: project, base: '/vite/', logLevel: 'warn', customLogger: logger, build: { outDir: join(project, 'vite'), emptyOutDir: true } });
   assert.deepEqual(warnings, []);
+  carriesSFrameWorker(join(project, 'vite'));
   await runsEverywhere(t, '/vite/index.html');
 });
 
@@ -98,6 +115,7 @@ test('webpack 5 builds the package without a warning, and the page runs', async 
   );
   const { errors, warnings } = stats.toJson({ all: false, errors: true, warnings: true });
   assert.deepEqual([...errors, ...warnings].map((e) => e.message), []);
+  carriesSFrameWorker(join(project, 'webpack'));
   writeFileSync(join(project, 'webpack/index.html'), page('<script src="main.js"></script>'));
   await runsEverywhere(t, '/webpack/index.html');
 });
