@@ -23,6 +23,8 @@ export interface IncomingLink {
   forget(id: string): void;
   memoryLimit: number;
   useOpfs: boolean;
+  /** The OPFS folder claimed for it (see `claimFolder`). */
+  folder: string;
 }
 
 /**
@@ -181,7 +183,7 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
       this.hashes.clear();
       this.bytes = 0;
     } else if (folder) {
-      this.store = await OpfsStore.open(folder, this.offer);
+      this.store = await OpfsStore.open(folder, this.offer, this.link.folder);
     } else if (this.size <= this.link.memoryLimit) {
       this.store = new MemoryStore(this.offer);
     } else {

@@ -6,6 +6,7 @@
 import { PeerKitError } from '../errors.js';
 import type { OfferMessage } from './protocol.js';
 import { blockCount, blockLength, sha256 } from './protocol.js';
+import { randomHex } from '../util.js';
 import { WorkerWriter } from './store-worker.js';
 
 /** The OPFS folder that holds partial and received files, one sub-folder per transfer id. */
@@ -52,15 +53,50 @@ export interface Stored {
   hashes: Map<number, Uint8Array>;
 }
 
+/** Transfer folders claimed by receptions of this page, where the Web Locks API is missing. */
+const claimed = new Set<string>();
+
+/** The OPFS folder one reception writes to, and how it gives it back. */
+export interface FolderClaim {
+  name: string;
+  release(): void;
+}
+
+/**
+ * Claims the folder of transfer `id` for one reception, across every tab of the origin (Web
+ * Locks): two receptions of the same file at once (two Rooms, two tabs) would otherwise write
+ * the same block files. The second gets a folder of its own, which a reload cannot resume.
+ */
+export async function claimFolder(id: string): Promise<FolderClaim> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  let release = (): void => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  if (locks) {
+    const got = await new Promise<boolean>((resolve) => {
+      locks
+        .request(`${STORE_FOLDER}/${id}`, { ifAvailable: true }, (lock) => {
+          resolve(lock !== null);
+          return lock === null ? undefined : held;
+        })
+        .catch(() => resolve(false));
+    });
+    if (got) return { name: id, release };
+  } else if (!claimed.has(id)) {
+    claimed.add(id);
+    return { name: id, release: () => claimed.delete(id) };
+  }
+  return { name: `${id}.${randomHex(4)}`, release };
+}
+
 /**
  * Blocks of `offer` already in OPFS, each read back and hashed again so a block torn by a crash
  * is fetched again rather than trusted. Empty when nothing is stored.
  */
-export async function loadStored(folder: Directory, offer: OfferMessage): Promise<Stored> {
+export async function loadStored(folder: Directory, offer: OfferMessage, name = offer.id): Promise<Stored> {
   const hashes = new Map<number, Uint8Array>();
   let dir: Directory;
   try {
-    dir = await folder.getDirectoryHandle(offer.id);
+    dir = await folder.getDirectoryHandle(name);
   } catch {
     return { hashes };
   }
@@ -104,13 +140,14 @@ export class OpfsStore implements BlockStore {
     private readonly folder: Directory,
     private readonly dir: Directory,
     private readonly offer: OfferMessage,
+    private readonly name: string,
     private readonly writer: WorkerWriter | undefined,
   ) {}
 
-  /** Opens (or creates) the folder of `offer`, in `folder`, which is the one {@link opfsFolder} gives. */
-  static async open(folder: Directory, offer: OfferMessage): Promise<OpfsStore> {
-    const dir = await folder.getDirectoryHandle(offer.id, { create: true });
-    const store = new OpfsStore(folder, dir, offer, await WorkerWriter.start(STORE_FOLDER, offer.id));
+  /** Opens (or creates) folder `name` of `offer`, in `folder`, which is the one {@link opfsFolder} gives. */
+  static async open(folder: Directory, offer: OfferMessage, name = offer.id): Promise<OpfsStore> {
+    const dir = await folder.getDirectoryHandle(name, { create: true });
+    const store = new OpfsStore(folder, dir, offer, name, await WorkerWriter.start(STORE_FOLDER, name));
     await store.touch();
     return store;
   }
@@ -135,7 +172,7 @@ export class OpfsStore implements BlockStore {
   async discard(): Promise<void> {
     // A file with an open sync access handle cannot be removed: the writes in hand end first.
     await this.writer?.close();
-    await this.folder.removeEntry(this.offer.id, { recursive: true }).catch(() => undefined);
+    await this.folder.removeEntry(this.name, { recursive: true }).catch(() => undefined);
   }
 
   private async touch(): Promise<void> {

@@ -9,7 +9,8 @@ import { Outgoing } from './outgoing.js';
 import type { TakenBlock } from './outgoing.js';
 import type { ControlMessage, OfferMessage } from './protocol.js';
 import { TRANSFER_LABEL, decodeBlock, encodeBlock, parseControl } from './protocol.js';
-import { loadStored, opfsFolder, sweep } from './store.js';
+import { claimFolder, loadStored, opfsFolder, sweep } from './store.js';
+import type { FolderClaim } from './store.js';
 import { Transfer } from './transfer.js';
 import type { SendFileOptions } from './transfer.js';
 
@@ -61,6 +62,8 @@ export class Transfers extends Emitter<TransfersEvents> {
   private readonly window: number;
   private readonly outgoing = new Map<string, Outgoing>();
   private readonly incoming = new Map<string, IncomingTransfer>();
+  /** The OPFS folders its receptions hold, given back when each ends or this closes. */
+  private readonly claims = new Set<FolderClaim>();
   private readonly order: Outgoing[] = [];
   private peer: Peer | undefined;
   private out: Channel | undefined;
@@ -178,6 +181,9 @@ export class Transfers extends Emitter<TransfersEvents> {
     this.closed = true;
     this.detach();
     this.disconnected();
+    // Partial files stay for a later Transfers (a reload, a re-joined member) to resume.
+    for (const claim of this.claims) claim.release();
+    this.claims.clear();
     if (reason) for (const out of [...this.outgoing.values()]) out.ended('failed', reason);
   }
 
@@ -308,12 +314,19 @@ export class Transfers extends Emitter<TransfersEvents> {
 
   private async offered(offer: OfferMessage): Promise<void> {
     const folder = this.options.opfs ? await opfsFolder() : undefined;
-    const stored = folder ? await loadStored(folder, offer) : { hashes: new Map<number, Uint8Array>() };
+    const claim = folder ? await claimFolder(offer.id) : { name: offer.id, release: () => {} };
+    this.claims.add(claim);
+    const stored = folder ? await loadStored(folder, offer, claim.name) : { hashes: new Map<number, Uint8Array>() };
     const incoming = new IncomingTransfer(offer, stored.hashes, {
       control: (message) => this.control(message),
-      forget: (id) => this.incoming.get(id) === incoming && this.incoming.delete(id),
+      forget: (id) => {
+        claim.release();
+        this.claims.delete(claim);
+        if (this.incoming.get(id) === incoming) this.incoming.delete(id);
+      },
       memoryLimit: this.options.memoryLimit,
       useOpfs: this.options.opfs,
+      folder: claim.name,
     });
     this.incoming.set(offer.id, incoming);
     this.emit('transfer', incoming);
