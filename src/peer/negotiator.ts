@@ -14,6 +14,42 @@ const MAX_EARLY_CANDIDATES = 256;
 /** The ICE username fragments of an SDP: one per media section, or one for the whole session. */
 export const ufragsOf = (sdp: string | undefined): Set<string> => new Set([...(sdp ?? '').matchAll(/^a=ice-ufrag:(\S+)\r?$/gm)].map((m) => m[1] ?? ''));
 
+/** The values of one SDP attribute, in every media section. */
+const valuesOf = (sdp: string | undefined, attribute: string): string[] =>
+  [...(sdp ?? '').matchAll(new RegExp(`^a=${attribute}:(.+?)\\r?$`, 'gm'))].map((m) => m[1] ?? '');
+
+/** The DTLS role (RFC 8842 `a=setup`) a description settles for its sender: `active` or `passive`, else undefined. */
+const roleIn = (sdp: string | undefined): string | undefined => {
+  const roles = new Set(valuesOf(sdp, 'setup'));
+  const [role] = roles;
+  return roles.size === 1 && (role === 'active' || role === 'passive') ? role : undefined;
+};
+
+const otherRole = (role: string | undefined): string | undefined => (role === 'active' ? 'passive' : role === 'passive' ? 'active' : undefined);
+
+/**
+ * A remote answer with the DTLS role it must have to keep the established DTLS association.
+ *
+ * Offers always say `actpass` (JSEP, RFC 8829 section 5.2.1), so an answerer that keeps its
+ * association must answer with the role it has (RFC 8842 section 5.3). Firefox answers `active`
+ * even when it is the DTLS server, that is whenever it made the first offer and the other side
+ * now offers, e.g. an ICE restart (https://bugzilla.mozilla.org/show_bug.cgi?id=1329028), and
+ * Chromium refuses such an answer ("Failed to set SSL role for the transport") and stays in
+ * `have-local-offer`. The answer is taken to keep the association when it keeps its certificate
+ * fingerprints, since a new association needs a new certificate in browsers; its role is then the
+ * one it had.
+ */
+export function keepDtlsRole(pc: RTCPeerConnection, sdp: string): string {
+  const local = pc.currentLocalDescription;
+  const remote = pc.currentRemoteDescription;
+  if (!local || !remote) return sdp;
+  if (valuesOf(sdp, 'fingerprint').join() !== valuesOf(remote.sdp, 'fingerprint').join()) return sdp;
+  const theirs = local.type === 'answer' ? otherRole(roleIn(local.sdp)) : roleIn(remote.sdp);
+  const answered = roleIn(sdp);
+  if (!theirs || !answered || answered === theirs) return sdp;
+  return sdp.replace(/^a=setup:(active|passive)(\r?)$/gm, `a=setup:${theirs}$2`);
+}
+
 /**
  * The W3C webrtc-pc "perfect negotiation" pattern (section 10.7 of the spec, "Perfect
  * Negotiation Example"): either side may offer whenever `negotiationneeded` fires; on a
@@ -183,7 +219,7 @@ export class Negotiator {
 
 /** Applies a remote description, rolling a colliding local offer back by hand where the browser does not. */
 async function setRemote(pc: RTCPeerConnection, signal: DescriptionSignal, collision: boolean): Promise<void> {
-  const description = { type: signal.type, sdp: signal.sdp };
+  const description = { type: signal.type, sdp: signal.type === 'answer' ? keepDtlsRole(pc, signal.sdp) : signal.sdp };
   try {
     await pc.setRemoteDescription(description);
   } catch (err) {
