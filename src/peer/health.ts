@@ -74,6 +74,9 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
   let localCandidates = 0;
   let remoteCandidates = 0;
   let checksTimer: ReturnType<typeof setTimeout> | undefined;
+  /** This side's ICE credentials, and when the remote last replaced them by restarting ICE itself. */
+  let credentials = '';
+  let remoteRestartAt = -Infinity;
   const waiters = new Set<(err: PeerKitError) => void>();
 
   const quiet = (): boolean => liveness.silent || offline;
@@ -116,7 +119,11 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
 
   const restart = (why: string): void => {
     hooks.log(why);
+    // Both sides notice an outage at about the same time. A second restart while the remote's is
+    // still checking makes Firefox fail the connection within 200 ms (seen with Firefox ESR while
+    // UDP was dropped): the remote's restart counts as this attempt; the next one follows if it fails.
     if (quiet()) restartedInSilence = true;
+    if (performance.now() - remoteRestartAt < options.iceRestartTimeoutMs) return hooks.log(`${why}: the remote restarted ICE already`);
     pc.restartIce();
   };
 
@@ -154,13 +161,20 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
     check();
   });
   const connectTimer = options.connectTimeoutMs > 0 ? setTimeout(() => hooks.fatal(timeoutError()), options.connectTimeoutMs) : undefined;
+  const signaled = (): void => {
+    armChecks();
+    const now = ufragsIn(pc);
+    if (pc.signalingState !== 'stable' || now === credentials) return;
+    if (credentials && pc.currentLocalDescription?.type === 'answer') remoteRestartAt = performance.now();
+    credentials = now;
+  };
   const countLocal = ({ candidate }: RTCPeerConnectionIceEvent): void => {
     if (!candidate?.candidate) return;
     localCandidates += 1;
     armChecks();
   };
   const stops = [
-    listen(pc, { icecandidate: countLocal, signalingstatechange: armChecks }),
+    listen(pc, { icecandidate: countLocal, signalingstatechange: signaled }),
     watchNetwork(options.network, {
       changed: () => {
         offline = false;

@@ -1,15 +1,20 @@
 // The Negotiator's decisions (glare, rollback, which candidates to add, keep or drop) against a
 // fake RTCPeerConnection: pure logic, so a fake is allowed here. The fake follows the webrtc-pc
-// signaling state machine and, like Firefox, refuses a candidate whose ufrag is not in the
-// remote description. Real negotiation is tested in browsers (test/browser/glare.test.js).
+// signaling state machine, like Firefox refuses a candidate whose ufrag is not in the remote
+// description, and like Chromium refuses an answer that flips the DTLS role of the association it
+// keeps. Real negotiation is tested in browsers (test/browser/glare.test.js).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Negotiator } from '../../dist/peer/negotiator.js';
 import { PeerKitError } from '../../dist/index.js';
 
-const sdp = (ufrag) => `v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=ice-ufrag:${ufrag}\r\n`;
+const sdp = (ufrag, setup = 'actpass', fingerprint = 'REMOTE') =>
+  `v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=ice-ufrag:${ufrag}\r\na=fingerprint:sha-256 ${fingerprint}\r\na=setup:${setup}\r\n`;
 const offer = (ufrag) => ({ v: 1, kind: 'description', type: 'offer', sdp: sdp(ufrag) });
-const answer = (ufrag) => ({ v: 1, kind: 'description', type: 'answer', sdp: sdp(ufrag) });
+const answer = (ufrag, setup = 'passive', fingerprint = 'REMOTE') => ({ v: 1, kind: 'description', type: 'answer', sdp: sdp(ufrag, setup, fingerprint) });
+const setupOf = (description) => description?.sdp.match(/a=setup:(\S+)/)?.[1];
+const fingerprintOf = (description) => description?.sdp.match(/a=fingerprint:(.+?)\r/)?.[1];
+const otherRole = (role) => ({ active: 'passive', passive: 'active' })[role];
 const candidate = (ufrag, port = 5000) => ({
   v: 1,
   kind: 'candidate',
@@ -22,6 +27,9 @@ class FakeConnection {
   signalingState = 'stable';
   localDescription = null;
   remoteDescription = null;
+  currentLocalDescription = null;
+  currentRemoteDescription = null;
+  dtlsRole = undefined;
   added = [];
   rollbacks = 0;
   ufrag = 'local1';
@@ -40,10 +48,11 @@ class FakeConnection {
       return;
     }
     if (this.signalingState === 'have-remote-offer') {
-      this.localDescription = { type: 'answer', sdp: sdp(this.ufrag) };
+      this.localDescription = { type: 'answer', sdp: sdp(this.ufrag, 'active', 'LOCAL') };
       this.signalingState = 'stable';
+      this.settled();
     } else {
-      this.localDescription = { type: 'offer', sdp: sdp(this.ufrag) };
+      this.localDescription = { type: 'offer', sdp: sdp(this.ufrag, 'actpass', 'LOCAL') };
       this.signalingState = 'have-local-offer';
     }
   }
@@ -55,8 +64,20 @@ class FakeConnection {
       this.rollbacks += 1;
     }
     if (description.type === 'answer' && this.signalingState !== 'have-local-offer') throw new Error('InvalidStateError: no offer to answer');
+    if (description.type === 'answer' && this.dtlsRole && fingerprintOf(description) === fingerprintOf(this.currentRemoteDescription)) {
+      if (otherRole(setupOf(description)) !== this.dtlsRole) throw new Error('InvalidAccessError: Failed to set SSL role for the transport.');
+    }
     this.remoteDescription = description;
     this.signalingState = description.type === 'offer' ? 'have-remote-offer' : 'stable';
+    if (description.type === 'answer') this.settled();
+  }
+
+  settled() {
+    this.currentLocalDescription = this.localDescription;
+    this.currentRemoteDescription = this.remoteDescription;
+    // This side's role in its one DTLS association, which the first negotiation set up.
+    const local = this.currentLocalDescription;
+    this.dtlsRole ??= local.type === 'answer' ? setupOf(local) : otherRole(setupOf(this.currentRemoteDescription));
   }
 
   async addIceCandidate(init) {
@@ -197,4 +218,45 @@ test('with no polite option, the roles wait for the hello and the lower tie-brea
   await other.n.handle({ v: 1, kind: 'hello', tb: 0 });
   assert.equal(other.n.polite, false);
   assert.deepEqual(other.sent.map((s) => s.type), ['offer'], 'the impolite side offers once it knows');
+});
+
+test('an ICE restart answer that would flip the DTLS role (Firefox as DTLS server) keeps the role and completes', async () => {
+  // The remote offered first, so it is the DTLS server; its answer to this side's restart says
+  // 'active' anyway, as Firefox's does (https://bugzilla.mozilla.org/show_bug.cgi?id=1329028).
+  const { n, pc, errors } = await offering(false);
+  assert.equal(pc.dtlsRole, 'active');
+  await n.handle(answer('remote2', 'active'));
+  assert.equal(pc.signalingState, 'stable');
+  assert.equal(setupOf(pc.remoteDescription), 'passive');
+  assert.equal(pc.dtlsRole, 'active');
+  assert.deepEqual(errors, []);
+});
+
+test('an answer with a new certificate (a new DTLS association) keeps the role it chose', async () => {
+  const { n, pc } = await offering(false);
+  await n.handle(answer('remote2', 'active', 'NEW'));
+  assert.equal(setupOf(pc.remoteDescription), 'active');
+});
+
+test('an answer that keeps the DTLS role is applied unchanged', async () => {
+  const { n, pc } = negotiator(false);
+  await n.negotiate();
+  await n.handle(answer('remote1', 'active'));
+  assert.equal(pc.dtlsRole, 'passive');
+  await n.negotiate();
+  await n.handle(answer('remote2', 'active'));
+  assert.equal(pc.remoteDescription.sdp, sdp('remote2', 'active'));
+});
+
+test('after answering with the wrong role itself, the DTLS server leaves a correct answer as it is', async () => {
+  // This side made the first offer (DTLS server) and, like Firefox, answered the remote's restart
+  // with 'active'; the remote's answer to this side's next offer rightly says 'active' again.
+  const { n, pc } = negotiator(false);
+  await n.negotiate();
+  await n.handle(answer('remote1', 'active'));
+  await n.handle(offer('remote2'));
+  assert.equal(setupOf(pc.currentLocalDescription), 'active');
+  await n.negotiate();
+  await n.handle(answer('remote3', 'active'));
+  assert.equal(pc.remoteDescription.sdp, sdp('remote3', 'active'));
 });
