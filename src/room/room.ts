@@ -10,15 +10,12 @@ import { Envelopes } from './envelope.js';
 import { RoomFiles } from './files.js';
 import type { OpenedHello, Presence } from './envelope.js';
 import type { RoomEncryption, RoomEvents, RoomMediaMode, RoomState } from './events.js';
-import { LocalMedia } from './local-media.js';
 import type { Member } from './member.js';
 import { MemberPeers } from './member-peers.js';
-import type { MediaMode } from './media-mode.js';
-import { DEFAULT_MESH_LIMIT, DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
+import { DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
 import type { RoomOptions } from './options.js';
+import { RoomMedia } from './room-media.js';
 import { Roster } from './roster.js';
-import type { SfuMedia } from './sfu-media.js';
-import type { MediaKeys } from './media-keys.js';
 import type { WhepSession, WhipSession } from '../whip/index.js';
 import type { SendFileOptions, Transfer } from '../transfer/transfer.js';
 
@@ -53,30 +50,24 @@ export class Room extends Emitter<RoomEvents> {
   /** This member's session key: random, kept across signaling reconnects. */
   readonly #key = randomHex();
   readonly #roster = new Roster();
-  readonly #media: LocalMedia;
+  readonly #media: RoomMedia;
   readonly #peers = new MemberPeers({
     events: this,
     transport: () => this.#transport,
     // Both sides compare the same two session keys, so exactly one of each pair is polite.
     peerOptions: (member) => peerOptionsOf(this.#options, this.#iceServers, this.#key > member.key),
-    // Through an SFU, the stream goes there once; the Peers carry data only.
     attachMedia: (peer) => {
-      if (this.#auto !== undefined) this.#auto.attach(peer);
-      else if (this.#sfu === undefined) this.#media.attach(peer);
+      this.#media.attach(peer);
       this.#files.wire(peer);
     },
     lookup: (id) => this.#roster.get(id),
     leaving: () => this.#leaving !== undefined,
     forget: (member) => this.#roster.remove(member),
     remove: (member) => this.#remove(member),
-    key: (member, signal) => this.#keys?.receive(member, signal),
+    key: (member, signal) => this.#media.receiveKey(member, signal),
   });
   readonly #files = new RoomFiles(this, () => this.#roster.all());
   #envelopes!: Envelopes;
-  #sfu: SfuMedia | undefined;
-  #keys: MediaKeys | undefined;
-  /** With `media: 'auto'` and an SFU to move to. */
-  #auto: MediaMode | undefined;
   #selfId = '';
   #iceServers: RTCIceServer[] = [];
   #state: RoomState = 'joined';
@@ -88,7 +79,10 @@ export class Room extends Emitter<RoomEvents> {
     this.name = name;
     this.#options = { ...options };
     this.#transport = options.transport;
-    this.#media = new LocalMedia(options.stream);
+    this.#media = new RoomMedia(
+      { events: this, members: () => this.#roster.all(), peers: () => this.peers.values(), iceServers: () => this.#iceServers },
+      this.#options,
+    );
   }
 
   /**
@@ -122,7 +116,7 @@ export class Room extends Emitter<RoomEvents> {
    * `hop-by-hop` through the SFU otherwise.
    */
   get encryption(): RoomEncryption {
-    return this.#keys?.state ?? { media: this.media === 'sfu' ? 'hop-by-hop' : 'e2ee', keyEpoch: 0 };
+    return this.#media.encryption;
   }
 
   /** The admitted members' Peers, by member id. A new map on each read. */
@@ -135,7 +129,7 @@ export class Room extends Emitter<RoomEvents> {
    * `media: 'auto'` whichever the room's size calls for (it changes with a `mode` event).
    */
   get media(): RoomMediaMode {
-    return this.#auto?.mode ?? (this.#sfu === undefined ? 'mesh' : 'sfu');
+    return this.#media.mode;
   }
 
   /**
@@ -151,12 +145,7 @@ export class Room extends Emitter<RoomEvents> {
         plays: Map<string, WhepSession>;
       }
     | undefined {
-    return this.#feeds?.sessions();
-  }
-
-  /** Whichever follows the members' SFU feeds: the SFU media, or the auto mode that owns one. */
-  get #feeds(): MediaMode | SfuMedia | undefined {
-    return this.#auto ?? this.#sfu;
+    return this.#media.sessions();
   }
 
   /** The hello member `id` joined with, if it gave one. */
@@ -213,17 +202,13 @@ export class Room extends Emitter<RoomEvents> {
   /** Sends every track of `stream` to every member, present and future. */
   addStream(stream: MediaStream): void {
     this.#assertOpen('addStream()');
-    if (this.#auto !== undefined) return this.#auto.add(stream);
-    if (this.#sfu !== undefined) return this.#sfu.add(stream);
-    this.#media.add(stream, this.peers.values());
+    this.#media.add(stream);
   }
 
   /** Stops sending the tracks of `stream` to everyone. The tracks are not stopped. */
   removeStream(stream: MediaStream): void {
     this.#assertOpen('removeStream()');
-    if (this.#auto !== undefined) return this.#auto.remove(stream);
-    if (this.#sfu !== undefined) return this.#sfu.remove();
-    this.#media.remove(stream, this.peers.values());
+    this.#media.remove(stream);
   }
 
   /**
@@ -233,9 +218,7 @@ export class Room extends Emitter<RoomEvents> {
    */
   async replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
     this.#assertOpen('replaceTrack()');
-    if (this.#auto !== undefined) return this.#auto.replace(oldTrack, newTrack);
-    if (this.#sfu !== undefined) return this.#sfu.replace(oldTrack, newTrack);
-    await this.#media.replace(oldTrack, newTrack, this.peers.values());
+    await this.#media.replace(oldTrack, newTrack);
   }
 
   /**
@@ -252,13 +235,7 @@ export class Room extends Emitter<RoomEvents> {
     let result: JoinResult;
     let opened: OpenedHello[] | undefined;
     try {
-      const { media, secret, e2ee } = this.#options;
-      if ((media === 'sfu' || media === 'auto') && secret && e2ee !== false) {
-        // Loaded only by rooms that encrypt SFU media; it throws UNSUPPORTED without encoded
-        // transforms, before this member shows itself to anyone.
-        const { MediaKeys } = await import('./media-keys.js');
-        this.#keys = new MediaKeys(this, secret, this.#peers);
-      }
+      await this.#media.prepare(this.#peers);
       this.#envelopes = await Envelopes.create(this.name, this.#key, this.#options.secret, this.#options.kdfIterations);
       result = await this.#transport.join(this.name, { hello: await this.#envelopes.presence(this.#options.hello) });
       opened = await checkSecret(this.#envelopes, result, this.name);
@@ -267,7 +244,7 @@ export class Room extends Emitter<RoomEvents> {
       }
     } catch (error) {
       this.#state = 'closed';
-      this.#keys?.close();
+      this.#media.closeKeys();
       this.#listen(false);
       await this.#transport.close();
       throw error instanceof PeerKitError ? error : new PeerKitError('TRANSPORT_ERROR', 'the transport failed to join', { cause: error });
@@ -275,17 +252,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#joined = true;
     this.#selfId = result.selfId;
     this.#iceServers = this.#options.iceServers ?? result.iceServers ?? [];
-    if (this.#options.media === 'sfu' && result.sfu !== undefined) {
-      // Loaded only by rooms that use the SFU, so a mesh Room's bundle carries no WHIP/WHEP client.
-      const { SfuMedia } = await import('./sfu-media.js');
-      this.#sfu = new SfuMedia(this, result.sfu, result.selfId, this.#options.stream, () => this.#iceServers, this.#keys);
-    }
-    if (this.#options.media === 'auto' && result.sfu !== undefined) {
-      const { MediaMode } = await import('./media-mode.js');
-      const host = { events: this, members: () => this.#roster.all(), local: this.#media, iceServers: () => this.#iceServers, keys: this.#keys };
-      const count = 1 + result.members.length;
-      this.#auto = new MediaMode(host, this.#options.meshLimit ?? DEFAULT_MESH_LIMIT, result.sfu, result.selfId, this.#options.stream, count);
-    }
+    await this.#media.start(result);
     result.members.forEach((id, i) => this.#arrive(id, result.hellos?.[id], opened?.[i]));
   }
 
@@ -320,7 +287,7 @@ export class Room extends Emitter<RoomEvents> {
     const previousId = this.#selfId;
     this.#selfId = result.selfId;
     // The server keys feeds by member id: under a new id, the feed is published again.
-    if (result.sfu !== undefined && result.selfId !== previousId) this.#feeds?.rejoined(result.sfu, result.selfId);
+    if (result.sfu !== undefined && result.selfId !== previousId) this.#media.rejoined(result.sfu, result.selfId);
     const present = new Set(result.members);
     for (const member of this.#roster.all()) if (!present.has(member.id)) this.#depart(member.id);
     for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
@@ -336,7 +303,7 @@ export class Room extends Emitter<RoomEvents> {
     const known = this.#roster.byKey(presence.key);
     if (known !== undefined) {
       this.#peers.returned(known, this.#roster.rename(known, id));
-      if (known.peer !== undefined) this.#feeds?.watch(known);
+      if (known.peer !== undefined) this.#media.watch(known);
       for (const payload of early) this.#deliver(id, payload);
       return;
     }
@@ -350,8 +317,7 @@ export class Room extends Emitter<RoomEvents> {
     const error = (failure: PeerKitError, about: Member): void => void this.emit('error', failure, about.id);
     if (await decideAdmission({ envelopes: this.#envelopes, admit: this.#options.admit, current, error }, member, presence, known)) {
       this.#peers.admit(member);
-      this.#feeds?.watch(member);
-      this.#keys?.admitted(member);
+      this.#media.admitted(member);
     } else member.refuse();
   }
 
@@ -367,13 +333,12 @@ export class Room extends Emitter<RoomEvents> {
     const member = this.#roster.get(id);
     if (member === undefined) return;
     // Its feed left the SFU with it: its play stops now, not when the play stalls.
-    this.#feeds?.forget(member);
+    this.#media.forget(member);
     this.#peers.depart(member, this.#options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS);
   };
 
   #remove(member: Member): void {
-    this.#feeds?.forget(member);
-    this.#keys?.removed(member);
+    this.#media.removed(member);
     this.#files.forget(member);
     member.dispose();
     this.#roster.remove(member);
@@ -393,8 +358,8 @@ export class Room extends Emitter<RoomEvents> {
     this.#setState('closed');
     const members = this.#roster.all();
     for (const member of members) this.#peers.farewell(member);
-    await Promise.all([...members.map((member) => member.peer?.close()), this.#feeds?.close()]);
-    this.#keys?.close();
+    await Promise.all([...members.map((member) => member.peer?.close()), this.#media.closeFeeds()]);
+    this.#media.closeKeys();
     for (const member of members) member.dispose();
     this.#roster.clear();
     this.#listen(false);
