@@ -10,7 +10,7 @@
  * finds its VideoRoom (pin, instance, room count), its end may destroy that room, and an
  * instance's loss un-pins its rooms and ends their resources. The types, the SDP edits (sdp.ts),
  * the Janus client (janus.ts) and the pins (pins.ts) are already out; splitting the rest would
- * put those three maps behind an interface with no other user.
+ * put the three maps (instances, rooms, resources) behind an interface with no other user.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { createLog } from '../log.js';
