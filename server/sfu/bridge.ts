@@ -8,7 +8,7 @@
  *
  * Longer than 300 lines because it is one life cycle over one state: a resource's open makes or
  * finds its VideoRoom (pin, instance, room count), its end may destroy that room, and an
- * instance's loss un-pins its rooms and ends their resources. The types, the SDP edits (sdp.ts),
+ * instance's loss forgets its rooms and ends their resources. The types, the SDP edits (sdp.ts),
  * the Janus client (janus.ts) and the pins (pins.ts) are already out; splitting the rest would
  * put the three maps (instances, rooms, resources) behind an interface with no other user.
  */
