@@ -35,12 +35,10 @@ export class RoomMedia {
   /** With `media: 'auto'` and an SFU to move to. */
   #auto: MediaMode | undefined;
 
-  readonly #host: RoomMediaHost;
-  readonly #options: RoomOptions;
-
-  constructor(host: RoomMediaHost, options: RoomOptions) {
-    this.#host = host;
-    this.#options = options;
+  constructor(
+    private readonly host: RoomMediaHost,
+    private readonly options: RoomOptions,
+  ) {
     this.#local = new LocalMedia(options.stream);
   }
 
@@ -49,33 +47,33 @@ export class RoomMedia {
    * @throws PeerKitError `UNSUPPORTED` without encoded transforms
    */
   async prepare(peers: MemberPeers): Promise<void> {
-    const { media, secret, e2ee } = this.#options;
+    const { media, secret, e2ee } = this.options;
     if ((media === 'sfu' || media === 'auto') && secret && e2ee !== false) {
       // It throws UNSUPPORTED before this member shows itself to anyone.
       const { MediaKeys } = await import('./media-keys.js');
-      this.#keys = new MediaKeys(this.#host.events, secret, peers);
+      this.#keys = new MediaKeys(this.host.events, secret, peers);
     }
   }
 
   /** @throws PeerKitError `UNSUPPORTED` when `media: 'sfu'` and the transport gave no SFU endpoints */
   check(result: JoinResult): void {
-    if (this.#options.media === 'sfu' && result.sfu === undefined) {
+    if (this.options.media === 'sfu' && result.sfu === undefined) {
       throw new PeerKitError('UNSUPPORTED', `media: 'sfu' needs a transport that gives SFU endpoints (peerkit-signal started with --janus); this one gave none`);
     }
   }
 
   /** After the join: the SFU media, or the auto mode, when the transport gave SFU endpoints. */
   async start(result: JoinResult): Promise<void> {
-    const { media, stream } = this.#options;
+    const { media, stream } = this.options;
     if (media === 'sfu' && result.sfu !== undefined) {
       const { SfuMedia } = await import('./sfu-media.js');
-      this.#sfu = new SfuMedia(this.#host.events, result.sfu, result.selfId, stream, this.#host.iceServers, this.#keys);
+      this.#sfu = new SfuMedia(this.host.events, result.sfu, result.selfId, stream, this.host.iceServers, this.#keys);
     }
     if (media === 'auto' && result.sfu !== undefined) {
       const { MediaMode } = await import('./media-mode.js');
-      const host = { events: this.#host.events, members: this.#host.members, local: this.#local, iceServers: this.#host.iceServers, keys: this.#keys };
+      const host = { events: this.host.events, members: this.host.members, local: this.#local, iceServers: this.host.iceServers, keys: this.#keys };
       const count = 1 + result.members.length;
-      this.#auto = new MediaMode(host, this.#options.meshLimit ?? DEFAULT_MESH_LIMIT, result.sfu, result.selfId, stream, count);
+      this.#auto = new MediaMode(host, this.options.meshLimit ?? DEFAULT_MESH_LIMIT, result.sfu, result.selfId, stream, count);
     }
   }
 
@@ -108,20 +106,20 @@ export class RoomMedia {
   add(stream: MediaStream): void {
     if (this.#auto !== undefined) return this.#auto.add(stream);
     if (this.#sfu !== undefined) return this.#sfu.add(stream);
-    this.#local.add(stream, this.#host.peers());
+    this.#local.add(stream, this.host.peers());
   }
 
   remove(stream: MediaStream): void {
     if (this.#auto !== undefined) return this.#auto.remove(stream);
     if (this.#sfu !== undefined) return this.#sfu.remove();
-    this.#local.remove(stream, this.#host.peers());
+    this.#local.remove(stream, this.host.peers());
   }
 
   /** @throws PeerKitError `BAD_ARGUMENT` when `oldTrack` is not being sent */
   async replace(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
     if (this.#auto !== undefined) return this.#auto.replace(oldTrack, newTrack);
     if (this.#sfu !== undefined) return this.#sfu.replace(oldTrack, newTrack);
-    await this.#local.replace(oldTrack, newTrack, this.#host.peers());
+    await this.#local.replace(oldTrack, newTrack, this.host.peers());
   }
 
   /** The transport joined again under a new id: the server keys feeds by member id. */

@@ -38,10 +38,7 @@ export class RoomMembers {
   /** Set by {@link seal}, before the transport joins. */
   envelopes!: Envelopes;
 
-  readonly #host: RoomMembersHost;
-
-  constructor(host: RoomMembersHost) {
-    this.#host = host;
+  constructor(private readonly host: RoomMembersHost) {
     const { events, options, key, media, files } = host;
     this.peers = new MemberPeers({
       events,
@@ -62,7 +59,7 @@ export class RoomMembers {
 
   /** This member's hello, sealed with the room's keys, for the transport to join with. */
   async seal(name: string): Promise<unknown> {
-    const { key, options } = this.#host;
+    const { key, options } = this.host;
     this.envelopes = await Envelopes.create(name, key, options.secret, options.kdfIterations);
     return this.envelopes.presence(options.hello);
   }
@@ -76,15 +73,15 @@ export class RoomMembers {
   }
 
   readonly arrive = (id: string, raw: unknown, opened?: OpenedHello): void => {
-    if (this.#host.leaving() || this.roster.get(id) !== undefined) return;
+    if (this.host.leaving() || this.roster.get(id) !== undefined) return;
     const presence = this.envelopes.read(id, raw);
     const early = this.roster.takeStranger(id);
     // Our own previous session, not yet dropped by the server.
-    if (presence.key === this.#host.key) return;
+    if (presence.key === this.host.key) return;
     const known = this.roster.byKey(presence.key);
     if (known !== undefined) {
       this.peers.returned(known, this.roster.rename(known, id));
-      if (known.peer !== undefined) this.#host.media.watch(known);
+      if (known.peer !== undefined) this.host.media.watch(known);
       for (const payload of early) this.deliver(id, payload);
       return;
     }
@@ -94,18 +91,18 @@ export class RoomMembers {
   };
 
   async #admit(member: Member, presence: Presence, known: OpenedHello | undefined): Promise<void> {
-    const current = (candidate: Member): boolean => this.roster.holds(candidate) && !this.#host.leaving();
-    const error = (failure: PeerKitError, about: Member): void => void this.#host.events.emit('error', failure, about.id);
-    if (await decideAdmission({ envelopes: this.envelopes, admit: this.#host.options.admit, current, error }, member, presence, known)) {
+    const current = (candidate: Member): boolean => this.roster.holds(candidate) && !this.host.leaving();
+    const error = (failure: PeerKitError, about: Member): void => void this.host.events.emit('error', failure, about.id);
+    if (await decideAdmission({ envelopes: this.envelopes, admit: this.host.options.admit, current, error }, member, presence, known)) {
       this.peers.admit(member);
-      this.#host.media.admitted(member);
+      this.host.media.admitted(member);
     } else member.refuse();
   }
 
   readonly deliver = (from: string, payload: unknown): void => {
     const member = this.roster.get(from);
     if (member === undefined) return this.roster.holdStranger(from, payload);
-    member.receive(payload, (error) => this.#host.events.emit('error', error, member.id));
+    member.receive(payload, (error) => this.host.events.emit('error', error, member.id));
   };
 
   /** A member left the transport. */
@@ -114,8 +111,8 @@ export class RoomMembers {
     const member = this.roster.get(id);
     if (member === undefined) return;
     // Its feed left the SFU with it: its play stops now, not when the play stalls.
-    this.#host.media.forget(member);
-    this.peers.depart(member, this.#host.options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS);
+    this.host.media.forget(member);
+    this.peers.depart(member, this.host.options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS);
   };
 
   /** This member leaves: each member is told, and its Peer closed along with `alongside`. */
@@ -128,10 +125,10 @@ export class RoomMembers {
   }
 
   #remove(member: Member): void {
-    this.#host.media.removed(member);
-    this.#host.files.forget(member);
+    this.host.media.removed(member);
+    this.host.files.forget(member);
     member.dispose();
     this.roster.remove(member);
-    this.#host.events.emit('leave', member.id);
+    this.host.events.emit('leave', member.id);
   }
 }
