@@ -5,6 +5,12 @@
  * is pinned again to a live one on its next request); each WHIP resource is one
  * VideoRoom publisher and each WHEP resource one subscriber, each in its own Janus session, so that
  * ending a resource ends exactly its session. A VideoRoom is destroyed once its last resource ends.
+ *
+ * Longer than 300 lines because it is one life cycle over one state: a resource's open makes or
+ * finds its VideoRoom (pin, instance, room count), its end may destroy that room, and an
+ * instance's loss forgets its rooms and ends their resources. The types, the SDP edits (sdp.ts),
+ * the Janus client (janus.ts) and the pins (pins.ts) are already out; splitting the rest would
+ * put the three maps (instances, rooms, resources) behind an interface with no other user.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { createLog } from '../log.js';

@@ -3,6 +3,8 @@ import type { Peer } from '../peer/peer.js';
 import type { WhepSession, WhipSession } from '../whip/index.js';
 import type { RoomEvents, RoomMediaMode } from './events.js';
 import type { LocalMedia } from './local-media.js';
+import { received, sleep } from './media-flow.js';
+import type { StatsSource } from './media-flow.js';
 import type { Member } from './member.js';
 import type { MediaKeys } from './media-keys.js';
 import { SfuMedia } from './sfu-media.js';
@@ -34,22 +36,6 @@ export interface MediaModeHost {
   /** With a `secret`: the SFrame keys that encrypt this member's SFU media end to end. */
   keys: MediaKeys | undefined;
 }
-
-type StatsSource = { getStats(): Promise<RTCStatsReport> };
-
-/** Frames decoded (video) plus packets received (audio) so far on `source`; 0 without one. */
-async function received(source: StatsSource | undefined): Promise<number> {
-  if (source === undefined) return 0;
-  let total = 0;
-  const stats = await source.getStats().catch(() => undefined);
-  stats?.forEach((report: { type?: string; kind?: string; framesDecoded?: number; packetsReceived?: number }) => {
-    if (report.type !== 'inbound-rtp') return;
-    total += report.kind === 'video' ? (report.framesDecoded ?? 0) : (report.packetsReceived ?? 0);
-  });
-  return total;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * `media: 'auto'`: the room's media goes member to member (mesh) while the room has at most

@@ -4,21 +4,15 @@ import type { Sendable } from '../data/framing.js';
 import type { Peer } from '../peer/peer.js';
 import type { JoinResult, SignalingTransport, TransportState } from '../signaling/transport.js';
 import { randomHex } from '../util.js';
-import { checkSecret, decideAdmission } from './admission.js';
+import { checkSecret } from './admission.js';
 import { sendToMembers } from './courier.js';
-import { Envelopes } from './envelope.js';
 import { RoomFiles } from './files.js';
-import type { OpenedHello, Presence } from './envelope.js';
+import type { OpenedHello } from './envelope.js';
 import type { RoomEncryption, RoomEvents, RoomMediaMode, RoomState } from './events.js';
-import { LocalMedia } from './local-media.js';
-import type { Member } from './member.js';
-import { MemberPeers } from './member-peers.js';
-import type { MediaMode } from './media-mode.js';
-import { DEFAULT_MESH_LIMIT, DEFAULT_REJOIN_GRACE_MS, checkRoomOptions, peerOptionsOf } from './options.js';
+import { checkRoomOptions } from './options.js';
 import type { RoomOptions } from './options.js';
-import { Roster } from './roster.js';
-import type { SfuMedia } from './sfu-media.js';
-import type { MediaKeys } from './media-keys.js';
+import { RoomMedia } from './room-media.js';
+import { RoomMembers } from './room-members.js';
 import type { WhepSession, WhipSession } from '../whip/index.js';
 import type { SendFileOptions, Transfer } from '../transfer/transfer.js';
 
@@ -52,31 +46,9 @@ export class Room extends Emitter<RoomEvents> {
   readonly #options: RoomOptions;
   /** This member's session key: random, kept across signaling reconnects. */
   readonly #key = randomHex();
-  readonly #roster = new Roster();
-  readonly #media: LocalMedia;
-  readonly #peers = new MemberPeers({
-    events: this,
-    transport: () => this.#transport,
-    // Both sides compare the same two session keys, so exactly one of each pair is polite.
-    peerOptions: (member) => peerOptionsOf(this.#options, this.#iceServers, this.#key > member.key),
-    // Through an SFU, the stream goes there once; the Peers carry data only.
-    attachMedia: (peer) => {
-      if (this.#auto !== undefined) this.#auto.attach(peer);
-      else if (this.#sfu === undefined) this.#media.attach(peer);
-      this.#files.wire(peer);
-    },
-    lookup: (id) => this.#roster.get(id),
-    leaving: () => this.#leaving !== undefined,
-    forget: (member) => this.#roster.remove(member),
-    remove: (member) => this.#remove(member),
-    key: (member, signal) => this.#keys?.receive(member, signal),
-  });
-  readonly #files = new RoomFiles(this, () => this.#roster.all());
-  #envelopes!: Envelopes;
-  #sfu: SfuMedia | undefined;
-  #keys: MediaKeys | undefined;
-  /** With `media: 'auto'` and an SFU to move to. */
-  #auto: MediaMode | undefined;
+  readonly #media: RoomMedia;
+  readonly #members: RoomMembers;
+  readonly #files = new RoomFiles(this, () => this.#members.roster.all());
   #selfId = '';
   #iceServers: RTCIceServer[] = [];
   #state: RoomState = 'joined';
@@ -88,7 +60,10 @@ export class Room extends Emitter<RoomEvents> {
     this.name = name;
     this.#options = { ...options };
     this.#transport = options.transport;
-    this.#media = new LocalMedia(options.stream);
+    const iceServers = (): RTCIceServer[] => this.#iceServers;
+    this.#media = new RoomMedia({ events: this, members: () => this.#members.roster.all(), peers: () => this.peers.values(), iceServers }, this.#options);
+    const host = { events: this, options: this.#options, key: this.#key, transport: this.#transport, media: this.#media, files: this.#files };
+    this.#members = new RoomMembers({ ...host, iceServers, leaving: () => this.#leaving !== undefined });
   }
 
   /**
@@ -122,12 +97,12 @@ export class Room extends Emitter<RoomEvents> {
    * `hop-by-hop` through the SFU otherwise.
    */
   get encryption(): RoomEncryption {
-    return this.#keys?.state ?? { media: this.media === 'sfu' ? 'hop-by-hop' : 'e2ee', keyEpoch: 0 };
+    return this.#media.encryption;
   }
 
   /** The admitted members' Peers, by member id. A new map on each read. */
   get peers(): ReadonlyMap<string, Peer> {
-    return this.#roster.peers();
+    return this.#members.roster.peers();
   }
 
   /**
@@ -135,7 +110,7 @@ export class Room extends Emitter<RoomEvents> {
    * `media: 'auto'` whichever the room's size calls for (it changes with a `mode` event).
    */
   get media(): RoomMediaMode {
-    return this.#auto?.mode ?? (this.#sfu === undefined ? 'mesh' : 'sfu');
+    return this.#media.mode;
   }
 
   /**
@@ -151,17 +126,12 @@ export class Room extends Emitter<RoomEvents> {
         plays: Map<string, WhepSession>;
       }
     | undefined {
-    return this.#feeds?.sessions();
-  }
-
-  /** Whichever follows the members' SFU feeds: the SFU media, or the auto mode that owns one. */
-  get #feeds(): MediaMode | SfuMedia | undefined {
-    return this.#auto ?? this.#sfu;
+    return this.#media.sessions();
   }
 
   /** The hello member `id` joined with, if it gave one. */
   helloOf(id: string): unknown {
-    return this.#roster.get(id)?.hello;
+    return this.#members.roster.get(id)?.hello;
   }
 
   /**
@@ -180,9 +150,9 @@ export class Room extends Emitter<RoomEvents> {
    */
   send(data: Sendable, to?: string): Promise<void> {
     this.#assertOpen('send()');
-    let members = this.#roster.all();
+    let members = this.#members.roster.all();
     if (to !== undefined) {
-      const member = this.#roster.get(to);
+      const member = this.#members.roster.get(to);
       if (member === undefined || member.refused) throw new PeerKitError('BAD_ARGUMENT', `no member ${String(to)} in room ${this.name}`);
       members = [member];
     }
@@ -213,17 +183,13 @@ export class Room extends Emitter<RoomEvents> {
   /** Sends every track of `stream` to every member, present and future. */
   addStream(stream: MediaStream): void {
     this.#assertOpen('addStream()');
-    if (this.#auto !== undefined) return this.#auto.add(stream);
-    if (this.#sfu !== undefined) return this.#sfu.add(stream);
-    this.#media.add(stream, this.peers.values());
+    this.#media.add(stream);
   }
 
   /** Stops sending the tracks of `stream` to everyone. The tracks are not stopped. */
   removeStream(stream: MediaStream): void {
     this.#assertOpen('removeStream()');
-    if (this.#auto !== undefined) return this.#auto.remove(stream);
-    if (this.#sfu !== undefined) return this.#sfu.remove();
-    this.#media.remove(stream, this.peers.values());
+    this.#media.remove(stream);
   }
 
   /**
@@ -233,9 +199,7 @@ export class Room extends Emitter<RoomEvents> {
    */
   async replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
     this.#assertOpen('replaceTrack()');
-    if (this.#auto !== undefined) return this.#auto.replace(oldTrack, newTrack);
-    if (this.#sfu !== undefined) return this.#sfu.replace(oldTrack, newTrack);
-    await this.#media.replace(oldTrack, newTrack, this.peers.values());
+    await this.#media.replace(oldTrack, newTrack);
   }
 
   /**
@@ -252,22 +216,13 @@ export class Room extends Emitter<RoomEvents> {
     let result: JoinResult;
     let opened: OpenedHello[] | undefined;
     try {
-      const { media, secret, e2ee } = this.#options;
-      if ((media === 'sfu' || media === 'auto') && secret && e2ee !== false) {
-        // Loaded only by rooms that encrypt SFU media; it throws UNSUPPORTED without encoded
-        // transforms, before this member shows itself to anyone.
-        const { MediaKeys } = await import('./media-keys.js');
-        this.#keys = new MediaKeys(this, secret, this.#peers);
-      }
-      this.#envelopes = await Envelopes.create(this.name, this.#key, this.#options.secret, this.#options.kdfIterations);
-      result = await this.#transport.join(this.name, { hello: await this.#envelopes.presence(this.#options.hello) });
-      opened = await checkSecret(this.#envelopes, result, this.name);
-      if (this.#options.media === 'sfu' && result.sfu === undefined) {
-        throw new PeerKitError('UNSUPPORTED', `media: 'sfu' needs a transport that gives SFU endpoints (peerkit-signal started with --janus); this one gave none`);
-      }
+      await this.#media.prepare(this.#members.peers);
+      result = await this.#transport.join(this.name, { hello: await this.#members.seal(this.name) });
+      opened = await checkSecret(this.#members.envelopes, result, this.name);
+      this.#media.check(result);
     } catch (error) {
       this.#state = 'closed';
-      this.#keys?.close();
+      this.#media.closeKeys();
       this.#listen(false);
       await this.#transport.close();
       throw error instanceof PeerKitError ? error : new PeerKitError('TRANSPORT_ERROR', 'the transport failed to join', { cause: error });
@@ -275,27 +230,17 @@ export class Room extends Emitter<RoomEvents> {
     this.#joined = true;
     this.#selfId = result.selfId;
     this.#iceServers = this.#options.iceServers ?? result.iceServers ?? [];
-    if (this.#options.media === 'sfu' && result.sfu !== undefined) {
-      // Loaded only by rooms that use the SFU, so a mesh Room's bundle carries no WHIP/WHEP client.
-      const { SfuMedia } = await import('./sfu-media.js');
-      this.#sfu = new SfuMedia(this, result.sfu, result.selfId, this.#options.stream, () => this.#iceServers, this.#keys);
-    }
-    if (this.#options.media === 'auto' && result.sfu !== undefined) {
-      const { MediaMode } = await import('./media-mode.js');
-      const host = { events: this, members: () => this.#roster.all(), local: this.#media, iceServers: () => this.#iceServers, keys: this.#keys };
-      const count = 1 + result.members.length;
-      this.#auto = new MediaMode(host, this.#options.meshLimit ?? DEFAULT_MESH_LIMIT, result.sfu, result.selfId, this.#options.stream, count);
-    }
-    result.members.forEach((id, i) => this.#arrive(id, result.hellos?.[id], opened?.[i]));
+    await this.#media.start(result);
+    result.members.forEach((id, i) => this.#members.arrive(id, result.hellos?.[id], opened?.[i]));
   }
 
   /** Adds (`on`) or removes every listener the Room puts on its transport and the page. */
   #listen(on: boolean): void {
     const transport = this.#transport;
     const edit = on ? transport.on.bind(transport) : transport.off.bind(transport);
-    edit('member-joined', this.#arrive);
-    edit('member-left', this.#depart);
-    edit('message', this.#deliver);
+    edit('member-joined', this.#members.arrive);
+    edit('member-left', this.#members.depart);
+    edit('message', this.#members.deliver);
     edit('joined', this.#rejoin);
     edit('state', this.#follow);
     edit('error', this.#onTransportError);
@@ -310,7 +255,7 @@ export class Room extends Emitter<RoomEvents> {
    * once lets the others see this member's channels close now, not after ICE consent expires.
    */
   readonly #onPageHide = (): void => {
-    for (const member of this.#roster.all()) member.peer?.connection.close();
+    for (const member of this.#members.roster.all()) member.peer?.connection.close();
     void this.leave();
   };
 
@@ -320,65 +265,9 @@ export class Room extends Emitter<RoomEvents> {
     const previousId = this.#selfId;
     this.#selfId = result.selfId;
     // The server keys feeds by member id: under a new id, the feed is published again.
-    if (result.sfu !== undefined && result.selfId !== previousId) this.#feeds?.rejoined(result.sfu, result.selfId);
-    const present = new Set(result.members);
-    for (const member of this.#roster.all()) if (!present.has(member.id)) this.#depart(member.id);
-    for (const id of result.members) this.#arrive(id, result.hellos?.[id]);
-    for (const member of this.#roster.all()) if (!member.away) member.flush(this.#peers.sendTo(member));
+    if (result.sfu !== undefined && result.selfId !== previousId) this.#media.rejoined(result.sfu, result.selfId);
+    this.#members.rejoined(result);
   };
-
-  readonly #arrive = (id: string, raw: unknown, opened?: OpenedHello): void => {
-    if (this.#leaving || this.#roster.get(id) !== undefined) return;
-    const presence = this.#envelopes.read(id, raw);
-    const early = this.#roster.takeStranger(id);
-    // Our own previous session, not yet dropped by the server.
-    if (presence.key === this.#key) return;
-    const known = this.#roster.byKey(presence.key);
-    if (known !== undefined) {
-      this.#peers.returned(known, this.#roster.rename(known, id));
-      if (known.peer !== undefined) this.#feeds?.watch(known);
-      for (const payload of early) this.#deliver(id, payload);
-      return;
-    }
-    const member = this.#peers.create(id, presence, early, this.#envelopes);
-    this.#roster.add(member);
-    void this.#admit(member, presence, opened);
-  };
-
-  async #admit(member: Member, presence: Presence, known: OpenedHello | undefined): Promise<void> {
-    const current = (candidate: Member): boolean => this.#roster.holds(candidate) && this.#leaving === undefined;
-    const error = (failure: PeerKitError, about: Member): void => void this.emit('error', failure, about.id);
-    if (await decideAdmission({ envelopes: this.#envelopes, admit: this.#options.admit, current, error }, member, presence, known)) {
-      this.#peers.admit(member);
-      this.#feeds?.watch(member);
-      this.#keys?.admitted(member);
-    } else member.refuse();
-  }
-
-  readonly #deliver = (from: string, payload: unknown): void => {
-    const member = this.#roster.get(from);
-    if (member === undefined) return this.#roster.holdStranger(from, payload);
-    member.receive(payload, (error) => this.emit('error', error, member.id));
-  };
-
-  /** A member left the transport. */
-  readonly #depart = (id: string): void => {
-    this.#roster.takeStranger(id);
-    const member = this.#roster.get(id);
-    if (member === undefined) return;
-    // Its feed left the SFU with it: its play stops now, not when the play stalls.
-    this.#feeds?.forget(member);
-    this.#peers.depart(member, this.#options.rejoinGraceMs ?? DEFAULT_REJOIN_GRACE_MS);
-  };
-
-  #remove(member: Member): void {
-    this.#feeds?.forget(member);
-    this.#keys?.removed(member);
-    this.#files.forget(member);
-    member.dispose();
-    this.#roster.remove(member);
-    this.emit('leave', member.id);
-  }
 
   readonly #follow = (state: TransportState): void => {
     if (this.#leaving) return;
@@ -391,12 +280,8 @@ export class Room extends Emitter<RoomEvents> {
 
   async #release(): Promise<void> {
     this.#setState('closed');
-    const members = this.#roster.all();
-    for (const member of members) this.#peers.farewell(member);
-    await Promise.all([...members.map((member) => member.peer?.close()), this.#feeds?.close()]);
-    this.#keys?.close();
-    for (const member of members) member.dispose();
-    this.#roster.clear();
+    await this.#members.close(this.#media.closeFeeds());
+    this.#media.closeKeys();
     this.#listen(false);
     await this.#transport.close();
     this.emit('close');
