@@ -14,51 +14,6 @@ const MAX_EARLY_CANDIDATES = 256;
 /** The ICE username fragments of an SDP: one per media section, or one for the whole session. */
 export const ufragsOf = (sdp: string | undefined): Set<string> => new Set([...(sdp ?? '').matchAll(/^a=ice-ufrag:(\S+)\r?$/gm)].map((m) => m[1] ?? ''));
 
-/** The values of one SDP attribute, in every media section. */
-const valuesOf = (sdp: string | undefined, attribute: string): string[] =>
-  [...(sdp ?? '').matchAll(new RegExp(`^a=${attribute}:(.+?)\\r?$`, 'gm'))].map((m) => m[1] ?? '');
-
-/** The DTLS role (RFC 8842 `a=setup`) a description settles for its sender: `active` or `passive`, else undefined. */
-const roleIn = (sdp: string | undefined): string | undefined => {
-  const roles = new Set(valuesOf(sdp, 'setup'));
-  const [role] = roles;
-  return roles.size === 1 && (role === 'active' || role === 'passive') ? role : undefined;
-};
-
-const otherRole = (role: string | undefined): string | undefined => (role === 'active' ? 'passive' : role === 'passive' ? 'active' : undefined);
-
-/**
- * This side's DTLS role (RFC 8842 `a=setup`) as the first completed offer/answer settled it:
- * given by this side's answer, or opposite to the remote's answer. Browsers keep one certificate,
- * hence one DTLS association, for the life of a connection, so it never changes; the later
- * descriptions cannot be trusted to say so (see {@link keepDtlsRole}).
- */
-const settledRole = (pc: RTCPeerConnection): string | undefined => {
-  const local = pc.currentLocalDescription;
-  if (!local || !pc.currentRemoteDescription) return undefined;
-  return local.type === 'answer' ? roleIn(local.sdp) : otherRole(roleIn(pc.currentRemoteDescription.sdp));
-};
-
-/**
- * A remote answer with the DTLS role it must have to keep the established DTLS association, where
- * this side's role is `ours`.
- *
- * Offers always say `actpass` (JSEP, RFC 8829 section 5.2.1), so an answerer that keeps its
- * association must answer with the role it has (RFC 8842 section 5.3). Firefox answers `active`
- * even when it is the DTLS server, that is whenever it made the first offer and the other side
- * now offers, e.g. an ICE restart (https://bugzilla.mozilla.org/show_bug.cgi?id=1329028), and
- * Chromium refuses such an answer ("Failed to set SSL role for the transport") and stays in
- * `have-local-offer`. An answer that keeps the certificate fingerprints keeps the association,
- * since a new association needs a new certificate; its role is then the one it had.
- */
-export function keepDtlsRole(sdp: string, ours: string | undefined, current: RTCSessionDescriptionInit | null): string {
-  const theirs = otherRole(ours);
-  const answered = roleIn(sdp);
-  if (!theirs || !answered || answered === theirs) return sdp;
-  if (valuesOf(sdp, 'fingerprint').join() !== valuesOf(current?.sdp, 'fingerprint').join()) return sdp;
-  return sdp.replace(/^a=setup:(active|passive)(\r?)$/gm, `a=setup:${theirs}$2`);
-}
-
 /**
  * The W3C webrtc-pc "perfect negotiation" pattern (section 10.7 of the spec, "Perfect
  * Negotiation Example"): either side may offer whenever `negotiationneeded` fires; on a
@@ -78,8 +33,8 @@ export class Negotiator {
   private makingOffer = false;
   private ignoreOffer = false;
   private answerPending = false;
-  /** This side's DTLS role, once the first negotiation settled it. */
-  private dtlsRole: string | undefined;
+  /** The descriptions of the first completed negotiation, which settled the DTLS roles (see dtls-role.ts). */
+  private settled: Settled | undefined;
   private remoteTieBreaker: number | undefined;
   private waitingForRoles = false;
   /** Candidates waiting for the description of their ICE generation. */
@@ -158,7 +113,8 @@ export class Negotiator {
     if (this.ignoreOffer) return;
     this.answerPending = signal.type === 'answer';
     const before = ufragsOf(this.pc.remoteDescription?.sdp);
-    const sdp = signal.type === 'answer' ? keepDtlsRole(signal.sdp, this.dtlsRole, this.pc.currentRemoteDescription) : signal.sdp;
+    // Loaded only for answers after the first negotiation, so the core does not carry it.
+    const sdp = signal.type === 'answer' && this.settled ? (await import('./dtls-role.js')).keepDtlsRole(signal.sdp, this.settled, this.pc.currentRemoteDescription) : signal.sdp;
     try {
       await setRemote(this.pc, { type: signal.type, sdp }, collision);
     } catch (err) {
@@ -166,7 +122,7 @@ export class Negotiator {
     } finally {
       this.answerPending = false;
     }
-    this.dtlsRole ??= settledRole(this.pc);
+    this.settled ??= settledBy(this.pc);
     const now = ufragsOf(this.pc.remoteDescription?.sdp);
     for (const ufrag of before) if (!now.has(ufrag)) this.retired.add(ufrag);
     const waiting = this.early;
@@ -182,7 +138,7 @@ export class Negotiator {
       } catch (err) {
         throw new PeerKitError('NEGOTIATION_FAILED', 'The local answer failed.', { cause: err });
       }
-      this.dtlsRole ??= settledRole(this.pc);
+      this.settled ??= settledBy(this.pc);
       this.sendDescription();
     }
   }
@@ -262,3 +218,15 @@ async function setLocal(pc: RTCPeerConnection, intent: 'offer' | 'answer'): Prom
     return true;
   }
 }
+
+/** The first completed offer/answer, as `{ local, remote }` descriptions. */
+export interface Settled {
+  local: RTCSessionDescriptionInit;
+  remote: RTCSessionDescriptionInit;
+}
+
+const settledBy = (pc: RTCPeerConnection): Settled | undefined => {
+  const local = pc.currentLocalDescription;
+  const remote = pc.currentRemoteDescription;
+  return local && remote ? { local, remote } : undefined;
+};

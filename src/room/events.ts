@@ -20,7 +20,9 @@ export type RoomMediaState = 'connected' | 'reconnecting';
  * one more each time it changes keys (a member left, or one was admitted); 0 without SFrame.
  */
 export interface RoomEncryption {
+  /** Whether only the members can see and hear the media. */
   media: 'e2ee' | 'hop-by-hop';
+  /** This member's SFrame sender key generation; 0 without SFrame. */
   keyEpoch: number;
 }
 

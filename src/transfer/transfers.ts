@@ -1,3 +1,7 @@
+// Longer than the ~300 lines a file aims for: one state machine over one channel per Peer (the
+// outgoing pump that shares it fairly, the offers and their OPFS folders, reattachment to a new
+// Peer), whose parts read and write the same maps; the options, the blocks and each side of a
+// transfer are in files of their own.
 import type { Channel } from '../data/channel.js';
 import type { Message } from '../data/framing.js';
 import { Emitter } from '../emitter.js';
