@@ -1,16 +1,19 @@
 // publish() against a WHIP server the project did not write: Meetecho's simple-whip-server
 // (Debian's `simple-whip-server`, Node, on Janus's VideoRoom), in Chromium and in Firefox. It
 // answers with a relative Location, Link ice-server headers and no exposed ETag, and refuses a
-// wrong token with 403. Found at /usr/share/simple-whip-server (the installed package) or at
-// PEERKIT_SIMPLE_WHIP_SERVER (an unpacked `apt-get download`, with its Node dependencies on
-// NODE_PATH: Debian's node-express, node-cors, node-async, node-colors, node-debug,
-// node-body-parser, and `websocket` from npm where node-websocket does not install).
+// wrong token with 403. Found at PEERKIT_SIMPLE_WHIP_SERVER, else /usr/share/simple-whip-server
+// (the installed package), else node_modules/.cache/simple-whip-server, where
+// scripts/simple-whip-server.sh (run by scripts/setup.sh) unpacks an `apt-get download` of it
+// because installing it would replace the project's Node with Debian's. Its Node dependencies
+// (express, cors, async, colors, debug, body-parser, websocket) come from tools/node_modules,
+// pinned in tools/package-lock.json, then NODE_PATH, then Debian's /usr/share/nodejs.
 // Run: bash scripts/netns.sh node --test test/node/whip-interop.test.mjs
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { JanusConnection, VideoRoomHandle } from '../../server/dist/sfu/janus.js';
 import { CHROMIUM_PATH, FIREFOX_PATH } from '../../scripts/browsers.mjs';
@@ -20,13 +23,19 @@ import { freePort } from '../../scripts/redis.mjs';
 import { launchChromium, launchFirefox, missing, side } from '../support/pages.mjs';
 import { startStatic } from '../support/servers.mjs';
 
-const SWS = process.env.PEERKIT_SIMPLE_WHIP_SERVER ?? '/usr/share/simple-whip-server';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TOOLS = join(ROOT, 'tools/node_modules');
+const SWS =
+  process.env.PEERKIT_SIMPLE_WHIP_SERVER ??
+  ['/usr/share/simple-whip-server', join(ROOT, 'node_modules/.cache/simple-whip-server/usr/share/simple-whip-server')].find((dir) => existsSync(join(dir, 'src/server.js'))) ??
+  '/usr/share/simple-whip-server';
 const TOKEN = 'sws-token';
 const STEP_MS = 30000;
 
 const skip =
   janusMissing() ??
-  (existsSync(join(SWS, 'src/server.js')) ? undefined : `simple-whip-server is not at ${SWS} (apt-get install simple-whip-server, or set PEERKIT_SIMPLE_WHIP_SERVER)`) ??
+  (existsSync(join(SWS, 'src/server.js')) ? undefined : `simple-whip-server is not at ${SWS} (bash scripts/simple-whip-server.sh, or set PEERKIT_SIMPLE_WHIP_SERVER)`) ??
+  (existsSync(join(TOOLS, 'websocket')) || existsSync('/usr/share/nodejs/websocket') ? undefined : `simple-whip-server's Node dependencies are not in ${TOOLS} (npm ci --prefix tools)`) ??
   (await missing(CHROMIUM_PATH)) ??
   (await missing(FIREFOX_PATH));
 
@@ -66,7 +75,7 @@ before(async () => {
     join(scratch, 'src/config.js'),
     `module.exports = ${JSON.stringify({ janus: { address: janus.url }, port, rest: '/whip', allowTrickle: true, strictETags: false, iceServers: [] })};`,
   );
-  const nodePath = [process.env.NODE_PATH, '/usr/share/nodejs', join(SWS, 'node_modules')].filter(Boolean).join(':');
+  const nodePath = [TOOLS, process.env.NODE_PATH, '/usr/share/nodejs'].filter(Boolean).join(':');
   const child = spawn(process.execPath, ['src/server.js'], { cwd: scratch, env: { ...process.env, NODE_PATH: nodePath }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
