@@ -75,6 +75,8 @@ interface VideoRoom {
   id: number;
   pin: Pin;
   resources: Set<Resource>;
+  /** Feeds this server published there and ended: Janus may still list one for a moment. */
+  ended: Set<number>;
 }
 
 /** The health of one Janus instance, for `/healthz`. */
@@ -293,11 +295,12 @@ export class SfuBridge {
     const videoRoom = pending === undefined ? undefined : await pending.catch(() => undefined);
     if (videoRoom === undefined) return;
     videoRoom.resources.delete(resource);
+    if (resource.feed !== undefined) videoRoom.ended.add(resource.feed);
     if (videoRoom.resources.size > 0 || this.rooms.get(resource.room) !== pending) return;
     this.rooms.delete(resource.room);
     videoRoom.instance.rooms -= 1;
     // Members of the room on another server still publish there.
-    if ((await this.participants(videoRoom)).length > 0) return;
+    if ((await this.participants(videoRoom)).some((p) => !videoRoom.ended.has(p.id as number))) return;
     await this.pins.unpin(resource.room, videoRoom.pin).catch((error: unknown) => this.log('warn', 'sfu-unpin-failed', { room: resource.room, reason: reason(error) }));
     await videoRoom.instance.control
       ?.message({ request: 'destroy', room: videoRoom.id })
@@ -330,7 +333,7 @@ export class SfuBridge {
     await this.ensureVideoRoom(instance, pin.id, room);
     instance.rooms += 1;
     this.log('debug', 'videoroom-pinned', { room, id: pin.id, janus: instance.janus.url });
-    return { instance, id: pin.id, pin, resources: new Set() };
+    return { instance, id: pin.id, pin, resources: new Set(), ended: new Set() };
   }
 
   /** A new room's place: a new VideoRoom id on the live instance with the fewest rooms. */
