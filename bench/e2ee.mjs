@@ -6,7 +6,6 @@
 //
 //   node bench/e2ee.mjs     (re-runs itself inside scripts/netns.sh; needs Debian's janus and a build)
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
@@ -14,6 +13,7 @@ import { createSignalingServer } from '../server/dist/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, FIREFOX_PATH, FIREFOX_PREFS } from '../scripts/browsers.mjs';
 import { startJanus } from '../scripts/janus.mjs';
 import { startStatic } from '../test/support/servers.mjs';
+import { processes } from './proc.mjs';
 
 if (!process.env.PEERKIT_NETNS) {
   const script = fileURLToPath(new URL('../scripts/netns.sh', import.meta.url));
@@ -26,23 +26,6 @@ const WINDOW_MS = Number(process.env.PEERKIT_BENCH_WINDOW_MS ?? 10000);
 const WARMUP_MS = Number(process.env.PEERKIT_BENCH_WARMUP_MS ?? 8000);
 const ROUNDS = Number(process.env.PEERKIT_BENCH_ROUNDS ?? 2);
 const ENGINES = (process.env.PEERKIT_BENCH_ENGINES ?? 'chromium,firefox').split(',');
-const TICKS = 100; // USER_HZ on Linux
-
-/** Every process: parent and CPU seconds so far. */
-function processes() {
-  const stats = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(entry), { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / TICKS });
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return stats;
-}
 
 const children = () => new Set([...processes()].filter(([, { ppid }]) => ppid === process.pid).map(([pid]) => pid));
 

@@ -6,13 +6,13 @@
 //
 //   node bench/sfu.mjs        (re-runs itself inside scripts/netns.sh; needs Debian's janus and a build)
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { createSignalingServer } from '../server/dist/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/browsers.mjs';
 import { startJanus } from '../scripts/janus.mjs';
 import { startStatic } from '../test/support/servers.mjs';
+import { processes } from './proc.mjs';
 
 if (!process.env.PEERKIT_NETNS) {
   const script = fileURLToPath(new URL('../scripts/netns.sh', import.meta.url));
@@ -24,23 +24,10 @@ const SIZES = [2, 3, 4, 5, 6];
 const WINDOW_MS = Number(process.env.PEERKIT_BENCH_WINDOW_MS ?? 5000);
 // Congestion control starts every video low and ramps up over seconds; measure past the ramp.
 const WARMUP_MS = Number(process.env.PEERKIT_BENCH_WARMUP_MS ?? 6000);
-const TICKS = 100; // USER_HZ on Linux
 
 /** CPU seconds used so far by this process's descendants, split into Janus and the rest (the browser). */
 function descendantsCpu() {
-  const stats = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const close = text.lastIndexOf(')');
-      const comm = text.slice(text.indexOf('(') + 1, close);
-      const fields = text.slice(close + 2).split(' ');
-      stats.set(Number(entry), { comm, ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / TICKS });
-    } catch {
-      // The process ended while we looked.
-    }
-  }
+  const stats = processes();
   const under = (pid) => {
     for (let p = stats.get(pid)?.ppid; p !== undefined && p > 1; p = stats.get(p)?.ppid) if (p === process.pid) return true;
     return false;
