@@ -8,7 +8,8 @@ import { createMediaEncryption } from '../../dist/e2ee/media-encryption.js';
 import { deriveSenderKey, fromHex } from '../../dist/e2ee/sender-key.js';
 import { deriveRoomKey, signalContext, unseal } from '../../dist/room/seal.js';
 import { canvasTrack, roomName, sleep, until } from './helpers.js';
-import { JANUS_FAILED, JANUS_MISSING, MEDIA_URL } from '/__peerkit/janus-env.js';
+import { MEDIA_URL } from '/__peerkit/janus-env.js';
+import { janusSuite } from './room-sfu-support.js';
 
 const janus = (payload) => executeServerCommand('janus', payload);
 const SECRET = 'correct horse battery staple';
@@ -136,20 +137,12 @@ async function keysReceived(transport, room, from) {
 
 describe('Room with media: "sfu" and a secret: end-to-end encrypted media (real Janus)', function () {
   this.timeout(180000);
-  const rooms = [];
-  const tracks = [];
   const closers = [];
-
-  before(function () {
-    if (JANUS_MISSING !== null) this.skip();
-    if (JANUS_FAILED !== null) throw new Error(JANUS_FAILED);
-  });
-
+  // Registered before the suite's hooks, so that what a test opened closes before its Rooms leave.
   afterEach(async () => {
     for (const close of closers.splice(0)) await close();
-    await Promise.all(rooms.splice(0).map((room) => room.leave()));
-    for (const track of tracks.splice(0)) track.stop();
   });
+  const { rooms, tracks } = janusSuite();
 
   async function join(name, color, options = {}) {
     const track = canvasTrack(color);
