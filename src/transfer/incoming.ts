@@ -145,6 +145,15 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
     if (!this.finished && this.store) this.setState('waiting');
   }
 
+  /**
+   * @internal This side stopped listening for good (the member left, or the Transfers closed
+   * with a reason): `accept()` rejects with `reason`, and a partial file in OPFS stays for a
+   * later offer of the same file to resume.
+   */
+  abandoned(reason: PeerKitError): void {
+    this.fail('failed', reason, (store) => store.leave(reason));
+  }
+
   /** @internal The sender paused or resumed. */
   paused(yes: boolean): void {
     if (!this.finished) this.setState(yes ? 'paused' : 'sending');
@@ -237,13 +246,13 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
     }
   }
 
-  private fail(state: TransferState, err: PeerKitError): void {
+  private fail(state: TransferState, err: PeerKitError, end = (store: BlockStore) => store.discard(err)): void {
     if (this.finished) return;
     const store = this.store;
     this.finish(state);
     this.settle.reject(err);
     // A block file still being written cannot be removed (its writable holds it): let it finish.
-    void Promise.allSettled(this.working).then(() => store?.discard(err));
+    void Promise.allSettled(this.working).then(() => store && end(store));
   }
 
   private finish(state: TransferState): void {

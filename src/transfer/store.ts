@@ -21,6 +21,8 @@ export interface BlockStore {
   finish(): Promise<File | undefined>;
   /** Gives up: removes what was stored. */
   discard(reason: PeerKitError): Promise<void>;
+  /** Stops here without finishing: what a later session can resume from stays stored. */
+  leave(reason: PeerKitError): Promise<void>;
 }
 
 /** DOM typings lag behind OPFS: the parts used here. */
@@ -171,8 +173,12 @@ export class OpfsStore implements BlockStore {
 
   async discard(): Promise<void> {
     // A file with an open sync access handle cannot be removed: the writes in hand end first.
-    await this.writer?.close();
+    await this.leave();
     await this.folder.removeEntry(this.name, { recursive: true }).catch(() => undefined);
+  }
+
+  async leave(): Promise<void> {
+    await this.writer?.close();
   }
 
   private async touch(): Promise<void> {
@@ -199,6 +205,11 @@ export class MemoryStore implements BlockStore {
   discard(): Promise<void> {
     this.blocks.length = 0;
     return Promise.resolve();
+  }
+
+  /** Memory does not outlive this page's transfers: nothing to resume from. */
+  leave(): Promise<void> {
+    return this.discard();
   }
 }
 
@@ -237,5 +248,10 @@ export class SinkStore implements BlockStore {
   async discard(reason: PeerKitError): Promise<void> {
     this.waiting.clear();
     await this.writer.abort(reason).catch(() => undefined);
+  }
+
+  /** A sink cannot be rewound, so nothing resumes into it: the stream is aborted. */
+  leave(reason: PeerKitError): Promise<void> {
+    return this.discard(reason);
   }
 }

@@ -154,7 +154,8 @@ export class Transfers extends Emitter<TransfersEvents> {
 
   /**
    * Stops listening to the Peer. Unfinished transfers stop without a cancel, so their partial
-   * files stay resumable; with a `reason`, unfinished outgoing transfers also fail with it.
+   * files stay resumable; with a `reason`, unfinished transfers both ways also fail with it
+   * (an incoming one's `accept()` rejects, and its partial file in OPFS still stays).
    */
   close(reason?: PeerKitError): void {
     if (this.closed) return;
@@ -164,7 +165,9 @@ export class Transfers extends Emitter<TransfersEvents> {
     // Partial files stay for a later Transfers (a reload, a re-joined member) to resume.
     for (const claim of this.claims) claim.release();
     this.claims.clear();
-    if (reason) for (const out of [...this.outgoing.values()]) out.ended('failed', reason);
+    if (!reason) return;
+    for (const out of [...this.outgoing.values()]) out.ended('failed', reason);
+    for (const incoming of [...this.incoming.values()]) incoming.abandoned(reason);
   }
 
   private disconnected(): void {

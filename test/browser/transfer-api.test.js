@@ -97,6 +97,31 @@ describe('peer.sendFile() and room.sendFile()', function () {
     expect(() => b.sendFile('not a file')).to.throw().with.property('code', 'CLOSED');
   });
 
+  it('when a Peer closes mid-file, its transfers fail with CLOSED on both sides, and the same file on a new Peer resumes', async () => {
+    let [a, b] = pair();
+    let offered = next(b, 'transfer');
+    const file = makeFile(24 * MiB, 'closed.bin');
+    const first = a.sendFile(file);
+    const incoming = await within(20000, offered, 'the offer');
+    const accepted = incoming.accept();
+    await within(30000, next(first, 'progress', (p) => p.bytes >= p.total * 0.25), '25 %');
+    first.pause();
+    await closeAll(a, b);
+    const ended = (promise) => within(10000, promise.then(() => undefined, (err) => err), 'a transfer ending');
+    expect((await ended(first.done))?.code).to.equal('CLOSED');
+    expect((await ended(accepted))?.code).to.equal('CLOSED');
+    expect([first.state, incoming.state]).to.deep.equal(['failed', 'failed']);
+    [a, b] = pair();
+    offered = next(b, 'transfer');
+    const again = a.sendFile(file);
+    const resumed = await within(20000, offered, 'the second offer');
+    expect(resumed.resumedFrom).to.be.at.least(file.size * 0.25);
+    const received = await within(60000, resumed.accept(), 'receiving the rest');
+    await within(10000, again.done, 'done');
+    expect(await sameBytes(received, file)).to.equal(true);
+    await closeAll(a, b);
+  });
+
   it('sendFile() refuses what is not a Blob with BAD_ARGUMENT', async () => {
     const [a, b] = pair();
     expect(() => a.sendFile('text')).to.throw().with.property('code', 'BAD_ARGUMENT');
@@ -163,6 +188,10 @@ describe('peer.sendFile() and room.sendFile()', function () {
       }
       const error = await within(10000, first.done.then(() => undefined, (err) => err), 'the first transfer ending');
       expect(error?.code).to.equal('CLOSED');
+      // The receiver's side ends too, instead of waiting forever for a sender that is gone.
+      const received = await within(10000, offers[0].file.then(() => undefined, (err) => err), "the first offer's accept() ending");
+      expect(received?.code).to.equal('CLOSED');
+      expect(offers[0].incoming.state).to.equal('failed');
       await meshOf([a, b]);
       const again = a.sendFile(file, b.selfId);
       await within(60000, again.done, 'the second transfer');
