@@ -10,6 +10,7 @@ import { join } from 'node:path';
 const scratch = mkdtempSync(join(tmpdir(), 'peerkit-test-'));
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const lines = [];
+const failures = [];
 
 function run(command, args, env = {}) {
   return new Promise((resolve) => {
@@ -30,11 +31,15 @@ function add(name, tally, code) {
   totals.failed += tally.failed;
   totals.skipped += tally.skipped ?? 0;
   lines.push(`${name}: ${tally.passed} passed, ${tally.failed} failed${tally.skipped ? `, ${tally.skipped} skipped` : ''}`);
+  for (const failure of tally.failures ?? []) failures.push(`${name}: ${failure}`);
 }
 
 function nodeTally(out) {
   const pick = (key) => Number(new RegExp(`^# ${key} (\\d+)`, 'm').exec(out)?.[1] ?? 0);
-  return { passed: pick('pass'), failed: pick('fail') + pick('cancelled'), skipped: pick('skipped') };
+  // Only the innermost failures: a file's or suite's own `not ok` repeats its failed tests.
+  const notOk = [...out.matchAll(/^( *)not ok \d+ - (.*)$/gm)];
+  const failures = notOk.filter((m, i) => !(notOk[i - 1] && notOk[i - 1][1].length > m[1].length)).map((m) => m[2]);
+  return { passed: pick('pass'), failed: pick('fail') + pick('cancelled'), skipped: pick('skipped'), failures };
 }
 
 // --test-force-exit: a handle a test file leaks must not keep CI waiting once its tests have
@@ -82,5 +87,6 @@ for (const [name, dir] of [['cross-engine', 'test/cross'], ['e2e', 'test/e2e'], 
 rmSync(scratch, { recursive: true, force: true });
 
 console.log('\n' + lines.join('\n'));
+if (failures.length > 0) console.log(`failed:\n${failures.map((name) => `  ${name}`).join('\n')}`);
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 process.exitCode = totals.failed > 0 ? 1 : 0;
