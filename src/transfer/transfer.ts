@@ -87,11 +87,18 @@ export class Transfer extends Emitter<TransferEvents> {
   readonly type: string;
   /** `options.meta`, as the receiver gets it; `null` when none was given. */
   readonly meta: unknown;
-  /** Blocks sent more than once (fetched again after corruption, or lost in an interruption). */
-  resentBlocks = 0;
+  /**
+   * Bytes sent more than once: blocks fetched again after damage, and what an interruption lost
+   * in the broken connection's buffers (the receiver keeps the start of a block it got part of,
+   * so only the rest goes again).
+   */
+  get resentBytes(): number {
+    return this.resent;
+  }
   /** @internal The Blob being sent. */
   readonly file: Blob;
   private current: TransferState = 'preparing';
+  private resent = 0;
   private engine: TransferEngine | undefined;
   private settle = { resolve: (): void => {}, reject: (_err: PeerKitError): void => {} };
 
@@ -150,6 +157,11 @@ export class Transfer extends Emitter<TransferEvents> {
   /** @internal The transfer code took over. */
   drive(engine: TransferEngine): void {
     this.engine = engine;
+  }
+
+  /** @internal `bytes` more went out a second time. */
+  resend(bytes: number): void {
+    this.resent += bytes;
   }
 
   /** @internal */
