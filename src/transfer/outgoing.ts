@@ -196,7 +196,7 @@ export class Outgoing implements TransferEngine {
     return this.inflight.has(index) && !this.finished;
   }
 
-  /** Bytes `[start, end)` of block `index` are handed to the channel; what went before counts as resent. */
+  /** Bytes `[start, end)` of block `index` were handed to the browser; what went before counts as resent. */
   sending(index: number, start: number, end: number): void {
     const before = this.sentUpTo.get(index) ?? 0;
     this.transfer.resend(Math.max(0, Math.min(end, before) - start));

@@ -248,8 +248,13 @@ export class Transfers extends Emitter<TransfersEvents> {
       const end = Math.min(data.byteLength, start + PIECE_BYTES);
       const message = encodePiece(id, index, start, hash, data.subarray(start, end));
       this.options.tamper?.(index, message);
-      transfer.sending(index, start, end);
-      await Promise.race([out.send(message).catch(() => this.lost(out, transfer)), this.gone]);
+      // Counted once handed to the browser: a piece still in this side's queue when the
+      // connection went was never sent.
+      const handed = out.send(message).then(
+        () => transfer.sending(index, start, end),
+        () => this.lost(out, transfer),
+      );
+      await Promise.race([handed, this.gone]);
       start = end;
     } while (start < data.byteLength && out === this.out && transfer.sends(index));
   }
