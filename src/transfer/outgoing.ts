@@ -51,6 +51,7 @@ export class Meter {
  */
 export class Outgoing implements TransferEngine {
   private transferId: string | undefined;
+  resent = 0;
   private readonly file: Blob;
   private readonly count: number;
   private readonly hashes: (Uint8Array | undefined)[] = [];
@@ -199,7 +200,7 @@ export class Outgoing implements TransferEngine {
   /** Bytes `[start, end)` of block `index` were handed to the browser; what went before counts as resent. */
   sending(index: number, start: number, end: number): void {
     const before = this.sentUpTo.get(index) ?? 0;
-    this.transfer.resend(Math.max(0, Math.min(end, before) - start));
+    this.resent += Math.max(0, Math.min(end, before) - start);
     if (end > before) this.sentUpTo.set(index, end);
   }
 

@@ -50,6 +50,8 @@ export interface SendFileOptions {
 /** @internal What drives a Transfer once the transfer code has loaded. */
 export interface TransferEngine {
   readonly id: string | undefined;
+  /** Bytes sent more than once so far. */
+  readonly resent: number;
   /** Tells the receiver; resuming also sets the state it goes back to, and restarts sending. */
   paused(yes: boolean): void;
   cancelled(): void;
@@ -93,12 +95,11 @@ export class Transfer extends Emitter<TransferEvents> {
    * so only the rest goes again).
    */
   get resentBytes(): number {
-    return this.resent;
+    return this.engine?.resent ?? 0;
   }
   /** @internal The Blob being sent. */
   readonly file: Blob;
   private current: TransferState = 'preparing';
-  private resent = 0;
   private engine: TransferEngine | undefined;
   private settle = { resolve: (): void => {}, reject: (_err: PeerKitError): void => {} };
 
@@ -157,11 +158,6 @@ export class Transfer extends Emitter<TransferEvents> {
   /** @internal The transfer code took over. */
   drive(engine: TransferEngine): void {
     this.engine = engine;
-  }
-
-  /** @internal `bytes` more went out a second time. */
-  resend(bytes: number): void {
-    this.resent += bytes;
   }
 
   /** @internal */
