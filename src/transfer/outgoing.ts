@@ -51,6 +51,7 @@ export class Meter {
  */
 export class Outgoing implements TransferEngine {
   private transferId: string | undefined;
+  /** Bytes handed to the browser a second time (see `Transfer.resentBytes`). */
   resent = 0;
   private readonly file: Blob;
   private readonly count: number;
