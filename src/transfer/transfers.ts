@@ -243,9 +243,11 @@ export class Transfers extends Emitter<TransfersEvents> {
    */
   private async sendPieces(out: Channel, transfer: Outgoing, index: number, from: number, hash: Uint8Array, data: Uint8Array): Promise<void> {
     const id = transfer.id ?? '';
-    let start = from;
+    let next = from;
     do {
+      const start = next;
       const end = Math.min(data.byteLength, start + PIECE_BYTES);
+      next = end;
       const message = encodePiece(id, index, start, hash, data.subarray(start, end));
       this.options.tamper?.(index, message);
       // Counted once handed to the browser: a piece still in this side's queue when the
@@ -255,8 +257,7 @@ export class Transfers extends Emitter<TransfersEvents> {
         () => this.lost(out, transfer),
       );
       await Promise.race([handed, this.gone]);
-      start = end;
-    } while (start < data.byteLength && out === this.out && transfer.sends(index));
+    } while (next < data.byteLength && out === this.out && transfer.sends(index));
   }
 
   private pick(): (TakenBlock & { transfer: Outgoing }) | undefined {
