@@ -27,6 +27,8 @@ export const PIECE_BYTES = 128 * 1024;
 const PIECE_KIND = 2;
 const ID_PATTERN = /^[0-9a-f]{64}$/;
 const MAX_NAME = 1024;
+/** The largest block an offer may announce: a receiver holds up to 4 partial blocks per transfer in memory. */
+const MAX_BLOCK = 16 * 1024 * 1024;
 
 /** Half-open ranges of block indexes, `[start, end)`. */
 export type Ranges = [number, number][];
@@ -157,7 +159,7 @@ export function parseControl(raw: unknown): ControlMessage | PeerKitError {
       const { name, size, type, lastModified, blockSize } = raw;
       if (typeof name !== 'string' || name.length > MAX_NAME) return bad('offer without a valid name');
       if (typeof type !== 'string' || type.length > MAX_NAME) return bad('offer without a valid type');
-      if (!isSize(size) || !isSize(lastModified) || !isIndex(blockSize) || blockSize < 1024) return bad('offer without valid sizes');
+      if (!isSize(size) || !isSize(lastModified) || !isIndex(blockSize) || blockSize < 1024 || blockSize > MAX_BLOCK) return bad('offer without valid sizes');
       if (blockCount(size, blockSize) >= 2 ** 32) return bad('offer with too many blocks');
       return { v: 1, t, id, name, size, type, lastModified, blockSize, meta: raw['meta'] ?? null };
     }

@@ -81,6 +81,7 @@ test('parseControl accepts every kind and refuses what is malformed', () => {
     { v: 1, t: 'end', id: ID, root: 'xyz' },
     { ...offer, size: -1 },
     { ...offer, blockSize: 10 },
+    { ...offer, blockSize: 16 * 1024 * 1024 + 1 },
     { ...offer, name: 'n'.repeat(2000) },
     { v: 1, t: 'shout', id: ID },
   ];
