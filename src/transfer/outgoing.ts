@@ -1,5 +1,5 @@
 import { PeerKitError } from '../errors.js';
-import type { OfferMessage, Ranges } from './protocol.js';
+import type { OfferMessage, PartialBlocks, Ranges } from './protocol.js';
 import { TRANSFER_VERSION, blockCount, blockLength, fileRoot, sha256, transferId } from './protocol.js';
 import type { Transfer, TransferEngine, TransferProgress, TransferState } from './transfer.js';
 
@@ -10,9 +10,10 @@ export interface PreparedBlock {
   data: Uint8Array;
 }
 
-/** A block a transfer may send now, being read. */
+/** A block a transfer may send now, being read, and the byte to start from (the receiver holds those before it). */
 export interface TakenBlock {
   index: number;
+  from: number;
   block: Promise<PreparedBlock>;
 }
 
@@ -50,10 +51,15 @@ export class Meter {
  */
 export class Outgoing implements TransferEngine {
   private transferId: string | undefined;
+  /** Bytes handed to the browser a second time (see `Transfer.resentBytes`). */
+  resent = 0;
   private readonly file: Blob;
   private readonly count: number;
   private readonly hashes: (Uint8Array | undefined)[] = [];
-  private readonly sent = new Set<number>();
+  /** Per block, how far into it pieces were ever handed to a channel: what goes again below that is resent. */
+  private readonly sentUpTo = new Map<number, number>();
+  /** Per block the receiver holds the start of (the latest `accept`), the byte to resume from. */
+  private readonly resumeAt = new Map<number, number>();
   private readonly acked = new Set<number>();
   private readonly inflight = new Set<number>();
   private readonly retry: number[] = [];
@@ -115,10 +121,15 @@ export class Outgoing implements TransferEngine {
     return { v: 1, t: 'offer', id: this.transferId ?? '', name, size, type, lastModified, blockSize: this.link.blockSize, meta };
   }
 
-  /** The receiver wants these blocks; everything else it holds already. */
-  accepted(missing: Ranges): void {
+  /**
+   * The receiver wants these blocks; everything else it holds already. Of those, it holds the
+   * first `bytes` of each block in `partial`: they resume from there.
+   */
+  accepted(missing: Ranges, partial: PartialBlocks): void {
     if (this.finished) return;
     this.ranges = missing.map(([a, b]) => [Math.min(a, this.count), Math.min(b, this.count)] as [number, number]).filter(([a, b]) => a < b);
+    this.resumeAt.clear();
+    for (const [index, bytes] of partial) if (bytes > 0 && bytes < this.length(index) && this.isMissing(index)) this.resumeAt.set(index, bytes);
     this.inflight.clear();
     this.retry.length = 0;
     this.acked.clear();
@@ -173,13 +184,25 @@ export class Outgoing implements TransferEngine {
     const index = this.retry.shift() ?? this.nextFromRanges();
     if (index === undefined) return undefined;
     this.inflight.add(index);
-    if (this.sent.has(index)) this.transfer.resentBlocks++;
-    this.sent.add(index);
+    const from = this.resumeAt.get(index) ?? 0;
+    this.resumeAt.delete(index);
     const block = this.ahead.get(index) ?? this.read(index);
     this.ahead.delete(index);
     const following = this.retry[0] ?? this.ranges[0]?.[0];
     if (following !== undefined && !this.ahead.has(following)) this.ahead.set(following, this.read(following));
-    return { index, block };
+    return { index, from, block };
+  }
+
+  /** Whether the rest of block `index` should still go out: not once it was refused or the connection went. */
+  sends(index: number): boolean {
+    return this.inflight.has(index) && !this.finished;
+  }
+
+  /** Bytes `[start, end)` of block `index` were handed to the browser; what went before counts as resent. */
+  sending(index: number, start: number, end: number): void {
+    const before = this.sentUpTo.get(index) ?? 0;
+    this.resent += Math.max(0, Math.min(end, before) - start);
+    if (end > before) this.sentUpTo.set(index, end);
   }
 
   private progress(): void {

@@ -1,6 +1,6 @@
 /**
  * The transfer wire format (docs/protocol.md, "Transfers"): JSON control messages and binary
- * block messages, both sent as framed messages on the channel labelled {@link TRANSFER_LABEL}.
+ * pieces of blocks, all sent as framed messages on the channel labelled {@link TRANSFER_LABEL}.
  * Each side opens its own such channel and sends only on it, so each channel carries one
  * direction.
  * @packageDocumentation
@@ -11,14 +11,30 @@ import { isRecord, toHex } from '../util.js';
 export { TRANSFER_LABEL } from './transfer.js';
 /** The version carried in every transfer message. */
 export const TRANSFER_VERSION = 1;
-/** Bytes before a block's data: version, kind, transfer id (32), index (u32), SHA-256 (32). */
-export const BLOCK_HEADER_BYTES = 70;
-const BLOCK_KIND = 1;
+/**
+ * Bytes before a piece's data: version, kind, transfer id (32), block index (u32), byte offset
+ * in the block (u32), the whole block's SHA-256 (32).
+ */
+export const PIECE_HEADER_BYTES = 74;
+/**
+ * Data bytes per piece a sender sends. With the header and the 13-byte frame header a piece
+ * fits one frame of the framed channel (256 KiB less 13 where `maxMessageSize` allows, as
+ * between Chromium and Firefox), so each piece is one `RTCDataChannel.send()` with no tiny tail
+ * frame, and what a broken connection loses is rounded up to 128 KiB at most.
+ */
+export const PIECE_BYTES = 128 * 1024;
+/** Kind 1 was the whole-block message of the unreleased first draft; receivers refuse it. */
+const PIECE_KIND = 2;
 const ID_PATTERN = /^[0-9a-f]{64}$/;
 const MAX_NAME = 1024;
+/** The largest block an offer may announce: a receiver holds up to 4 partial blocks per transfer in memory. */
+const MAX_BLOCK = 16 * 1024 * 1024;
 
 /** Half-open ranges of block indexes, `[start, end)`. */
 export type Ranges = [number, number][];
+
+/** Per partly received block: its index and how many bytes from its start the receiver holds. */
+export type PartialBlocks = [index: number, bytes: number][];
 
 /** What the sender announces about a file. */
 export interface OfferMessage {
@@ -36,7 +52,7 @@ export interface OfferMessage {
 /** The control messages of the transfer protocol. */
 export type ControlMessage =
   | OfferMessage
-  | { v: 1; t: 'accept'; id: string; missing: Ranges }
+  | { v: 1; t: 'accept'; id: string; missing: Ranges; partial: PartialBlocks }
   | { v: 1; t: 'reject'; id: string }
   | { v: 1; t: 'ack'; id: string; index: number }
   | { v: 1; t: 'nack'; id: string; index: number }
@@ -46,10 +62,11 @@ export type ControlMessage =
   | { v: 1; t: 'resume'; id: string }
   | { v: 1; t: 'cancel'; id: string; reason: 'cancel' | 'corrupt' };
 
-/** One block as it arrived: whose, which, the hash it claims and its bytes. */
-export interface BlockMessage {
+/** One piece of a block as it arrived: whose, which block, where in it, the block's hash and the bytes. */
+export interface PieceMessage {
   id: string;
   index: number;
+  offset: number;
   hash: Uint8Array;
   data: Uint8Array;
 }
@@ -85,29 +102,32 @@ export async function transferId(name: string, size: number, lastModified: numbe
   return toHex(await sha256(new TextEncoder().encode(text)));
 }
 
-/** A block message: header and data in one buffer. */
-export function encodeBlock(id: string, index: number, hash: Uint8Array, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(BLOCK_HEADER_BYTES + data.byteLength);
+/** A piece message: header and data in one buffer. */
+export function encodePiece(id: string, index: number, offset: number, hash: Uint8Array, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PIECE_HEADER_BYTES + data.byteLength);
   out[0] = TRANSFER_VERSION;
-  out[1] = BLOCK_KIND;
+  out[1] = PIECE_KIND;
   for (let i = 0; i < 32; i++) out[2 + i] = parseInt(id.slice(i * 2, i * 2 + 2), 16);
-  new DataView(out.buffer).setUint32(34, index);
-  out.set(hash, 38);
-  out.set(data, BLOCK_HEADER_BYTES);
+  const view = new DataView(out.buffer);
+  view.setUint32(34, index);
+  view.setUint32(38, offset);
+  out.set(hash, 42);
+  out.set(data, PIECE_HEADER_BYTES);
   return out;
 }
 
-/** Reads a block message, or says why it is not one. */
-export function decodeBlock(bytes: Uint8Array): BlockMessage | PeerKitError {
-  if (bytes.byteLength < BLOCK_HEADER_BYTES || bytes[0] !== TRANSFER_VERSION || bytes[1] !== BLOCK_KIND) {
-    return new PeerKitError('BAD_MESSAGE', 'A binary transfer message is not a version 1 block.');
+/** Reads a piece message, or says why it is not one. */
+export function decodePiece(bytes: Uint8Array): PieceMessage | PeerKitError {
+  if (bytes.byteLength < PIECE_HEADER_BYTES || bytes[0] !== TRANSFER_VERSION || bytes[1] !== PIECE_KIND) {
+    return new PeerKitError('BAD_MESSAGE', 'A binary transfer message is not a version 1 piece.');
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {
     id: toHex(bytes.subarray(2, 34)),
     index: view.getUint32(34),
-    hash: bytes.slice(38, BLOCK_HEADER_BYTES),
-    data: bytes.subarray(BLOCK_HEADER_BYTES),
+    offset: view.getUint32(38),
+    hash: bytes.slice(42, PIECE_HEADER_BYTES),
+    data: bytes.subarray(PIECE_HEADER_BYTES),
   };
 }
 
@@ -121,6 +141,13 @@ function isRanges(value: unknown): value is Ranges {
   );
 }
 
+/** An absent `partial` (a receiver that keeps no partial blocks) is none. */
+function partialOf(value: unknown): PartialBlocks | undefined {
+  if (value === undefined) return [];
+  const valid = Array.isArray(value) && value.every((p) => Array.isArray(p) && p.length === 2 && isIndex(p[0]) && isIndex(p[1]));
+  return valid ? (value as PartialBlocks) : undefined;
+}
+
 /** Checks a JSON value against the control messages; anything else is `BAD_MESSAGE`. */
 export function parseControl(raw: unknown): ControlMessage | PeerKitError {
   const bad = (why: string): PeerKitError => new PeerKitError('BAD_MESSAGE', `Invalid transfer message: ${why}.`);
@@ -132,12 +159,15 @@ export function parseControl(raw: unknown): ControlMessage | PeerKitError {
       const { name, size, type, lastModified, blockSize } = raw;
       if (typeof name !== 'string' || name.length > MAX_NAME) return bad('offer without a valid name');
       if (typeof type !== 'string' || type.length > MAX_NAME) return bad('offer without a valid type');
-      if (!isSize(size) || !isSize(lastModified) || !isIndex(blockSize) || blockSize < 1024) return bad('offer without valid sizes');
+      if (!isSize(size) || !isSize(lastModified) || !isIndex(blockSize) || blockSize < 1024 || blockSize > MAX_BLOCK) return bad('offer without valid sizes');
       if (blockCount(size, blockSize) >= 2 ** 32) return bad('offer with too many blocks');
       return { v: 1, t, id, name, size, type, lastModified, blockSize, meta: raw['meta'] ?? null };
     }
-    case 'accept':
-      return isRanges(raw['missing']) ? { v: 1, t, id, missing: raw['missing'] } : bad('accept without valid ranges');
+    case 'accept': {
+      const partial = partialOf(raw['partial']);
+      if (!partial) return bad('accept with an invalid partial');
+      return isRanges(raw['missing']) ? { v: 1, t, id, missing: raw['missing'], partial } : bad('accept without valid ranges');
+    }
     case 'ack':
     case 'nack':
       return isIndex(raw['index']) ? { v: 1, t, id, index: raw['index'] } : bad(`${t} without a valid index`);

@@ -50,6 +50,8 @@ export interface SendFileOptions {
 /** @internal What drives a Transfer once the transfer code has loaded. */
 export interface TransferEngine {
   readonly id: string | undefined;
+  /** Bytes sent more than once so far. */
+  readonly resent: number;
   /** Tells the receiver; resuming also sets the state it goes back to, and restarts sending. */
   paused(yes: boolean): void;
   cancelled(): void;
@@ -87,8 +89,14 @@ export class Transfer extends Emitter<TransferEvents> {
   readonly type: string;
   /** `options.meta`, as the receiver gets it; `null` when none was given. */
   readonly meta: unknown;
-  /** Blocks sent more than once (fetched again after corruption, or lost in an interruption). */
-  resentBlocks = 0;
+  /**
+   * Bytes sent more than once: blocks fetched again after damage, and what an interruption lost
+   * in the broken connection's buffers (the receiver keeps the start of a block it got part of,
+   * so only the rest goes again).
+   */
+  get resentBytes(): number {
+    return this.engine?.resent ?? 0;
+  }
   /** @internal The Blob being sent. */
   readonly file: Blob;
   private current: TransferState = 'preparing';

@@ -14,8 +14,9 @@ export interface TransfersOptions {
   /** Partial (and received) files in OPFS untouched this long are removed, in ms. @default 86400000 (24 h) */
   keepPartialMs?: number;
   /**
-   * @internal A test hook: sees every outgoing block message (70-byte header, then data) and may
-   * change it, to prove that damaged blocks are fetched again.
+   * @internal A test hook: sees every outgoing piece message (74-byte header, then data, see
+   * docs/protocol.md 11.1) of block `index` and may change it, to prove that damaged blocks are
+   * fetched again.
    */
   tamper?: (index: number, message: Uint8Array) => void;
 }

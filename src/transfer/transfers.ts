@@ -12,7 +12,7 @@ import { IncomingTransfer } from './incoming.js';
 import { Outgoing } from './outgoing.js';
 import type { TakenBlock } from './outgoing.js';
 import type { ControlMessage, OfferMessage } from './protocol.js';
-import { TRANSFER_LABEL, decodeBlock, encodeBlock, parseControl } from './protocol.js';
+import { PIECE_BYTES, TRANSFER_LABEL, decodePiece, encodePiece, parseControl } from './protocol.js';
 import { claimFolder, loadStored, opfsFolder, sweep } from './store.js';
 import type { FolderClaim } from './store.js';
 import { Transfer } from './transfer.js';
@@ -221,21 +221,43 @@ export class Transfers extends Emitter<TransfersEvents> {
     this.pumping = true;
     try {
       for (let next = this.pick(), out = this.channelOut(); next && out; next = this.pick(), out = this.channelOut()) {
-        const { transfer, index, block } = next;
-        let message: Uint8Array;
+        const { transfer, index, from, block } = next;
+        let data: Uint8Array, hash: Uint8Array;
         try {
-          const { hash, data } = await block;
-          message = encodeBlock(transfer.id ?? '', index, hash, data);
+          ({ data, hash } = await block);
         } catch (err) {
           transfer.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${transfer.name}" could not be read.`, { cause: err }));
           continue;
         }
-        this.options.tamper?.(index, message);
-        await Promise.race([out.send(message).catch(() => this.lost(out, transfer)), this.gone]);
+        await this.sendPieces(out, transfer, index, from, hash, data);
       }
     } finally {
       this.pumping = false;
     }
+  }
+
+  /**
+   * Sends block `index` from byte `from` as pieces of {@link PIECE_BYTES}, each a message of its
+   * own: a broken connection then loses only the pieces still in its buffers, and the receiver
+   * keeps those before them. Stops early when the connection goes or the receiver refused the block.
+   */
+  private async sendPieces(out: Channel, transfer: Outgoing, index: number, from: number, hash: Uint8Array, data: Uint8Array): Promise<void> {
+    const id = transfer.id ?? '';
+    let next = from;
+    do {
+      const start = next;
+      const end = Math.min(data.byteLength, start + PIECE_BYTES);
+      next = end;
+      const message = encodePiece(id, index, start, hash, data.subarray(start, end));
+      this.options.tamper?.(index, message);
+      // Counted once handed to the browser: a piece still in this side's queue when the
+      // connection went was never sent.
+      const handed = out.send(message).then(
+        () => transfer.sending(index, start, end),
+        () => this.lost(out, transfer),
+      );
+      await Promise.race([handed, this.gone]);
+    } while (next < data.byteLength && out === this.out && transfer.sends(index));
   }
 
   private pick(): (TakenBlock & { transfer: Outgoing }) | undefined {
@@ -250,9 +272,9 @@ export class Transfers extends Emitter<TransfersEvents> {
 
   private receive(message: Message): void {
     if (message instanceof Uint8Array || message instanceof ArrayBuffer) {
-      const block = decodeBlock(message instanceof Uint8Array ? message : new Uint8Array(message));
-      if (block instanceof PeerKitError) return void this.emit('error', block);
-      return this.incoming.get(block.id)?.block(block);
+      const piece = decodePiece(message instanceof Uint8Array ? message : new Uint8Array(message));
+      if (piece instanceof PeerKitError) return void this.emit('error', piece);
+      return this.incoming.get(piece.id)?.piece(piece);
     }
     const parsed = parseControl(message);
     if (parsed instanceof PeerKitError) return void this.emit('error', parsed);
@@ -270,7 +292,7 @@ export class Transfers extends Emitter<TransfersEvents> {
       case 'offer':
         return incoming ? incoming.reoffered() : this.offered(message);
       case 'accept':
-        return out?.accepted(message.missing);
+        return out?.accepted(message.missing, message.partial);
       case 'ack':
         return out?.ack(message.index);
       case 'nack':

@@ -172,7 +172,13 @@ describe('peer.sendFile() and room.sendFile()', function () {
       let b = await join();
       await meshOf([a, b]);
       const offers = [];
-      const accept = (room) => room.on('transfer', (incoming) => offers.push({ incoming, file: incoming.accept() }));
+      const accept = (room) =>
+        room.on('transfer', (incoming) => {
+          // The first accept() rejects with CLOSED before the test looks at it: not an unhandled rejection.
+          const file = incoming.accept();
+          file.catch(() => {});
+          offers.push({ incoming, file });
+        });
       accept(b);
       const file = makeFile(32 * MiB, 'twice.bin');
       const first = a.sendFile(file, b.selfId);
@@ -231,8 +237,9 @@ describe('peer.sendFile() and room.sendFile()', function () {
     expect(offers).to.equal(1);
     expect(left).to.deep.equal([]);
     expect(await sameBytes(await accepted, file)).to.equal(true);
-    // Only the blocks in flight when the Peer closed may go twice: the window is 8 blocks of 1 MiB.
-    expect(t.resentBlocks).to.be.at.most(8);
-    console.log(`room rebuild: ${t.resentBlocks} blocks of 1 MiB sent twice`);
+    // Only what the closed connection's buffers held goes twice: the receiver kept the start of
+    // the block it had in part, so less than one block (1 MiB).
+    expect(t.resentBytes).to.be.below(MiB);
+    console.log(`room rebuild: ${t.resentBytes} bytes sent twice (blocks of 1 MiB)`);
   });
 });

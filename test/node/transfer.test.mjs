@@ -1,13 +1,14 @@
-// The transfer wire format as pure logic: block messages, control messages, ranges, and the
+// The transfer wire format as pure logic: piece messages, control messages, ranges, and the
 // hashes that name a transfer and check a whole file. The transfers themselves run in browsers.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
-  BLOCK_HEADER_BYTES,
+  PIECE_HEADER_BYTES,
   blockCount,
   blockLength,
-  decodeBlock,
-  encodeBlock,
+  decodePiece,
+  encodePiece,
   fileRoot,
   missingRanges,
   parseControl,
@@ -18,24 +19,39 @@ import { PeerKitError } from '../../dist/index.js';
 
 const ID = 'ab'.repeat(32);
 
-test('a block message carries id, index, hash and data, and reads back the same', async () => {
-  const data = new TextEncoder().encode('block data');
+test('a piece message carries id, block index, offset, block hash and data, and reads back the same', async () => {
+  const data = new TextEncoder().encode('piece data');
   const hash = await sha256(data);
-  const message = encodeBlock(ID, 70000, hash, data);
-  assert.equal(message.byteLength, BLOCK_HEADER_BYTES + data.byteLength);
-  assert.deepEqual([message[0], message[1]], [1, 1]);
-  const block = decodeBlock(message);
-  assert.equal(block.id, ID);
-  assert.equal(block.index, 70000);
-  assert.deepEqual(block.hash, hash);
-  assert.deepEqual(block.data, data);
+  const message = encodePiece(ID, 70000, 131072, hash, data);
+  assert.equal(message.byteLength, PIECE_HEADER_BYTES + data.byteLength);
+  assert.deepEqual([message[0], message[1]], [1, 2]);
+  const piece = decodePiece(message);
+  assert.equal(piece.id, ID);
+  assert.equal(piece.index, 70000);
+  assert.equal(piece.offset, 131072);
+  assert.deepEqual(piece.hash, hash);
+  assert.deepEqual(piece.data, data);
 });
 
-test('decodeBlock refuses short messages and other versions with BAD_MESSAGE', () => {
-  assert.equal(decodeBlock(new Uint8Array(10)).code, 'BAD_MESSAGE');
-  const message = encodeBlock(ID, 0, new Uint8Array(32), new Uint8Array(4));
+test('a piece message matches the byte layout of docs/protocol.md 11.1', async () => {
+  const id = '3f586784719826b1f9db2abf7fdfe936c148196e0983ecf1248e60515c45cf69';
+  const message = encodePiece(id, 0, 2, await sha256(new TextEncoder().encode('hello')), new TextEncoder().encode('llo'));
+  const documented =
+    '0102' + id + '00000000' + '00000002' + '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824' + '6c6c6f';
+  assert.equal(Buffer.from(message).toString('hex'), documented);
+  const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+  const shown = doc.match(/block 0 \(`hello`\) and the piece at offset 2[\s\S]*?```\n([0-9a-f\n]+)```/);
+  assert.equal(shown?.[1].replaceAll('\n', ''), documented, 'docs/protocol.md shows this piece in hex');
+});
+
+test('decodePiece refuses short messages, other versions and the retired whole-block kind with BAD_MESSAGE', () => {
+  assert.equal(decodePiece(new Uint8Array(10)).code, 'BAD_MESSAGE');
+  const message = encodePiece(ID, 0, 0, new Uint8Array(32), new Uint8Array(4));
   message[0] = 2;
-  assert.ok(decodeBlock(message) instanceof PeerKitError);
+  assert.ok(decodePiece(message) instanceof PeerKitError);
+  message[0] = 1;
+  message[1] = 1;
+  assert.equal(decodePiece(message).code, 'BAD_MESSAGE');
 });
 
 test('parseControl accepts every kind and refuses what is malformed', () => {
@@ -43,6 +59,9 @@ test('parseControl accepts every kind and refuses what is malformed', () => {
   assert.deepEqual(parseControl(offer), offer);
   assert.deepEqual(parseControl({ ...offer, meta: undefined }).meta, null);
   assert.deepEqual(parseControl({ v: 1, t: 'accept', id: ID, missing: [[0, 3], [5, 6]] }).missing, [[0, 3], [5, 6]]);
+  // A receiver that keeps no partial blocks sends no `partial`: the sender resends those whole.
+  assert.deepEqual(parseControl({ v: 1, t: 'accept', id: ID, missing: [[0, 3]] }).partial, []);
+  assert.deepEqual(parseControl({ v: 1, t: 'accept', id: ID, missing: [[0, 3]], partial: [[1, 262144]] }).partial, [[1, 262144]]);
   assert.equal(parseControl({ v: 1, t: 'ack', id: ID, index: 4 }).index, 4);
   assert.equal(parseControl({ v: 1, t: 'end', id: ID, root: 'cd'.repeat(32) }).root, 'cd'.repeat(32));
   assert.equal(parseControl({ v: 1, t: 'cancel', id: ID, reason: 'corrupt' }).reason, 'corrupt');
@@ -56,9 +75,13 @@ test('parseControl accepts every kind and refuses what is malformed', () => {
     { v: 1, t: 'nack', id: ID, index: 1.5 },
     { v: 1, t: 'accept', id: ID, missing: [[3, 3]] },
     { v: 1, t: 'accept', id: ID, missing: 'all' },
+    { v: 1, t: 'accept', id: ID, missing: [[0, 3]], partial: [[1]] },
+    { v: 1, t: 'accept', id: ID, missing: [[0, 3]], partial: [[1, -5]] },
+    { v: 1, t: 'accept', id: ID, missing: [[0, 3]], partial: { 1: 5 } },
     { v: 1, t: 'end', id: ID, root: 'xyz' },
     { ...offer, size: -1 },
     { ...offer, blockSize: 10 },
+    { ...offer, blockSize: 16 * 1024 * 1024 + 1 },
     { ...offer, name: 'n'.repeat(2000) },
     { v: 1, t: 'shout', id: ID },
   ];
