@@ -1,9 +1,11 @@
 import { Emitter } from '../emitter.js';
 import { PeerKitError } from '../errors.js';
 import { toHex } from '../util.js';
+import { Assembly } from './assembly.js';
+import type { WholeBlock } from './assembly.js';
 import { Meter } from './outgoing.js';
 import type { TransferEvents, TransferState } from './transfer.js';
-import type { OfferMessage, PartialBlocks, PieceMessage } from './protocol.js';
+import type { OfferMessage, PieceMessage } from './protocol.js';
 import { TRANSFER_VERSION, blockCount, blockLength, fileRoot, missingRanges, sha256 } from './protocol.js';
 import type { BlockStore } from './store.js';
 import { MemoryStore, OpfsStore, SinkStore, opfsFolder } from './store.js';
@@ -15,27 +17,6 @@ export interface AcceptOptions {
    * such a transfer resumes only while this page lives.
    */
   sink?: WritableStream<Uint8Array>;
-}
-
-/**
- * Blocks of one transfer held in part at once. A sender sends a block's pieces in order and one
- * block at a time, so it leaves one block partly received (two while a refused block comes
- * again); past this the oldest is dropped and fetched again whole.
- */
-const MAX_PARTIAL_BLOCKS = 4;
-
-/** A block being put together from its pieces: the hash they all carry and the bytes from its start. */
-interface PartialBlock {
-  hash: Uint8Array;
-  data: Uint8Array;
-  have: number;
-}
-
-/** A whole block, put together and still to be verified. */
-interface WholeBlock {
-  index: number;
-  hash: Uint8Array;
-  data: Uint8Array;
 }
 
 /** What an IncomingTransfer needs from the Transfers that owns it. */
@@ -85,11 +66,9 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
    * The start of blocks received in part, kept across a broken connection for the life of this
    * object (not across a reload) so the sender resumes inside them.
    */
-  private readonly partial = new Map<number, PartialBlock>();
+  private readonly assembly = new Assembly();
   /** Blocks whole and being verified and stored: their pieces are not wanted. */
   private readonly completing = new Set<number>();
-  /** Blocks refused mid-way: the rest of their pieces is ignored until one comes again from byte 0. */
-  private readonly refused = new Set<number>();
   private store: BlockStore | undefined;
   private root: string | undefined;
   private bytes: number;
@@ -195,36 +174,15 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
    * piece that does not is refused and the block fetched again whole.
    */
   piece(piece: PieceMessage): void {
-    const { index, offset, hash, data } = piece;
+    const { index } = piece;
     if (!this.store || this.finished || index >= this.count || this.hashes.has(index) || this.completing.has(index)) return;
-    const length = blockLength(index, this.size, this.offer.blockSize);
-    let held = this.partial.get(index);
-    if (!held && offset > 0 && this.refused.has(index)) return;
-    if (offset > (held?.have ?? 0) || offset + data.byteLength > length || (held && toHex(held.hash) !== toHex(hash))) return this.refuse(index);
-    this.refused.delete(index);
-    if (!held) {
-      held = { hash, data: new Uint8Array(length), have: 0 };
-      this.partial.set(index, held);
-      const oldest = this.partial.keys().next().value;
-      if (this.partial.size > MAX_PARTIAL_BLOCKS && oldest !== undefined) this.partial.delete(oldest);
+    const whole = this.assembly.add(piece, blockLength(index, this.size, this.offer.blockSize));
+    if (whole === 'refused') {
+      this.refetchedBlocks++;
+      this.link.control({ v: TRANSFER_VERSION, t: 'nack', id: this.id, index });
+    } else if (whole) {
+      this.block(whole);
     }
-    // Bytes before `have` are held already (a piece sent again after a break overlaps them).
-    const end = offset + data.byteLength;
-    if (end > held.have) {
-      held.data.set(data.subarray(held.have - offset), held.have);
-      held.have = end;
-    }
-    if (held.have < length) return;
-    this.partial.delete(index);
-    this.block({ index, hash: held.hash, data: held.data });
-  }
-
-  /** A piece did not fit its block: what was held of it goes, and the block comes again whole. */
-  private refuse(index: number): void {
-    this.partial.delete(index);
-    this.refused.add(index);
-    this.refetchedBlocks++;
-    this.link.control({ v: TRANSFER_VERSION, t: 'nack', id: this.id, index });
   }
 
   private block(block: WholeBlock): void {
@@ -279,8 +237,7 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
 
   private requestMissing(): void {
     const missing = missingRanges(this.count, (i) => this.hashes.has(i));
-    const partial: PartialBlocks = [...this.partial].filter(([, held]) => held.have > 0).map(([index, held]) => [index, held.have]);
-    this.link.control({ v: TRANSFER_VERSION, t: 'accept', id: this.id, missing, partial });
+    this.link.control({ v: TRANSFER_VERSION, t: 'accept', id: this.id, missing, partial: this.assembly.held() });
   }
 
   private async take(block: WholeBlock, store: BlockStore): Promise<void> {

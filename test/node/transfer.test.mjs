@@ -15,6 +15,7 @@ import {
   sha256,
   transferId,
 } from '../../dist/transfer/protocol.js';
+import { Assembly } from '../../dist/transfer/assembly.js';
 import { PeerKitError } from '../../dist/index.js';
 
 const ID = 'ab'.repeat(32);
@@ -119,3 +120,36 @@ async function sha256Hex(input) {
   const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
   return Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
+
+test('Assembly puts a block together from in-order and overlapping pieces, keeps what it has across a break, and refuses what does not fit', () => {
+  const hash = new Uint8Array(32).fill(7);
+  const other = new Uint8Array(32).fill(8);
+  const bytes = Uint8Array.from({ length: 10 }, (_, i) => i);
+  const piece = (index, offset, end, h = hash) => ({ id: ID, index, offset, hash: h, data: bytes.subarray(offset, end) });
+  const assembly = new Assembly();
+  assert.equal(assembly.add(piece(0, 0, 4), 10), undefined);
+  assert.deepEqual(assembly.held(), [[0, 4]]);
+  // Sent again after a break from an earlier offset: the bytes held stay, the new ones are added.
+  assert.equal(assembly.add(piece(0, 2, 7), 10), undefined);
+  assert.deepEqual(assembly.held(), [[0, 7]]);
+  const whole = assembly.add(piece(0, 7, 10), 10);
+  assert.deepEqual([whole.index, [...whole.data]], [0, [...bytes]]);
+  assert.deepEqual(assembly.held(), []);
+  // A gap, a piece past the block's end, a different hash: refused, and what was held goes.
+  assert.equal(assembly.add(piece(1, 3, 5), 10), 'refused');
+  assert.equal(assembly.add(piece(2, 0, 10), 4), 'refused');
+  assembly.add(piece(3, 0, 4), 10);
+  assert.equal(assembly.add(piece(3, 4, 6, other), 10), 'refused');
+  assert.deepEqual(assembly.held(), []);
+  // The rest of a refused block is ignored until it comes again from its start.
+  assert.equal(assembly.add(piece(3, 6, 8), 10), undefined);
+  assert.deepEqual(assembly.held(), []);
+  assert.equal(assembly.add(piece(3, 0, 10), 10).index, 3);
+});
+
+test('Assembly holds at most four blocks in part, dropping the oldest', () => {
+  const hash = new Uint8Array(32);
+  const assembly = new Assembly();
+  for (let index = 0; index < 6; index++) assembly.add({ id: ID, index, offset: 0, hash, data: new Uint8Array(2) }, 10);
+  assert.deepEqual(assembly.held(), [[2, 2], [3, 2], [4, 2], [5, 2]]);
+});
