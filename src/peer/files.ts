@@ -52,21 +52,7 @@ export class PeerFiles {
     const peer = this.peer;
     this.loading ??=
       this.provide?.() ??
-      import('../transfer/transfers.js').then(({ createTransfers }) => this.attached ?? this.own(createTransfers(peer)));
+      import('../transfer/transfers.js').then(({ ownTransfers }) => this.attached ?? ownTransfers(peer));
     this.loading.then(then, (cause: unknown) => fail(unloaded(cause)));
-  }
-
-  /**
-   * The Peer's own Transfers ends with the Peer: nothing can carry it over to another one, so its
-   * unfinished transfers fail with `CLOSED` instead of waiting forever (partial files stay in
-   * OPFS, and the same file sent again on a new Peer resumes).
-   */
-  private own(transfers: Transfers): Transfers {
-    const peer = this.peer;
-    transfers.on('error', (err) => peer.emit('error', err));
-    const end = (): void => transfers.close(new PeerKitError('CLOSED', 'The Peer closed; send the same file again on a new Peer to resume it.'));
-    if (peer.state === 'closed') end();
-    else peer.once('close', end);
-    return transfers;
   }
 }

@@ -351,3 +351,16 @@ export class Transfers extends Emitter<TransfersEvents> {
 export function createTransfers(peer: Peer, options: TransfersOptions = {}): Transfers {
   return new Transfers(peer, options);
 }
+
+/**
+ * @internal The Transfers a Peer makes for itself. It ends with the Peer, since nothing can
+ * carry it over to another one: its unfinished transfers fail with `CLOSED` instead of waiting
+ * forever (partial files stay in OPFS, and the same file sent again on a new Peer resumes).
+ */
+export function ownTransfers(peer: Peer): Transfers {
+  const transfers = createTransfers(peer).on('error', (err) => peer.emit('error', err));
+  const end = (): void => transfers.close(new PeerKitError('CLOSED', 'The Peer closed; send the same file again on a new Peer to resume it.'));
+  if (peer.state === 'closed') end();
+  else peer.once('close', end);
+  return transfers;
+}
