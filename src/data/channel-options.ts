@@ -24,7 +24,8 @@ export interface ChannelOptions {
    * `send()` hands data to the browser only while its buffer holds less than this many bytes;
    * past it, sends wait for the buffer to drain. Unset, the mark adapts to the link: it grows
    * while the buffer drains empty between sends (the link waits for data) and shrinks while it
-   * does not, between 64 KiB and 4 MiB, starting at 1 MiB.
+   * does not, between 64 KiB and 4 MiB, starting at 1 MiB; where the buffer is found empty after
+   * every wait (Firefox drains it in bursts), it halves instead.
    * @default undefined (adaptive)
    */
   highWaterMark?: number;

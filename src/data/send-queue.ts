@@ -60,6 +60,8 @@ export class SendQueue {
   private high: number;
   private readonly share: number;
   private pumping = false;
+  /** A wake found data left in the buffer: this browser reports its buffer draining as it goes. */
+  private drains = false;
   private wakeUp: () => void = noop;
   private idleNow: () => void = noop;
 
@@ -181,12 +183,17 @@ export class SendQueue {
   /**
    * After a wait: a buffer that drained empty means the link sat idle waiting for data, so the
    * mark grows; one that still held data means the mark was more than enough, so it shrinks a
-   * little. Growth is fast and shrinking slow, so the link is rarely starved. (Firefox 153 reports
-   * an empty buffer whenever `bufferedamountlow` fires, so there the mark settles at its cap.)
+   * little. Growth is fast and shrinking slow, so the link is rarely starved. An empty buffer
+   * says so only where the browser reports its buffer draining as it goes, which a wake with data
+   * left proves. Firefox 153 fires `bufferedamountlow` only once its own queue has gone, in
+   * bursts, to the SCTP stack below, so every wake finds it empty: there a larger mark only
+   * lengthens that queue (measured slower), and until a wake proves otherwise the mark halves.
    */
   private adapt(): void {
     if (this.marks.high !== undefined) return;
-    const next = this.dc.bufferedAmount === 0 ? this.high * 2 : this.high * 0.9;
+    const left = this.dc.bufferedAmount;
+    if (left > 0) this.drains = true;
+    const next = left > 0 ? this.high * 0.9 : this.drains ? this.high * 2 : this.high / 2;
     this.high = Math.round(Math.min(ADAPTIVE_MARK.max, Math.max(ADAPTIVE_MARK.min, next)));
     this.dc.bufferedAmountLowThreshold = Math.round(this.high * this.share);
   }
