@@ -85,12 +85,10 @@ export class Delivery<T> {
   /** Why a message of `size` bytes cannot be held now, or undefined when it can. */
   refusal(size: number): PeerKitError | undefined {
     const { messages, bytes } = this.#limits;
-    if (size > bytes) return new PeerKitError('MESSAGE_TOO_LARGE', `a ${size}-byte room message is larger than the ${bytes} bytes that may wait for a member`);
+    const bound = `${messages} messages or ${bytes} bytes may wait for a member`;
+    if (size > bytes) return new PeerKitError('MESSAGE_TOO_LARGE', `a ${size}-byte room message is too large: ${bound}`);
     if (this.#pending.length >= messages || this.#bytes + size > bytes) {
-      return new PeerKitError(
-        'BACKLOG_FULL',
-        `${this.#pending.length} messages (${this.#bytes} bytes) already wait for this member to acknowledge them; the bound is ${messages} messages or ${bytes} bytes. Wait for earlier sends to resolve, then send again.`,
-      );
+      return new PeerKitError('BACKLOG_FULL', `${this.#pending.length} messages (${this.#bytes} bytes) wait for this member's acknowledgement, and ${bound}: await earlier sends`);
     }
     return undefined;
   }

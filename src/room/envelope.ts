@@ -123,7 +123,7 @@ export class Envelopes {
     if (this.key === undefined) return { n: 0, signal: payload, ...(isRecord(payload) ? routeOf(payload) : { g: 0, end: false }) };
     const opened = isRecord(payload) && payload.pk === VERSION ? await unseal(this.key, signalContext(this.room, from, this.self), payload.e) : undefined;
     if (!isRecord(opened) || typeof opened.n !== 'number' || !('s' in opened)) {
-      return new PeerKitError('UNAUTHORIZED', 'a signal did not open with the room secret: it was forged, altered or redirected, and is dropped');
+      return new PeerKitError('UNAUTHORIZED', 'a signal did not open with the room secret (forged, altered or redirected): dropped');
     }
     return { n: opened.n, signal: opened.s, ...routeOf(opened) };
   }

@@ -36,7 +36,7 @@ export async function deriveRoomKey(secret: string, room: string, iterations = D
   if (typeof secret !== 'string' || secret.length === 0) throw new PeerKitError('BAD_ARGUMENT', 'secret must be a non-empty string');
   if (!Number.isInteger(iterations) || iterations < 1) throw new PeerKitError('BAD_ARGUMENT', `kdfIterations must be a positive integer, got ${iterations}`);
   const subtle = globalThis.crypto?.subtle;
-  if (subtle === undefined) throw new PeerKitError('INSECURE_CONTEXT', 'encrypted signaling needs WebCrypto, which browsers offer only in secure contexts (https or localhost)');
+  if (subtle === undefined) throw new PeerKitError('INSECURE_CONTEXT', 'encrypted signaling needs WebCrypto, found only in secure contexts (https, localhost)');
   const material = await subtle.importKey('raw', encoder.encode(secret), 'PBKDF2', false, ['deriveKey']);
   return subtle.deriveKey(
     { name: 'PBKDF2', hash: 'SHA-256', salt: encoder.encode(`peerkit/1 room-key ${room}`), iterations },
