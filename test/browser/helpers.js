@@ -44,6 +44,23 @@ export async function sha256(data) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Whether two Blobs hold the same bytes, compared by the hash of 4 MiB slices so memory stays flat. */
+export async function sameBytes(x, y) {
+  if (x.size !== y.size) return false;
+  const slice = 4 * 1024 * 1024;
+  for (let offset = 0; offset < x.size; offset += slice) {
+    const [p, q] = await Promise.all([x, y].map(async (blob) => sha256(await blob.slice(offset, offset + slice).arrayBuffer())));
+    if (p !== q) return false;
+  }
+  return true;
+}
+
+/** Removes the transfers' folder from this origin's OPFS, so each test starts from nothing stored. */
+export async function clearTransferStore() {
+  const root = await navigator.storage.getDirectory();
+  await root.removeEntry('peerkit-transfers', { recursive: true }).catch(() => {});
+}
+
 /** A fake camera track: from the browser's fake device where it has one, else a painted canvas. */
 export async function camera() {
   try {

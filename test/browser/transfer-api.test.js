@@ -4,30 +4,18 @@
 import { expect } from 'chai';
 import { MemoryHub, MemoryTransport, Room, Transfer, createTransfers } from '../../dist/index.js';
 import { makeFile } from '../../bench/transfer-file.js';
-import { closeAll, meshOf, next, opened, pair, roomName, until, within } from './helpers.js';
+import { clearTransferStore, closeAll, meshOf, next, opened, pair, roomName, sameBytes, until, within } from './helpers.js';
 
 const MiB = 1024 * 1024;
-
-async function clearStore() {
-  const root = await navigator.storage.getDirectory();
-  await root.removeEntry('peerkit-transfers', { recursive: true }).catch(() => {});
-}
-
-/** Whether two Blobs hold the same bytes. */
-async function sameBytes(x, y) {
-  if (x.size !== y.size) return false;
-  const [p, q] = await Promise.all([x.arrayBuffer(), y.arrayBuffer()]).then((both) => both.map((b) => new Uint8Array(b)));
-  return p.every((byte, i) => byte === q[i]);
-}
 
 describe('peer.sendFile() and room.sendFile()', function () {
   this.timeout(120000);
   let rooms = [];
-  beforeEach(clearStore);
+  beforeEach(clearTransferStore);
   afterEach(async () => {
     await Promise.all(rooms.map((room) => room.leave()));
     rooms = [];
-    await clearStore();
+    await clearTransferStore();
   });
 
   it("peer.sendFile() delivers a verified File through the remote's transfer event, never its channel event", async () => {

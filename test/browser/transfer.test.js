@@ -1,26 +1,10 @@
 import { expect } from 'chai';
 import { createTransfers } from '../../dist/index.js';
 import { makeFile, timedTransfer } from '../../bench/transfer-file.js';
-import { closeAll, next, pair, sleep, until, within } from './helpers.js';
+import { clearTransferStore, closeAll, next, pair, sameBytes, sleep, until, within } from './helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-/** Whether two Blobs hold the same bytes, compared a slice at a time so memory stays flat. */
-async function sameBytes(x, y) {
-  if (x.size !== y.size) return false;
-  for (let offset = 0; offset < x.size; offset += 4 * MiB) {
-    const [p, q] = await Promise.all([x.slice(offset, offset + 4 * MiB).arrayBuffer(), y.slice(offset, offset + 4 * MiB).arrayBuffer()]);
-    const [hp, hq] = await Promise.all([crypto.subtle.digest('SHA-256', p), crypto.subtle.digest('SHA-256', q)]);
-    if (new Uint8Array(hp).some((b, i) => b !== new Uint8Array(hq)[i])) return false;
-  }
-  return true;
-}
-
-async function clearStore() {
-  const root = await navigator.storage.getDirectory();
-  await root.removeEntry('peerkit-transfers', { recursive: true }).catch(() => {});
-}
 
 async function storedBlocks(id) {
   try {
@@ -46,8 +30,8 @@ async function connectedPair(options = {}) {
 const reached = (transfer, fraction) => next(transfer, 'progress', (p) => p.bytes >= p.total * fraction);
 
 describe('file transfers', function () {
-  beforeEach(clearStore);
-  afterEach(clearStore);
+  beforeEach(clearTransferStore);
+  afterEach(clearTransferStore);
 
   it('sendFile() delivers a verified File with its name, type, meta and progress', async () => {
     const { a, b, sender, receiver } = await connectedPair();
