@@ -1,5 +1,6 @@
 // Counts web-test-runner's results into a JSON file so the test script can print one total, and
-// the names of the failed tests (CI keeps only the end of the output).
+// the names of the failed tests with the first line of each error (CI keeps only the end of the
+// output).
 import { writeFileSync } from 'node:fs';
 
 function count(suite, tally, file, path = []) {
@@ -8,7 +9,8 @@ function count(suite, tally, file, path = []) {
     else if (test.passed) tally.passed++;
     else {
       tally.failed++;
-      tally.failures.push(`${file}: ${[...path, test.name].join(' > ')}`);
+      const reason = test.error?.message?.split('\n')[0];
+      tally.failures.push(`${file}: ${[...path, test.name].join(' > ')}${reason ? ` (${reason})` : ''}`);
     }
   }
   for (const child of suite?.suites ?? []) count(child, tally, file, [...path, child.name]);

@@ -317,18 +317,27 @@ describe('Room over the real signaling server', () => {
     const name = roomName();
     const secret = 'correct horse battery staple';
     // The quick member is back on the server long before the patient one, and drops it meanwhile.
-    // The patient one waits 8 s, so a slow server restart on a busy machine still leaves the quick
-    // one time to re-join and let its grace run out first.
-    const quick = await Room.join(name, { transport: new WebSocketTransport(SIGNAL_URL, { minDelayMs: 100, maxDelayMs: 200 }), secret, rejoinGraceMs: 300 });
-    const patient = await Room.join(name, { transport: new WebSocketTransport(SIGNAL_URL, { minDelayMs: 8000, maxDelayMs: 9000 }), secret });
+    // The patient one's sockets go nowhere until the quick one said `leave`: reconnect delays are
+    // random from 0 ("full jitter"), so a long minDelayMs alone would not keep it away.
+    let patientAway = false;
+    class HeldBack extends WebSocket {
+      constructor(url) {
+        super(patientAway ? 'ws://127.0.0.1:1' : url);
+      }
+    }
+    const transport = (options) => new WebSocketTransport(SIGNAL_URL, { minDelayMs: 100, maxDelayMs: 200, ...options });
+    const quick = await Room.join(name, { transport: transport(), secret, rejoinGraceMs: 300 });
+    const patient = await Room.join(name, { transport: transport({ WebSocket: HeldBack }), secret });
     const rooms = [quick, patient];
     try {
       await meshed(rooms);
       const left = next(quick, 'leave');
+      patientAway = true;
       await executeServerCommand('signal-server', { action: 'stop' });
       await until('both reconnecting', () => rooms.every((room) => room.state === 'reconnecting'), 5000);
       await executeServerCommand('signal-server', { action: 'start' });
       await within(6000, left, 'the short grace ending');
+      patientAway = false;
       await until('both re-joined', () => rooms.every((room) => room.state === 'joined'), 20000);
       await meshed(rooms);
       const boxes = rooms.map(inbox);
