@@ -60,7 +60,15 @@ export type ControlMessage =
   | { v: 1; t: 'verified'; id: string }
   | { v: 1; t: 'pause'; id: string }
   | { v: 1; t: 'resume'; id: string }
-  | { v: 1; t: 'cancel'; id: string; reason: 'cancel' | 'corrupt' };
+  | { v: 1; t: 'cancel'; id: string; reason: 'cancel' | 'corrupt' }
+  | GotMessage;
+
+/** The receiver took `bytes` bytes of binary messages off the sender's channel (whatever they were). */
+export interface GotMessage {
+  v: 1;
+  t: 'got';
+  bytes: number;
+}
 
 /** One piece of a block as it arrived: whose, which block, where in it, the block's hash and the bytes. */
 export interface PieceMessage {
@@ -153,6 +161,8 @@ export function parseControl(raw: unknown): ControlMessage | PeerKitError {
   const bad = (why: string): PeerKitError => new PeerKitError('BAD_MESSAGE', `Invalid transfer message: ${why}.`);
   if (!isRecord(raw) || raw['v'] !== TRANSFER_VERSION) return bad('not a version 1 object');
   const { t, id } = raw;
+  // Flow control of the channel, not of one transfer: it has no id.
+  if (t === 'got') return isSize(raw['bytes']) ? { v: 1, t, bytes: raw['bytes'] } : bad('got without valid bytes');
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) return bad('no valid id');
   switch (t) {
     case 'offer': {

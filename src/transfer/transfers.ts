@@ -11,8 +11,8 @@ import type { PeerState } from '../peer/state.js';
 import { IncomingTransfer } from './incoming.js';
 import { Outgoing } from './outgoing.js';
 import type { TakenBlock } from './outgoing.js';
-import type { ControlMessage, OfferMessage } from './protocol.js';
-import { PIECE_BYTES, TRANSFER_LABEL, decodePiece, encodePiece, parseControl } from './protocol.js';
+import type { ControlMessage, GotMessage, OfferMessage } from './protocol.js';
+import { PIECE_BYTES, TRANSFER_LABEL, TRANSFER_VERSION, decodePiece, encodePiece, parseControl } from './protocol.js';
 import { claimFolder, loadStored, opfsFolder, sweep } from './store.js';
 import type { FolderClaim } from './store.js';
 import { Transfer } from './transfer.js';
@@ -54,6 +54,13 @@ export class Transfers extends Emitter<TransfersEvents> {
   /** Resolves when the current connection goes away: a send stuck on it must not stop the pump. */
   private gone: Promise<void> = Promise.resolve();
   private closed = false;
+  /**
+   * Bytes of pieces handed to the current channel that the receiver has not yet said it took
+   * (`got`): what a broken connection can lose, held to {@link inFlightLimit}.
+   */
+  private unconfirmed = 0;
+  private readonly inFlightLimit: number;
+  private confirmedWaiter: (() => void) | undefined;
 
   /** @internal Use {@link createTransfers}. */
   constructor(peer: Peer, options: TransfersOptions = {}) {
@@ -63,6 +70,9 @@ export class Transfers extends Emitter<TransfersEvents> {
       throw new PeerKitError('BAD_ARGUMENT', `blockSize must be an integer from 1024 to ${16 * MiB} bytes.`);
     }
     this.window = Math.max(2, Math.floor(this.options.windowBytes / this.options.blockSize));
+    // One block (two pieces at least, so small blocks still stream): nothing beyond the block in
+    // flight goes twice after a break, however much the browsers' buffers would hold.
+    this.inFlightLimit = Math.max(this.options.blockSize, 2 * PIECE_BYTES);
     if (this.options.opfs) void this.sweepStored();
     this.attach(peer);
   }
@@ -198,6 +208,7 @@ export class Transfers extends Emitter<TransfersEvents> {
     // A fixed, modest high-water mark: what waits in the browser's buffer waits ahead of every
     // other channel's messages on the same association, so transfers must not grow it.
     const out = peer.channel(TRANSFER_LABEL, { ordered: true, highWaterMark: 256 * 1024, lowWaterMark: 64 * 1024 });
+    this.unconfirmed = 0;
     out.on('error', (err) => this.emit('error', err));
     out.once('close', () => {
       if (this.out !== out) return;
@@ -250,6 +261,9 @@ export class Transfers extends Emitter<TransfersEvents> {
       next = end;
       const message = encodePiece(id, index, start, hash, data.subarray(start, end));
       this.options.tamper?.(index, message);
+      await this.roomInFlight(out, message.byteLength);
+      if (out !== this.out) return;
+      this.unconfirmed += message.byteLength;
       // Counted once handed to the browser: a piece still in this side's queue when the
       // connection went was never sent.
       const handed = out.send(message).then(
@@ -258,6 +272,20 @@ export class Transfers extends Emitter<TransfersEvents> {
       );
       await Promise.race([handed, this.gone]);
     } while (next < data.byteLength && out === this.out && transfer.sends(index));
+  }
+
+  /** Waits until `bytes` more fit in flight on `out`, or `out` is no longer the channel. */
+  private async roomInFlight(out: Channel, bytes: number): Promise<void> {
+    while (out === this.out && this.unconfirmed > 0 && this.unconfirmed + bytes > this.inFlightLimit) {
+      await Promise.race([new Promise<void>((resolve) => (this.confirmedWaiter = resolve)), this.gone]);
+    }
+  }
+
+  /** The receiver took bytes off our channel. */
+  private got(message: GotMessage): void {
+    this.unconfirmed = Math.max(0, this.unconfirmed - message.bytes);
+    this.confirmedWaiter?.();
+    this.confirmedWaiter = undefined;
   }
 
   private pick(): (TakenBlock & { transfer: Outgoing }) | undefined {
@@ -272,19 +300,22 @@ export class Transfers extends Emitter<TransfersEvents> {
 
   private receive(message: Message): void {
     if (message instanceof Uint8Array || message instanceof ArrayBuffer) {
+      // Taken off the channel, whatever it turns out to be: the sender may send more.
+      this.control({ v: TRANSFER_VERSION, t: 'got', bytes: message.byteLength });
       const piece = decodePiece(message instanceof Uint8Array ? message : new Uint8Array(message));
       if (piece instanceof PeerKitError) return void this.emit('error', piece);
       return this.incoming.get(piece.id)?.piece(piece);
     }
     const parsed = parseControl(message);
     if (parsed instanceof PeerKitError) return void this.emit('error', parsed);
+    if (parsed.t === 'got') return this.got(parsed);
     // Offers wait on storage; what follows an offer must not overtake it.
     this.inbox = this.inbox
       .then(() => this.handle(parsed))
       .catch((err: unknown) => void this.emit('error', new PeerKitError('BAD_MESSAGE', `Handling a transfer "${parsed.t}" failed.`, { cause: err })));
   }
 
-  private async handle(message: ControlMessage): Promise<void> {
+  private async handle(message: Exclude<ControlMessage, GotMessage>): Promise<void> {
     const { id } = message;
     const out = this.outgoing.get(id);
     const incoming = this.incoming.get(id);

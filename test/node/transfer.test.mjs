@@ -68,7 +68,10 @@ test('parseControl accepts every kind and refuses what is malformed', () => {
   assert.equal(parseControl({ v: 1, t: 'cancel', id: ID, reason: 'corrupt' }).reason, 'corrupt');
   assert.equal(parseControl({ v: 1, t: 'cancel', id: ID }).reason, 'cancel');
   for (const t of ['reject', 'verified', 'pause', 'resume']) assert.equal(parseControl({ v: 1, t, id: ID }).t, t);
+  assert.deepEqual(parseControl({ v: 1, t: 'got', bytes: 131146 }), { v: 1, t: 'got', bytes: 131146 });
   const bad = [
+    { v: 1, t: 'got', bytes: -1 },
+    { v: 1, t: 'got' },
     null,
     { v: 2, t: 'ack', id: ID, index: 1 },
     { v: 1, t: 'ack', id: 'short', index: 1 },
