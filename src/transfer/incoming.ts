@@ -188,11 +188,7 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
   private block(block: WholeBlock): void {
     if (!this.store) return;
     this.completing.add(block.index);
-    const work = this.take(block, this.store).catch((err: unknown) => {
-      // Storage refused the block (quota, a revoked permission): the transfer cannot go on here.
-      this.link.control({ v: TRANSFER_VERSION, t: 'cancel', id: this.id, reason: 'cancel' });
-      this.fail('failed', new PeerKitError('TRANSFER_CANCELLED', `"${this.name}" could not be stored: ${err instanceof Error ? err.message : String(err)}.`, { cause: err }));
-    });
+    const work = this.take(block, this.store).catch((err: unknown) => this.storageFailed(err));
     this.working.add(work);
     void work.finally(() => {
       this.working.delete(work);
@@ -221,7 +217,12 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
       this.hashes.clear();
       this.bytes = 0;
     } else if (folder) {
-      this.store = await OpfsStore.open(folder, this.offer, this.link.folder);
+      try {
+        this.store = await OpfsStore.open(folder, this.offer, this.link.folder);
+      } catch (err) {
+        this.storageFailed(err);
+        return result;
+      }
     } else if (this.size <= this.link.memoryLimit) {
       this.store = new MemoryStore(this.offer);
     } else {
@@ -272,8 +273,17 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
       this.finish('done');
       this.settle.resolve(file);
     } catch (err) {
-      this.fail('failed', new PeerKitError('TRANSFER_CORRUPT', `"${this.name}" could not be stored.`, { cause: err }));
+      this.storageFailed(err);
     }
+  }
+
+  /**
+   * Storage refused (quota, a revoked permission, its folder removed): the transfer cannot go on
+   * here, and the sender is told so rather than left waiting.
+   */
+  private storageFailed(err: unknown): void {
+    this.link.control({ v: TRANSFER_VERSION, t: 'cancel', id: this.id, reason: 'cancel' });
+    this.fail('failed', new PeerKitError('TRANSFER_CANCELLED', `"${this.name}" could not be stored: ${err instanceof Error ? err.message : String(err)}.`, { cause: err }));
   }
 
   private fail(state: TransferState, err: PeerKitError, end = (store: BlockStore) => store.discard(err)): void {

@@ -65,29 +65,50 @@ export interface FolderClaim {
 }
 
 /**
+ * Takes the Web Lock of folder `name` if no one holds it, and holds it until `use`'s promise
+ * settles; false when someone holds it. Without Web Locks, this page's claims stand in for them.
+ */
+async function whileUnclaimed(name: string, use: () => Promise<unknown>): Promise<boolean> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (!locks) {
+    if (claimed.has(name)) return false;
+    void use();
+    return true;
+  }
+  return new Promise<boolean>((resolve) => {
+    locks
+      .request(`${STORE_FOLDER}/${name}`, { ifAvailable: true }, (lock) => {
+        resolve(lock !== null);
+        return lock === null ? undefined : use();
+      })
+      .catch(() => resolve(false));
+  });
+}
+
+/**
  * Claims the folder of transfer `id` for one reception, across every tab of the origin (Web
  * Locks): two receptions of the same file at once (two Rooms, two tabs) would otherwise write
  * the same block files. The second gets a folder of its own, which a reload cannot resume.
+ * A claimed folder is never swept.
  */
 export async function claimFolder(id: string): Promise<FolderClaim> {
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-  let release = (): void => {};
-  const held = new Promise<void>((resolve) => (release = resolve));
-  if (locks) {
-    const got = await new Promise<boolean>((resolve) => {
-      locks
-        .request(`${STORE_FOLDER}/${id}`, { ifAvailable: true }, (lock) => {
-          resolve(lock !== null);
-          return lock === null ? undefined : held;
-        })
-        .catch(() => resolve(false));
+  for (let name = id; ; name = `${id}.${randomHex(4)}`) {
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const got = await whileUnclaimed(name, () => {
+      claimed.add(name);
+      return held;
     });
-    if (got) return { name: id, release };
-  } else if (!claimed.has(id)) {
-    claimed.add(id);
-    return { name: id, release: () => claimed.delete(id) };
+    if (got) {
+      return {
+        name,
+        release: () => {
+          claimed.delete(name);
+          release();
+        },
+      };
+    }
   }
-  return { name: `${id}.${randomHex(4)}`, release };
 }
 
 /**
@@ -128,7 +149,13 @@ export async function sweep(folder: Directory, keepMs: number, now = Date.now())
       stale.push(name);
     }
   }
-  await Promise.all(stale.map((name) => folder.removeEntry(name, { recursive: true }).catch(() => undefined)));
+  // Under its lock: a folder a reception claimed (that may not have its offer.json yet) stays.
+  const remove = (name: string): Promise<void> =>
+    new Promise((resolve) => {
+      const removal = (): Promise<void> => folder.removeEntry(name, { recursive: true }).then(resolve, resolve);
+      void whileUnclaimed(name, removal).then((got) => got || resolve());
+    });
+  await Promise.all(stale.map(remove));
 }
 
 /**

@@ -118,8 +118,15 @@ describe('file transfers', function () {
     await closeAll(a, b);
   });
 
-  it('partial files older than keepPartialMs are removed when a Transfers is created, newer ones kept', async () => {
+  it('partial files older than keepPartialMs are removed when a Transfers is created, newer ones and those a reception holds kept', async () => {
     const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('peerkit-transfers', { create: true });
+    // A reception (in any tab) holds its folder's lock from before the folder has an offer.json.
+    const held = 'c'.repeat(64);
+    let release;
+    const holding = new Promise((resolve) => navigator.locks.request(`peerkit-transfers/${held}`, () => new Promise((r) => resolve((release = r)))));
+    await holding;
+    await root.getDirectoryHandle(held, { create: true });
+    await root.getDirectoryHandle('d'.repeat(64), { create: true });
     const write = async (id) => {
       const dir = await root.getDirectoryHandle(id, { create: true });
       const writable = await (await dir.getFileHandle('offer.json', { create: true })).createWritable();
@@ -131,8 +138,10 @@ describe('file transfers', function () {
     await write('b'.repeat(64));
     const [a, b] = pair();
     createTransfers(a, { keepPartialMs: 1000 });
-    await until('the stale folder removed', async () => (await storedBlocks('a'.repeat(64))) === -1, 5000);
+    await until('the stale folders removed', async () => (await storedBlocks('a'.repeat(64))) === -1 && (await storedBlocks('d'.repeat(64))) === -1, 5000);
     expect(await storedBlocks('b'.repeat(64))).to.equal(0);
+    expect(await storedBlocks(held)).to.equal(0);
+    release();
     await closeAll(a, b);
   });
 
