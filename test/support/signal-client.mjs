@@ -36,8 +36,8 @@ export async function connect(t, url, wsOptions = {}) {
 }
 
 /** Connects and joins `room`; the client gets `id` and `joined`. */
-export async function joinAs(t, url, room, extra = {}) {
-  const client = await connect(t, url);
+export async function joinAs(t, url, room, extra = {}, wsOptions = {}) {
+  const client = await connect(t, url, wsOptions);
   client.send({ v: 1, type: 'join', room, ...extra });
   const joined = await client.next('joined');
   return Object.assign(client, { id: joined.id, joined });
