@@ -22,16 +22,17 @@ import { until, within } from '../support/wait.mjs';
 
 const MiB = 1 << 20;
 const BLOCK = MiB;
-// 1 GiB each way, as the issue asks, does not fit the CI budget on 2 shared cores: 256 MiB each
-// way took 185 s in all (about 85 s per direction with the outages, then 23-31 s to hash the
-// received file in JS), so 1 GiB would take over 10 minutes. PEERKIT_FAULT_MIB=1024 runs it.
-const SIZE = Number(process.env.PEERKIT_FAULT_MIB ?? 256) * MiB;
+// 1 GiB each way, as the issue asks. The received file is checked as the SHA-256 of each of its
+// 16 MiB slices (WebCrypto, in seconds), not as one streaming SHA-256 in JS (half a minute per
+// 256 MiB). PEERKIT_FAULT_MIB sets another size.
+const SIZE = Number(process.env.PEERKIT_FAULT_MIB ?? 1024) * MiB;
+const SLICE_MIB = 16;
 const STEP_MS = 30000;
 const TRANSFER_MS = Math.max(120000, (SIZE / MiB) * 1500);
 const LAUNCH_MS = 60000;
 
-/** The SHA-256 of the file the pages make (transfer-faults-page.html, patternFile), computed here on its own. */
-function expectedSha256(size) {
+/** The SHA-256 of each 16 MiB slice of the file the pages make (transfer-faults-page.html, patternFile), computed here on its own. */
+function expectedSlices(size) {
   const pattern = Buffer.alloc(MiB);
   let x = 0x9e3779b9;
   for (let i = 0; i < MiB; i++) {
@@ -42,14 +43,15 @@ function expectedSha256(size) {
     x >>>= 0;
     pattern[i] = x & 0xff;
   }
-  const hash = createHash('sha256');
+  const slices = [];
   const stamp = Buffer.alloc(4);
   for (let n = 0; n < size / MiB; n++) {
+    if (n % SLICE_MIB === 0) slices.push(createHash('sha256'));
     stamp.writeUInt32BE(n);
-    hash.update(stamp);
-    hash.update(pattern.subarray(4));
+    slices.at(-1).update(stamp);
+    slices.at(-1).update(pattern.subarray(4));
   }
-  return hash.digest('hex');
+  return slices.map((hash) => hash.digest('hex'));
 }
 
 const cleanup = [];
@@ -108,14 +110,6 @@ async function both(what, test, ms = STEP_MS) {
   return last;
 }
 
-test('the pages compute SHA-256 as Node does', async (t) => {
-  if (skipReason) return t.skip(skipReason);
-  if (setupError) throw setupError;
-  const abc = createHash('sha256').update('abc').digest('hex');
-  assert.equal(await chrome.call('selfTest'), abc);
-  assert.equal(await fox.call('selfTest'), abc);
-});
-
 for (const [from, to] of [
   ['chromium', 'firefox'],
   ['firefox', 'chromium'],
@@ -124,7 +118,7 @@ for (const [from, to] of [
     if (skipReason) return t.skip(skipReason);
     if (setupError) throw setupError;
     const [sender, receiver] = from === 'chromium' ? [chrome, fox] : [fox, chrome];
-    const expected = expectedSha256(SIZE);
+    const expected = expectedSlices(SIZE);
     await Promise.all([sender.call('reset'), receiver.call('reset')]);
     const t0 = Date.now();
     await sender.call('send', SIZE, `${from}-to-${to}.bin`);
@@ -168,7 +162,8 @@ for (const [from, to] of [
     t.diagnostic(`bytes sent twice in all: ${sent.resentBytes}; blocks fetched again for damage: ${got.refetchedBlocks}`);
 
     assert.equal(got.size, SIZE);
-    assert.equal(got.sha256, expected, 'the received file has the SHA-256 of the one sent');
+    assert.equal(got.slices.length, expected.length);
+    got.slices.forEach((hash, i) => assert.equal(hash, expected[i], `slice ${i} of the received file has the SHA-256 of the one sent`));
     const [, , removal] = interruptions;
     assert.ok(removal.generations.every((g) => g > 1), 'the address removal made new Peers, so the transfer resumed on another connection');
     for (const step of interruptions) assert.ok(step.resent <= BLOCK, `the ${step.kind} fault at ${step.share * 100} % made ${step.resent} bytes go twice, more than a block`);
