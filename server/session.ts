@@ -217,7 +217,7 @@ export class Session {
     const joined: ServerFrame = { type: 'joined', room, id, members, iceServers };
     const withHello = outcome.others.filter((m) => m.hello !== undefined);
     if (withHello.length > 0) joined.hellos = Object.fromEntries(withHello.map((m) => [m.id, m.hello]));
-    if (options.sfu) joined.sfu = sfuEndpoints(room, id, options.tokenSecret);
+    if (options.sfu) joined.sfu = sfuEndpoints(room, id, options.mediaTokenSecret);
     this.send(joined);
     for (const text of early) this.#write(text);
     early = undefined;
