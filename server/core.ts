@@ -83,6 +83,9 @@ export function createCore(options: SignalingServerOptions): SignalingCore {
     log,
     isShuttingDown: () => phase === 'closing',
     isDraining: () => phase !== 'serving',
+    memberLeft: (room: string, id: string) => {
+      bridge?.left(room, id).catch((error: unknown) => log('warn', 'sfu-member-left-failed', { room, id, message: String(error) }));
+    },
   };
 
   const refuseUpgrade = (socket: Duplex, status: 403 | 503, reason: string, fields: Record<string, unknown>): void => {

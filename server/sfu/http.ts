@@ -152,7 +152,7 @@ async function serve(ctx: MediaHttpContext, at: Route, req: IncomingMessage, res
     } else {
       // Janus's VideoRoom always offers to subscribers, so the client's offer is answered with a
       // counter-offer (WHEP, 406) that the client answers by PATCH.
-      const { resource, offer } = await ctx.bridge.subscribe(at.room, at.member);
+      const { resource, offer } = await ctx.bridge.subscribe(at.room, at.member, sub);
       created(res, 406, `${location}/${resource.id}`, resource, `${SDP}, ${FRAGMENT}`);
       res.end(offer);
     }
