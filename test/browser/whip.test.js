@@ -106,12 +106,17 @@ describe('WHIP/WHEP against Janus', function () {
     audio.stop();
   });
 
-  it('close() sends DELETE: Janus reports the sessions gone, and close is emitted once', async () => {
+  it('close() sends DELETE, with keepalive so that it outlives an unloading page: Janus reports the sessions gone, and close is emitted once', async () => {
     const r = await fresh();
     const before = await janusSessions();
     const video = canvasTrack();
-    const pub = await publish(r.whip, new MediaStream([video]), { token: r.ada });
-    const view = await play(r.whep, { token: r.viewer });
+    const deletes = [];
+    const watching = (url, init) => {
+      if (init.method === 'DELETE') deletes.push(init.keepalive);
+      return fetch(url, init);
+    };
+    const pub = await publish(r.whip, new MediaStream([video]), { token: r.ada, fetch: watching });
+    const view = await play(r.whep, { token: r.viewer, fetch: watching });
     expect(await janusSessions()).to.equal(before + 2);
     let closes = 0;
     view.on('close', () => closes++);
@@ -121,6 +126,7 @@ describe('WHIP/WHEP against Janus', function () {
     expect(await janusSessions()).to.equal(before + 1);
     await pub.close();
     expect(await janusSessions()).to.equal(before);
+    expect(deletes).to.deep.equal([true, true]);
     expect(video.readyState, 'the caller\'s track is left running').to.equal('live');
     video.stop();
   });
