@@ -39,7 +39,15 @@ export async function request(
   const init: RequestInit = { method, headers: all, signal: AbortSignal.timeout(remaining), redirect: 'follow', keepalive };
   if (body !== undefined) init.body = body;
   try {
-    return await ctx.fetch(url, init);
+    const response = await ctx.fetch(url, init);
+    // Fetch drops Authorization when a redirect changes origin (https://github.com/whatwg/fetch/pull/1544),
+    // so the server the token was for, redirecting to another, would only ever get a 401 from there:
+    // the request goes once more to where it ended up, with the token. The redirect is the choice
+    // of the endpoint the caller gave the token to (a WHIP load balancer's 307).
+    if (response.status === 401 && response.redirected && ctx.token !== undefined && new URL(response.url).origin !== new URL(url, response.url).origin) {
+      return await ctx.fetch(response.url, init);
+    }
+    return response;
   } catch (error) {
     if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
       throw new PeerKitError('TIMEOUT', `${method} ${url} got no answer in time.`, { cause: error });
