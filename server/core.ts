@@ -59,6 +59,11 @@ export function createCore(options: SignalingServerOptions): SignalingCore {
       ? new MemoryRoomStore()
       : new RedisRoomStore({ ...(typeof options.redis === 'string' ? { url: options.redis } : options.redis), log, ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }) }));
   const bridge = options.janus === undefined || options.janus.length === 0 ? undefined : new SfuBridge(sfuOptions(options), log, roomPins(options, log));
+  if (bridge !== undefined && options.tokenSecret === undefined && options.store !== undefined) {
+    // A store of the application's own may be shared by several instances: each would accept only
+    // the media tokens it minted itself.
+    log('warn', 'media-token-secret-random', { message: 'no tokenSecret: media tokens are signed with a random secret of this process; give every instance that shares rooms the same --token-secret' });
+  }
   const sessions = new Set<Session>();
   let phase: Phase = 'serving';
   let opened: Promise<void> | undefined;
@@ -78,6 +83,9 @@ export function createCore(options: SignalingServerOptions): SignalingCore {
     log,
     isShuttingDown: () => phase === 'closing',
     isDraining: () => phase !== 'serving',
+    memberLeft: (room: string, id: string) => {
+      bridge?.left(room, id).catch((error: unknown) => log('warn', 'sfu-member-left-failed', { room, id, message: String(error) }));
+    },
   };
 
   const refuseUpgrade = (socket: Duplex, status: 403 | 503, reason: string, fields: Record<string, unknown>): void => {
@@ -118,7 +126,7 @@ export function createCore(options: SignalingServerOptions): SignalingCore {
         return { fields: bridge === undefined ? {} : { janus }, degraded: janus.some((instance) => !instance.up) };
       },
     },
-    media: bridge === undefined ? undefined : { bridge, origins: resolved.origins, tokenSecret: resolved.tokenSecret, iceServers: resolved.iceServers },
+    media: bridge === undefined ? undefined : { bridge, origins: resolved.origins, tokenSecret: resolved.mediaTokenSecret, iceServers: resolved.iceServers },
     phase: () => phase,
     open() {
       opened ??= (async () => {

@@ -1,4 +1,5 @@
 /** Server options, their defaults and their validation. */
+import { randomBytes } from 'node:crypto';
 import type { IceServer } from './protocol.js';
 import type { Logger } from './log.js';
 import type { RoomStore } from './rooms.js';
@@ -55,6 +56,10 @@ export interface SignalingServerOptions {
   origins?: string[];
   /**
    * Secret for HMAC-SHA256 room tokens. When set, every `join` needs a valid token for its room.
+   * With `janus` it also signs the media tokens handed out in `joined`; without it those are signed
+   * with a random secret of this process, so the WHIP/WHEP endpoints always need a token, but only
+   * this instance accepts them: servers that share rooms (`redis`, or a shared `store`) must all
+   * be given the same `tokenSecret` (with `redis` and `janus` the server refuses to start without).
    * @default undefined
    */
   tokenSecret?: string;
@@ -158,6 +163,11 @@ export interface ResolvedOptions {
   burst: number;
   origins: ReadonlySet<string> | undefined;
   tokenSecret: string | undefined;
+  /**
+   * What signs and checks the media tokens of the WHIP/WHEP endpoints: `tokenSecret`, or without
+   * one a random secret drawn at start-up, so the endpoints are never open.
+   */
+  mediaTokenSecret: string;
   /** Whether the server bridges to Janus: `joined` then tells each member its WHIP/WHEP endpoints. */
   sfu: boolean;
   iceServers: IceServersProvider;
@@ -208,6 +218,12 @@ export function resolveOptions(options: SignalingServerOptions): ResolvedOptions
   const staticServers = Array.isArray(iceServers) ? structuredClone(iceServers) : [];
   const given: IceServersProvider = typeof iceServers === 'function' ? iceServers : () => staticServers;
   const turn = options.turn === undefined ? undefined : checkTurnOptions(options.turn);
+  const sfu = (options.janus?.length ?? 0) > 0;
+  // Refused rather than warned about: a random secret per process would make every media request
+  // that a load balancer sends to another instance than the member's fail with 401, intermittently.
+  if (sfu && tokenSecret === undefined && options.redis !== undefined && options.store === undefined) {
+    throw new TypeError('createSignalingServer: janus with redis needs a tokenSecret (--token-secret), the same on every instance: the media tokens one instance mints must be valid on the others');
+  }
   return {
     maxFrameBytes: Math.floor(positive('maxFrameBytes', options.maxFrameBytes, 64 * 1024)),
     maxMembers: Math.floor(positive('maxMembers', options.maxMembers, 16)),
@@ -215,7 +231,8 @@ export function resolveOptions(options: SignalingServerOptions): ResolvedOptions
     burst: positive('burst', options.burst, rate * 2),
     origins: origins !== undefined && origins.length > 0 ? new Set(origins) : undefined,
     tokenSecret,
-    sfu: (options.janus?.length ?? 0) > 0,
+    mediaTokenSecret: tokenSecret ?? randomBytes(32).toString('base64url'),
+    sfu,
     iceServers:
       turn === undefined
         ? given

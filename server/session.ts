@@ -20,6 +20,8 @@ export interface SessionContext {
   isShuttingDown: () => boolean;
   /** True from the start of a drain: joins are refused with `DRAINING`. */
   isDraining: () => boolean;
+  /** A member of this server left its room, however: the SFU bridge ends the media it holds. */
+  memberLeft: (room: string, id: string) => void;
 }
 
 /** WebSocket close codes this server uses, from RFC 6455 section 7.4.1 and the IANA registry. */
@@ -217,7 +219,7 @@ export class Session {
     const joined: ServerFrame = { type: 'joined', room, id, members, iceServers };
     const withHello = outcome.others.filter((m) => m.hello !== undefined);
     if (withHello.length > 0) joined.hellos = Object.fromEntries(withHello.map((m) => [m.id, m.hello]));
-    if (options.sfu) joined.sfu = sfuEndpoints(room, id, options.tokenSecret);
+    if (options.sfu) joined.sfu = sfuEndpoints(room, id, options.mediaTokenSecret);
     this.send(joined);
     for (const text of early) this.#write(text);
     early = undefined;
@@ -246,6 +248,7 @@ export class Session {
     const member = this.#member;
     if (member === undefined) return;
     this.#member = undefined;
+    this.ctx.memberLeft(member.room, member.id);
     // During shutdown everyone is leaving; announcing each departure would only add noise.
     const announce = this.ctx.isShuttingDown() ? undefined : encodeFrame({ type: 'member-left', id: member.id });
     await this.ctx.store.leave(member.room, member.id, announce);

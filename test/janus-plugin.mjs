@@ -1,11 +1,12 @@
 // Real Janus beside the browser suite: Debian's `janus` started by scripts/janus.mjs (inside
 // scripts/netns.sh only) and peerkit signaling servers bridged to it. Tests read from
-// /__peerkit/janus-env.js: MEDIA_URL (WHIP/WHEP with room tokens), OPEN_MEDIA_URL (the same Janus,
-// no tokens), REDIRECT_URL (answers every WHIP/WHEP request with a 307 to OPEN_MEDIA_URL), and
-// DEAD_MEDIA_URL (a bridge whose Janus is not there: 503 with Retry-After); or JANUS_MISSING, why
+// /__peerkit/janus-env.js: MEDIA_URL (WHIP/WHEP with room tokens), REDIRECT_URL (answers every
+// WHIP/WHEP request with a 307 to MEDIA_URL), and DEAD_MEDIA_URL (a bridge whose Janus is not there:
+// 503 with Retry-After; the same token secret); or JANUS_MISSING, why
 // Janus cannot run here, or JANUS_FAILED, why it did not start. The `janus` command mints tokens
 // and asks Janus's Admin API for its sessions; `spares` starts, on first use, two more Janus
-// instances and a bridge given both (no tokens), and `kill-spare` stops the spare holding sessions.
+// instances and a bridge given both (no --token-secret: Rooms use the media tokens it mints in
+// `joined`), and `kill-spare` stops the spare holding sessions.
 // PEERKIT_JANUS_DEBUG=1 prints the bridge's log.
 import { createServer } from 'node:http';
 import { createRoomToken, createSignalingServer } from '../server/dist/index.js';
@@ -34,7 +35,7 @@ export function janusPlugin() {
   let janus;
   let spares;
   const stops = [];
-  const env = { MEDIA_URL: null, OPEN_MEDIA_URL: null, REDIRECT_URL: null, DEAD_MEDIA_URL: null, JANUS_MISSING: null, JANUS_FAILED: null };
+  const env = { MEDIA_URL: null, REDIRECT_URL: null, DEAD_MEDIA_URL: null, JANUS_MISSING: null, JANUS_FAILED: null };
   const logger = process.env.PEERKIT_JANUS_DEBUG ? (entry) => console.error(JSON.stringify(entry)) : false;
   const bridge = async (options) => {
     const server = createSignalingServer({ logger, ...options });
@@ -54,9 +55,8 @@ export function janusPlugin() {
       }
       stops.push(() => janus.stop());
       env.MEDIA_URL = await bridge({ tokenSecret: SECRET, janus: [janus.url] });
-      env.OPEN_MEDIA_URL = await bridge({ janus: [janus.url] });
-      env.DEAD_MEDIA_URL = await bridge({ janus: [`ws://127.0.0.1:${await freePort()}`] });
-      const redirector = await startRedirector(env.OPEN_MEDIA_URL);
+      env.DEAD_MEDIA_URL = await bridge({ tokenSecret: SECRET, janus: [`ws://127.0.0.1:${await freePort()}`] });
+      const redirector = await startRedirector(env.MEDIA_URL);
       stops.push(redirector.close);
       env.REDIRECT_URL = redirector.url;
     },

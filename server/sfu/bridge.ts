@@ -5,6 +5,10 @@
  * is pinned again to a live one on its next request); each WHIP resource is one
  * VideoRoom publisher and each WHEP resource one subscriber, each in its own Janus session, so that
  * ending a resource ends exactly its session. A VideoRoom is destroyed once its last resource ends.
+ * A resource ends by its DELETE, when the member holding it leaves the room (its signaling presence
+ * ends, however: a leave, a closed or dead socket), or when Janus hangs up its PeerConnection and
+ * no ICE restart revives it within a grace: a tab that crashed or closed without its DELETE leaves
+ * nothing behind in Janus.
  *
  * Longer than 300 lines because it is one life cycle over one state: a resource's open makes or
  * finds its VideoRoom (pin, instance, room count), its end may destroy that room, and an
@@ -14,7 +18,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { createLog } from '../log.js';
-import type { Jsep } from './janus.js';
+import type { Jsep, PeerConnectionEvent } from './janus.js';
 import { JanusConnection, JanusError, VideoRoomHandle } from './janus.js';
 import type { Pin, RoomPins } from './pins.js';
 import { mids, parseFragment, restartFragment, withIceCredentials } from './sdp.js';
@@ -52,6 +56,10 @@ export interface MediaResource {
 
 interface Resource extends MediaResource {
   handle: VideoRoomHandle;
+  /** The member whose media token opened it (the token's `sub`), when the token named one. */
+  holder: string | undefined;
+  /** Pending end after Janus hung up its PeerConnection. */
+  hangup: NodeJS.Timeout | undefined;
   /** The client's side of the negotiation: its offer (WHIP) or its answer (WHEP). */
   clientSdp: string | undefined;
   /** Janus's side: its answer (WHIP) or its offer (WHEP). */
@@ -87,6 +95,18 @@ export interface JanusHealth {
   error?: string;
 }
 
+/**
+ * How long a resource outlives Janus hanging up its PeerConnection, for an ICE restart by PATCH
+ * already under way. Janus itself waits for a restart before it hangs up on failed ICE, and a DTLS
+ * alert means the client closed its PeerConnection, so this need not be long.
+ */
+const HANGUP_GRACE_MS = 5000;
+
+/** How long a member that left is remembered, to end resources it was still opening then. */
+const DEPARTED_MS = 60_000;
+
+const memberKey = (room: string, member: string): string => JSON.stringify([room, member]);
+
 function newEtag(): string {
   return `"${randomBytes(9).toString('base64url')}"`;
 }
@@ -100,6 +120,8 @@ export class SfuBridge {
   private readonly instances: Instance[];
   private readonly rooms = new Map<string, Promise<VideoRoom>>();
   private readonly resources = new Map<string, Resource>();
+  /** Members that left, by {@link memberKey}, with when. */
+  private readonly departed = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -154,7 +176,7 @@ export class SfuBridge {
       // A member publishes one feed: a new WHIP session (a reload, a reconnect) replaces the old one.
       if (old.kind === 'whip' && old.member === member) await this.end(old);
     }
-    const resource = await this.open(videoRoom, 'whip', room, member);
+    const resource = await this.open(videoRoom, 'whip', room, member, member);
     try {
       const join = (): ReturnType<VideoRoomHandle['message']> =>
         resource.handle.message({ request: 'joinandconfigure', ptype: 'publisher', room: videoRoom.id, display: member, audio: true, video: true }, { type: 'offer', sdp: offer });
@@ -168,27 +190,34 @@ export class SfuBridge {
       resource.clientSdp = offer;
       resource.janusSdp = reply.jsep.sdp;
       resource.feed = reply.data.id;
+      this.still(resource);
       this.log('debug', 'whip-publish', { room, member, feed: resource.feed });
       return { resource, answer: reply.jsep.sdp };
     } catch (error) {
+      this.still(resource);
       await this.end(resource);
       throw asSfuError(error);
     }
   }
 
-  /** WHEP: subscribes to `member`'s feed in `room`; resolves with the resource and Janus's offer. */
-  async subscribe(room: string, member: string): Promise<{ resource: MediaResource; offer: string }> {
+  /**
+   * WHEP: subscribes to `member`'s feed in `room` for `holder` (the media token's `sub`); resolves
+   * with the resource and Janus's offer.
+   */
+  async subscribe(room: string, member: string, holder: string | undefined): Promise<{ resource: MediaResource; offer: string }> {
     const videoRoom = await this.room(room);
     const feed = await this.feedOf(videoRoom, member);
     if (feed === undefined) throw new SfuError(409, `${member} is not publishing in ${room}`);
-    const resource = await this.open(videoRoom, 'whep', room, member);
+    const resource = await this.open(videoRoom, 'whep', room, member, holder);
     try {
       const reply = await resource.handle.message({ request: 'join', ptype: 'subscriber', room: videoRoom.id, streams: [{ feed }] });
       if (reply.jsep?.type !== 'offer') throw new SfuError(500, 'Janus made no offer for the subscription');
       resource.janusSdp = reply.jsep.sdp;
+      this.still(resource);
       this.log('debug', 'whep-subscribe', { room, member, feed });
       return { resource, offer: reply.jsep.sdp };
     } catch (error) {
+      this.still(resource);
       await this.end(resource);
       // 428: no such feed, the publisher went between our look and Janus's.
       if (error instanceof JanusError && error.code === 428) throw new SfuError(409, `${member} is not publishing in ${room}`);
@@ -254,6 +283,9 @@ export class SfuBridge {
       }
       resource.clientSdp = client.sdp;
       resource.etag = newEtag();
+      // Janus took the new credentials: whatever it hung up is being restarted.
+      clearTimeout(resource.hangup);
+      resource.hangup = undefined;
       reply = restartFragment(resource.janusSdp);
     }
     if (parsed.candidates.length > 0) await resource.handle.trickle(parsed.candidates);
@@ -266,30 +298,72 @@ export class SfuBridge {
     await this.end(this.find(id));
   }
 
+  /**
+   * Member `member` left `room` (its presence on the signaling server ended): every resource it
+   * holds here ends, as its DELETEs would have ended them, and so do those it is still opening.
+   */
+  async left(room: string, member: string): Promise<void> {
+    const now = Date.now();
+    for (const [key, at] of this.departed) if (now - at > DEPARTED_MS) this.departed.delete(key);
+    this.departed.set(memberKey(room, member), now);
+    const held = [...this.resources.values()].filter((resource) => resource.room === room && resource.holder === member);
+    if (held.length > 0) this.log('info', 'sfu-member-left', { room, member, sessions: held.length });
+    await Promise.all(held.map((resource) => this.end(resource)));
+  }
+
+  /** Throws when `resource` ended while it was being opened (its holder left, Janus hung up). */
+  private still(resource: Resource): void {
+    if (!this.resources.has(resource.id)) throw new SfuError(404, 'the session ended while it was being set up');
+  }
+
   private find(id: string): Resource {
     const resource = this.resources.get(id);
     if (resource === undefined) throw new SfuError(404, 'no such session');
     return resource;
   }
 
-  private async open(videoRoom: VideoRoom, kind: 'whip' | 'whep', room: string, member: string): Promise<Resource> {
+  private async open(videoRoom: VideoRoom, kind: 'whip' | 'whep', room: string, member: string, holder: string | undefined): Promise<Resource> {
     const id = randomBytes(16).toString('base64url');
     let resource: Resource | undefined;
-    const handle = await VideoRoomHandle.open(videoRoom.instance.janus, (why) => {
-      if (resource !== undefined && this.resources.has(resource.id)) {
-        this.log('debug', 'janus-hangup', { room, member, kind, reason: why });
-      }
+    const handle = await VideoRoomHandle.open(videoRoom.instance.janus, (event, why) => {
+      if (resource !== undefined) this.peerConnection(resource, event, why);
     }).catch((error: unknown) => {
       throw asSfuError(error);
     });
-    resource = { id, kind, room, member, etag: newEtag(), handle, clientSdp: undefined, janusSdp: '', feed: undefined };
+    resource = { id, kind, room, member, etag: newEtag(), handle, holder, hangup: undefined, clientSdp: undefined, janusSdp: '', feed: undefined };
     this.resources.set(id, resource);
     videoRoom.resources.add(resource);
+    if (holder !== undefined && this.departed.has(memberKey(room, holder))) {
+      await this.end(resource);
+      throw new SfuError(404, `${holder} has left ${room}`);
+    }
     return resource;
+  }
+
+  /**
+   * What Janus says of a resource's PeerConnection: hung up, the resource ends here after a grace
+   * in which an ICE restart (or Janus saying it is up again) keeps it; detached, it ends now.
+   */
+  private peerConnection(resource: Resource, event: PeerConnectionEvent, why: string): void {
+    if (!this.resources.has(resource.id)) return;
+    clearTimeout(resource.hangup);
+    resource.hangup = undefined;
+    if (event === 'up') return;
+    const { room, member, kind } = resource;
+    this.log('debug', 'janus-hangup', { room, member, kind, reason: why });
+    resource.hangup = setTimeout(
+      () => {
+        this.log('info', 'sfu-session-hung-up', { room, member, kind, reason: why });
+        void this.end(resource);
+      },
+      event === 'detached' ? 0 : HANGUP_GRACE_MS,
+    );
+    resource.hangup.unref();
   }
 
   private async end(resource: Resource): Promise<void> {
     if (!this.resources.delete(resource.id)) return;
+    clearTimeout(resource.hangup);
     await resource.handle.destroy();
     const pending = this.rooms.get(resource.room);
     const videoRoom = pending === undefined ? undefined : await pending.catch(() => undefined);

@@ -7,8 +7,9 @@
  *   PATCH  /whi[pe]p/<room>/<member>/<id>  trickle-ice-sdpfrag          204, or 200 + fragment (ICE restart)
  *   DELETE /whi[pe]p/<room>/<member>/<id>                                200
  *
- * With a token secret, every request needs `Authorization: Bearer <room token>` for the room
- * (server/tokens.ts); publishing also needs the token's `sub` to be the member, so a member
+ * Every request needs `Authorization: Bearer <room token>` for the room (server/tokens.ts), signed
+ * with `--token-secret` or, without one, with the random secret of this process that signed the
+ * tokens in `joined`; publishing also needs the token's `sub` to be the member, so a member
  * publishes only its own feed and plays only feeds of rooms it holds a token for.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,7 +23,8 @@ import { SfuError } from './bridge.js';
 export interface MediaHttpContext {
   bridge: SfuBridge;
   origins: ReadonlySet<string> | undefined;
-  tokenSecret: string | undefined;
+  /** Signs and checks the media tokens: `--token-secret`, or a random one of this process. */
+  tokenSecret: string;
   iceServers: IceServersProvider;
 }
 
@@ -32,13 +34,11 @@ const MEDIA_TOKEN_TTL_S = 12 * 3600;
 /**
  * A joining member's SFU endpoints, for its `joined`: relative to the server's origin (the client
  * resolves them against the URL it connected to, so proxies need no configuration), with a room
- * token whose `sub` is the member when the server checks tokens, so it publishes only as itself.
+ * token whose `sub` is the member, so it publishes only as itself.
  */
-export function sfuEndpoints(room: string, member: string, tokenSecret: string | undefined): SfuInfo {
+export function sfuEndpoints(room: string, member: string, tokenSecret: string): SfuInfo {
   const at = encodeURIComponent(room);
-  const sfu: SfuInfo = { whip: `/whip/${at}/${encodeURIComponent(member)}`, whep: `/whep/${at}/` };
-  if (tokenSecret !== undefined) sfu.token = createRoomToken(tokenSecret, room, MEDIA_TOKEN_TTL_S, member);
-  return sfu;
+  return { whip: `/whip/${at}/${encodeURIComponent(member)}`, whep: `/whep/${at}/`, token: createRoomToken(tokenSecret, room, MEDIA_TOKEN_TTL_S, member) };
 }
 
 const MAX_BODY_BYTES = 256 * 1024;
@@ -152,7 +152,7 @@ async function serve(ctx: MediaHttpContext, at: Route, req: IncomingMessage, res
     } else {
       // Janus's VideoRoom always offers to subscribers, so the client's offer is answered with a
       // counter-offer (WHEP, 406) that the client answers by PATCH.
-      const { resource, offer } = await ctx.bridge.subscribe(at.room, at.member);
+      const { resource, offer } = await ctx.bridge.subscribe(at.room, at.member, sub);
       created(res, 406, `${location}/${resource.id}`, resource, `${SDP}, ${FRAGMENT}`);
       res.end(offer);
     }
@@ -204,9 +204,8 @@ function preflight(res: ServerResponse, methods: string, endpoint: boolean): voi
   res.writeHead(204).end();
 }
 
-/** The token's `sub` (undefined with no secret or no sub), or false after answering 401/403. */
+/** The token's `sub` (undefined when it has none), or false after answering 401/403. */
 function authorize(ctx: MediaHttpContext, at: Route, req: IncomingMessage, res: ServerResponse): string | undefined | false {
-  if (ctx.tokenSecret === undefined) return undefined;
   const header = req.headers.authorization ?? '';
   const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
   const claims = token === '' ? { refused: 'a Bearer token is required' } : verifyRoomToken(ctx.tokenSecret, token, at.room, Date.now() / 1000);

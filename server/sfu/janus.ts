@@ -172,6 +172,9 @@ function jsepOf(frame: Frame): Jsep | undefined {
   return { type: jsep.type, sdp: jsep.sdp };
 }
 
+/** What Janus reports unasked about a handle's PeerConnection. */
+export type PeerConnectionEvent = 'up' | 'hangup' | 'detached';
+
 /** Janus drops a session that has heard nothing for its session_timeout (60 s by default). */
 const KEEPALIVE_MS = 25_000;
 
@@ -194,8 +197,12 @@ export class VideoRoomHandle {
     this.keepalive.unref();
   }
 
-  /** Creates a session and attaches the VideoRoom plugin to it. */
-  static async open(janus: JanusConnection, onHangup: (reason: string) => void): Promise<VideoRoomHandle> {
+  /**
+   * Creates a session and attaches the VideoRoom plugin to it. `onPeerConnection` hears what Janus
+   * says unasked of the handle's PeerConnection: `up` (webrtcup: ICE and DTLS done), `hangup`
+   * (closed: ICE failed, a DTLS alert) and `detached` (the handle is gone).
+   */
+  static async open(janus: JanusConnection, onPeerConnection: (event: PeerConnectionEvent, reason: string) => void): Promise<VideoRoomHandle> {
     const created = await janus.request({ janus: 'create' });
     const session = numericId(created);
     let attached: Frame;
@@ -207,7 +214,8 @@ export class VideoRoomHandle {
     }
     const handle = new VideoRoomHandle(janus, session, numericId(attached));
     janus.listen(handle.handle, (frame) => {
-      if (frame.janus === 'hangup' || frame.janus === 'detached') onHangup(String(frame.reason ?? frame.janus));
+      if (frame.janus === 'webrtcup') onPeerConnection('up', 'webrtcup');
+      else if (frame.janus === 'hangup' || frame.janus === 'detached') onPeerConnection(frame.janus, String(frame.reason ?? frame.janus));
     });
     return handle;
   }

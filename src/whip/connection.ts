@@ -182,7 +182,7 @@ export class HttpMediaConnection {
       this.pc.close();
       this.setState('closed');
       if (this.resource.url !== undefined) {
-        const response = await request(this.ctx, 'DELETE', this.resource.url, {}, undefined, Date.now() + 5000).catch((error: unknown) => error);
+        const response = await request(this.ctx, 'DELETE', this.resource.url, {}, undefined, Date.now() + 5000, true).catch((error: unknown) => error);
         if (response instanceof PeerKitError) this.on.error(response);
         else if (response instanceof Response && !response.ok && response.status !== 404) this.on.error(await statusError('DELETE', response));
       }

@@ -19,6 +19,8 @@ export interface RequestContext {
 /**
  * Sends one request; redirects (307/308 keep the method and body) are followed by fetch itself,
  * and `response.url` is where the request ended up, against which a relative `Location` resolves.
+ * With `keepalive` the request outlives the page (a DELETE sent as the tab closes still ends the
+ * session on the server).
  */
 export async function request(
   ctx: RequestContext,
@@ -27,16 +29,25 @@ export async function request(
   headers: Record<string, string>,
   body: string | undefined,
   deadline: number,
+  keepalive = false,
 ): Promise<Response> {
   const remaining = deadline - Date.now();
   if (remaining <= 0) throw new PeerKitError('TIMEOUT', `${method} ${url} was not sent: the time ran out.`);
   const all: Record<string, string> = { ...headers };
   // RFC 9725 section 4.5: no Authorization header at all without a token.
   if (ctx.token !== undefined) all.authorization = `Bearer ${ctx.token}`;
-  const init: RequestInit = { method, headers: all, signal: AbortSignal.timeout(remaining), redirect: 'follow' };
+  const init: RequestInit = { method, headers: all, signal: AbortSignal.timeout(remaining), redirect: 'follow', keepalive };
   if (body !== undefined) init.body = body;
   try {
-    return await ctx.fetch(url, init);
+    const response = await ctx.fetch(url, init);
+    // Fetch drops Authorization when a redirect changes origin (https://github.com/whatwg/fetch/pull/1544),
+    // so the server the token was for, redirecting to another, would only ever get a 401 from there:
+    // the request goes once more to where it ended up, with the token. The redirect is the choice
+    // of the endpoint the caller gave the token to (a WHIP load balancer's 307).
+    if (response.status === 401 && response.redirected && ctx.token !== undefined && new URL(response.url).origin !== new URL(url, response.url).origin) {
+      return await ctx.fetch(response.url, init);
+    }
+    return response;
   } catch (error) {
     if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
       throw new PeerKitError('TIMEOUT', `${method} ${url} got no answer in time.`, { cause: error });

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { PeerKitError, play, publish } from '../../dist/index.js';
 import { canvasTrack, until, within } from './helpers.js';
-import { DEAD_MEDIA_URL, JANUS_FAILED, JANUS_MISSING, MEDIA_URL, OPEN_MEDIA_URL, REDIRECT_URL } from '/__peerkit/janus-env.js';
+import { DEAD_MEDIA_URL, JANUS_FAILED, JANUS_MISSING, MEDIA_URL, REDIRECT_URL } from '/__peerkit/janus-env.js';
 
 const token = (room, sub) => executeServerCommand('janus', { action: 'token', room, sub });
 const janusSessions = () => executeServerCommand('janus', { action: 'sessions' });
@@ -106,12 +106,17 @@ describe('WHIP/WHEP against Janus', function () {
     audio.stop();
   });
 
-  it('close() sends DELETE: Janus reports the sessions gone, and close is emitted once', async () => {
+  it('close() sends DELETE, with keepalive so that it outlives an unloading page: Janus reports the sessions gone, and close is emitted once', async () => {
     const r = await fresh();
     const before = await janusSessions();
     const video = canvasTrack();
-    const pub = await publish(r.whip, new MediaStream([video]), { token: r.ada });
-    const view = await play(r.whep, { token: r.viewer });
+    const deletes = [];
+    const watching = (url, init) => {
+      if (init.method === 'DELETE') deletes.push(init.keepalive);
+      return fetch(url, init);
+    };
+    const pub = await publish(r.whip, new MediaStream([video]), { token: r.ada, fetch: watching });
+    const view = await play(r.whep, { token: r.viewer, fetch: watching });
     expect(await janusSessions()).to.equal(before + 2);
     let closes = 0;
     view.on('close', () => closes++);
@@ -121,6 +126,7 @@ describe('WHIP/WHEP against Janus', function () {
     expect(await janusSessions()).to.equal(before + 1);
     await pub.close();
     expect(await janusSessions()).to.equal(before);
+    expect(deletes).to.deep.equal([true, true]);
     expect(video.readyState, 'the caller\'s track is left running').to.equal('live');
     video.stop();
   });
@@ -269,11 +275,11 @@ describe('WHIP/WHEP against Janus', function () {
       requested.push(url);
       return fetch(url, init);
     };
-    const pub = await publish(`${REDIRECT_URL}/whip/${name}/ada`, new MediaStream([video]), { fetch: watching });
-    const view = await play(`${REDIRECT_URL}/whep/${name}/ada`, { fetch: watching });
+    const pub = await publish(`${REDIRECT_URL}/whip/${name}/ada`, new MediaStream([video]), { fetch: watching, token: await token(name, 'ada') });
+    const view = await play(`${REDIRECT_URL}/whep/${name}/ada`, { fetch: watching, token: await token(name, 'viewer') });
     await grows(view, 'video', 'framesDecoded');
     // PATCH and DELETE go to the server that answered (its relative Location), not the redirector.
-    expect(requested.filter((url) => url.startsWith(OPEN_MEDIA_URL)).length).to.be.at.least(2);
+    expect(requested.filter((url) => url.startsWith(MEDIA_URL)).length).to.be.at.least(2);
     const sessions = await janusSessions();
     await view.close();
     await pub.close();
@@ -288,8 +294,9 @@ describe('WHIP/WHEP against Janus', function () {
       if (init.method === 'POST') posts.push(performance.now());
       return fetch(url, init);
     };
+    const ada = await token('nowhere', 'ada');
     const started = performance.now();
-    await failsWith(publish(`${DEAD_MEDIA_URL}/whip/nowhere/ada`, new MediaStream([video]), { fetch: counting, connectTimeoutMs: 5000 }), 'TIMEOUT');
+    await failsWith(publish(`${DEAD_MEDIA_URL}/whip/nowhere/ada`, new MediaStream([video]), { fetch: counting, connectTimeoutMs: 5000, token: ada }), 'TIMEOUT');
     expect(performance.now() - started).to.be.within(4500, 8000);
     // The bridge says Retry-After: 2.
     expect(posts.length).to.be.within(2, 3);

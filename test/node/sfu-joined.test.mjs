@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
 import { WebSocketTransport } from '../../dist/index.js';
-import { createRoomToken, verifyRoomToken } from '../../server/dist/index.js';
+import { createRoomToken, createSignalingServer, verifyRoomToken } from '../../server/dist/index.js';
 import { startServer } from '../support/servers.mjs';
 import { joinAs } from '../support/signal-client.mjs';
 
@@ -20,10 +20,12 @@ test('without --janus, joined has no sfu field', async (t) => {
   assert.equal('sfu' in alice.joined, false);
 });
 
-test('with --janus, joined gives relative WHIP/WHEP endpoints, and a token for the member only when tokens are checked', async (t) => {
+test('with --janus, joined gives relative WHIP/WHEP endpoints and a media token that publishes as this member only, signed with --token-secret when there is one', async (t) => {
   const open = await startServer(t, { janus: [JANUS] });
   const alice = await joinAs(t, open.url, 'a room/1');
-  assert.deepEqual(alice.joined.sfu, { whip: `/whip/a%20room%2F1/${alice.id}`, whep: '/whep/a%20room%2F1/' });
+  const { token, ...endpoints } = alice.joined.sfu;
+  assert.deepEqual(endpoints, { whip: `/whip/a%20room%2F1/${alice.id}`, whep: '/whep/a%20room%2F1/' });
+  assert.equal(typeof token, 'string', 'a token even without --token-secret');
 
   const checked = await startServer(t, { janus: [JANUS], tokenSecret: SECRET });
   const bob = await joinAs(t, checked.url, 'lobby', { token: createRoomToken(SECRET, 'lobby', 60) });
@@ -31,10 +33,32 @@ test('with --janus, joined gives relative WHIP/WHEP endpoints, and a token for t
   assert.equal(claims.sub, bob.id, 'the media token publishes as this member only');
 });
 
+test('without --token-secret the WHIP/WHEP endpoints still need a media token: none, a forged one or another server\'s is 401; the one joined gave gets through (to a 503: no Janus here)', async (t) => {
+  const { url, port } = await startServer(t, { janus: [JANUS] });
+  const other = await startServer(t, { janus: [JANUS] });
+  const alice = await joinAs(t, url, 'lobby');
+  const stranger = await joinAs(t, other.url, 'lobby');
+  const post = (path, token) =>
+    fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body: 'v=0\r\n', headers: { 'content-type': 'application/sdp', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) } });
+  const whip = `/whip/lobby/${alice.id}`;
+  assert.equal((await post(whip)).status, 401);
+  assert.equal((await post(whip, createRoomToken('a guessed secret', 'lobby', 60, alice.id))).status, 401);
+  assert.equal((await post(whip, stranger.joined.sfu.token)).status, 401, 'each process signs with its own random secret');
+  assert.equal((await post(`/whep/lobby/${alice.id}`)).status, 401);
+  assert.equal((await post(`/whip/lobby/${stranger.id}`, alice.joined.sfu.token)).status, 403, 'publishing as another member');
+  assert.equal((await post(whip, alice.joined.sfu.token)).status, 503);
+});
+
+test('--janus with --redis and no --token-secret refuses to start: each instance would refuse the media tokens of the others', () => {
+  assert.throws(() => createSignalingServer({ janus: [JANUS], redis: 'redis://127.0.0.1:9' }), /tokenSecret/);
+});
+
 test('WebSocketTransport resolves the endpoints against the server it joined', async (t) => {
   const { url, port } = await startServer(t, { janus: [JANUS] });
   const transport = new WebSocketTransport(url, { WebSocket });
   t.after(() => transport.close());
   const result = await transport.join('lobby');
-  assert.deepEqual(result.sfu, { whip: `http://127.0.0.1:${port}/whip/lobby/${result.selfId}`, whep: `http://127.0.0.1:${port}/whep/lobby/` });
+  const { token, ...endpoints } = result.sfu;
+  assert.deepEqual(endpoints, { whip: `http://127.0.0.1:${port}/whip/lobby/${result.selfId}`, whep: `http://127.0.0.1:${port}/whep/lobby/` });
+  assert.equal(typeof token, 'string');
 });

@@ -8,11 +8,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { readCommand } from '../../server/dist/config.js';
-import { createSignalingServer } from '../../server/dist/index.js';
+import { createRoomToken, createSignalingServer } from '../../server/dist/index.js';
 import { janusMissing, startJanus } from '../../scripts/janus.mjs';
 import { redisMissing, startRedis } from '../../scripts/redis.mjs';
 
 const skip = janusMissing() ?? redisMissing();
+// Servers that share rooms share one token secret: a media token one mints is valid on the other.
+const SECRET = 'sfu-pins-test-secret';
 
 /** A sendonly VP8 offer with fresh ICE credentials and a DTLS fingerprint. */
 function offer() {
@@ -42,7 +44,7 @@ function offer() {
 async function whip(server, room, member) {
   const response = await fetch(`${server}/whip/${encodeURIComponent(room)}/${encodeURIComponent(member)}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/sdp' },
+    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${createRoomToken(SECRET, room, 60, member)}` },
     body: offer(),
   });
   await response.arrayBuffer();
@@ -62,7 +64,7 @@ test('rooms pinned to one of two Janus instances, shared by two servers through 
   const urls = janus.map((j) => j.url);
   const servers = [];
   for (let i = 0; i < 2; i++) {
-    const server = createSignalingServer({ logger: false, janus: urls, redis: redis.url });
+    const server = createSignalingServer({ logger: false, janus: urls, redis: redis.url, tokenSecret: SECRET });
     t.after(() => server.close());
     servers.push(`http://127.0.0.1:${(await server.listen(0, '127.0.0.1')).port}`);
   }

@@ -7,6 +7,7 @@ import wrtc from '@roamhq/wrtc';
 import { createRoomToken, createSignalingServer } from '../../server/dist/index.js';
 import { janusMissing, startJanus } from '../../scripts/janus.mjs';
 import { freePort } from '../../scripts/redis.mjs';
+import { joinAs } from '../support/signal-client.mjs';
 
 const SECRET = 'whip-test-secret';
 const ORIGIN = 'https://app.example';
@@ -130,7 +131,13 @@ test('WHIP publish: 201 with an answer, Location, ETag; WHEP gets a 406 counter-
   pc.close();
 });
 
-test('a server given a Janus that is not there says so at start-up and in /healthz, and WHIP answers 503 with Retry-After', { skip: missing }, async () => {
+/** A member of `room` on the server at `http` (no --token-secret): its WHIP URL and the media token `joined` gave it. */
+async function joinedMember(t, http, room) {
+  const member = await joinAs(t, http.replace(/^http/, 'ws'), room);
+  return { whip: `${http}${member.joined.sfu.whip}`, authorization: `Bearer ${member.joined.sfu.token}` };
+}
+
+test('a server given a Janus that is not there says so at start-up and in /healthz, and WHIP answers 503 with Retry-After', { skip: missing }, async (t) => {
   const seen = [];
   const url = `ws://127.0.0.1:${await freePort()}`;
   const lonely = createSignalingServer({ logger: (entry) => seen.push(entry), janus: [url] });
@@ -142,7 +149,8 @@ test('a server given a Janus that is not there says so at start-up and in /healt
     assert.equal(health.janus[0].up, false);
     assert.ok(health.janus[0].error);
     const { pc, sdp } = await offer();
-    const res = await fetch(`http://127.0.0.1:${port}/whip/r/ada`, { method: 'POST', body: sdp, headers: { 'content-type': 'application/sdp' } });
+    const ada = await joinedMember(t, `http://127.0.0.1:${port}`, 'r');
+    const res = await fetch(ada.whip, { method: 'POST', body: sdp, headers: { 'content-type': 'application/sdp', authorization: ada.authorization } });
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '2');
     pc.close();
@@ -173,7 +181,7 @@ test('an offer Janus cannot use is 400', { skip: missing }, async () => {
   assert.equal(res.status, 400, await res.clone().text());
 });
 
-test('a Janus with an api_secret and a VideoRoom admin_key: refused without them (and /healthz says why), served with --janus-secret and --janus-admin-key', { skip: missing }, async () => {
+test('a Janus with an api_secret and a VideoRoom admin_key: refused without them (and /healthz says why), served with --janus-secret and --janus-admin-key', { skip: missing }, async (t) => {
   const guarded = await startJanus({ apiSecret: 'api-s3cret', adminKey: 'admin-k3y' });
   const servers = [];
   try {
@@ -188,10 +196,14 @@ test('a Janus with an api_secret and a VideoRoom admin_key: refused without them
     assert.match(health.janus[0].error, /unauthorized/i);
     const noAdminKey = await start({ janusSecret: 'api-s3cret' });
     const { pc, sdp } = await offer();
-    const refused = await fetch(`${noAdminKey}/whip/g/ada`, { method: 'POST', body: sdp, headers: { 'content-type': 'application/sdp' } });
+    const post = async (server) => {
+      const ada = await joinedMember(t, server, 'g');
+      return fetch(ada.whip, { method: 'POST', body: sdp, headers: { 'content-type': 'application/sdp', authorization: ada.authorization } });
+    };
+    const refused = await post(noAdminKey);
     assert.equal(refused.status, 500, 'the VideoRoom refuses to create a room without its admin_key');
     const both = await start({ janusSecret: 'api-s3cret', janusAdminKey: 'admin-k3y' });
-    const ok = await fetch(`${both}/whip/g/ada`, { method: 'POST', body: sdp, headers: { 'content-type': 'application/sdp' } });
+    const ok = await post(both);
     assert.equal(ok.status, 201, await ok.clone().text());
     pc.close();
   } finally {
