@@ -49,6 +49,17 @@ export function parseKeySignal(raw: unknown): KeySignal | undefined {
   return signal;
 }
 
+/**
+ * Keeps encrypted video to VP8 (with its retransmission and redundancy formats). Firefox's encoded
+ * frames carry no mimeType, so the worker takes every video frame for VP8 (sframe-worker.ts) and
+ * would cut another codec's clear prefix wrong; H.264 could not be sent at all (codec.ts). The
+ * bridge's Janus rooms accept VP9 and H.264 too, so the offer must not leave the choice open.
+ */
+function vp8Only(transceiver: RTCRtpTransceiver, sending: boolean): void {
+  const codecs = (sending ? RTCRtpSender : RTCRtpReceiver).getCapabilities('video')?.codecs.filter((codec) => /^video\/(vp8|rtx|red|ulpfec|flexfec-03)$/i.test(codec.mimeType));
+  if (codecs?.some((codec) => /vp8$/i.test(codec.mimeType)) === true) transceiver.setCodecPreferences(codecs);
+}
+
 /** The Room, as far as {@link MediaKeys} uses it. */
 export interface KeyedRoom extends EventEmitter<RoomEvents> {
   readonly name: string;
@@ -114,8 +125,8 @@ export class MediaKeys {
 
   /**
    * The RTCPeerConnection for a WHIP or WHEP session, playing `member`'s feed or publishing ours:
-   * it encrypts what its senders send, decrypts what its receivers receive, and keeps H.264 off
-   * encrypted video (its packetizer reads the payload: see codec.ts).
+   * it encrypts what its senders send, decrypts what its receivers receive, and offers VP8 alone
+   * for video.
    */
   wrtc(member?: Member): WebRtcImplementation {
     const keys = this;
@@ -128,8 +139,10 @@ export class MediaKeys {
 
       override addTransceiver(trackOrKind: MediaStreamTrack | string, init?: RTCRtpTransceiverInit): RTCRtpTransceiver {
         const transceiver = super.addTransceiver(trackOrKind, init);
-        if (typeof trackOrKind === 'string') keys.#protectReceiver(transceiver.receiver, member);
-        else keys.#protectSender(transceiver);
+        const sending = typeof trackOrKind !== 'string';
+        if ((sending ? trackOrKind.kind : trackOrKind) === 'video') vp8Only(transceiver, sending);
+        if (sending) keys.#protectSender(transceiver);
+        else keys.#protectReceiver(transceiver.receiver, member);
         return transceiver;
       }
     }
@@ -187,10 +200,6 @@ export class MediaKeys {
   #protectSender(transceiver: RTCRtpTransceiver): void {
     const { sender } = transceiver;
     if (this.#closed || sender.track === null) return;
-    if (sender.track.kind === 'video') {
-      const codecs = RTCRtpSender.getCapabilities('video')?.codecs.filter((codec) => !/h264/i.test(codec.mimeType));
-      if (codecs !== undefined) transceiver.setCodecPreferences(codecs);
-    }
     this.#senders.add(sender);
     this.#encryption.protectSender(sender, this.#schedule.current.kid);
   }
