@@ -34,6 +34,14 @@ class RecordingTransport extends WebSocketTransport {
   }
 }
 
+/** The codec names each `m=video` section of `sdp` offers, upper case (VP8, RTX, ...). */
+function offeredVideoCodecs(sdp) {
+  return sdp
+    .split(/\r\n(?=m=)/)
+    .filter((section) => section.startsWith('m=video'))
+    .map((section) => [...new Set([...section.matchAll(/^a=rtpmap:\d+ ([^/]+)\//gm)].map((match) => match[1].toUpperCase()))]);
+}
+
 /** The MIME types (lower case) of the codecs of `source`'s video streams of `type` ('inbound-rtp' or 'outbound-rtp'). */
 async function videoCodecs(source, type) {
   const stats = await source.getStats();
@@ -88,10 +96,28 @@ describe('Room with media: "sfu" and a secret: end-to-end encrypted media (real 
   it('3 members: everyone decodes everyone; a WHEP viewer without the key decodes nothing usable from the same feed', async () => {
     const name = roomName();
     const members = [];
-    for (const color of ['teal', 'tomato', 'gold']) members.push(await join(name, color));
-    for (const room of members) expect(room.encryption.media).to.equal('e2ee');
-    await everyoneDecodes(members);
-    // VP8 alone, both ways: Firefox's SFrame worker reads every video frame as VP8.
+    // The offers of every WHIP and WHEP session, as they go to the SFU.
+    const offers = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      if (init?.method === 'POST' && typeof init.body === 'string' && init.body.startsWith('v=0')) offers.push(init.body);
+      return realFetch(input, init);
+    };
+    try {
+      for (const color of ['teal', 'tomato', 'gold']) members.push(await join(name, color));
+      for (const room of members) expect(room.encryption.media).to.equal('e2ee');
+      await everyoneDecodes(members);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    // VP8 alone, offered and used, both ways: Firefox's SFrame worker reads every video frame as VP8.
+    expect(offers.length).to.be.at.least(3 + 3 * 2);
+    for (const offer of offers) {
+      for (const codecs of offeredVideoCodecs(offer)) {
+        expect(codecs).to.include('VP8');
+        expect(codecs.filter((codec) => !['VP8', 'RTX', 'RED', 'ULPFEC', 'FLEXFEC-03'].includes(codec))).to.deep.equal([]);
+      }
+    }
     for (const room of members) {
       const { publish, plays } = room.sfuSessions();
       expect(await videoCodecs(publish, 'outbound-rtp')).to.deep.equal(['video/vp8']);
