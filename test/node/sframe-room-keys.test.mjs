@@ -45,8 +45,12 @@ test('parseKeySignal takes a well-formed key message and nothing else', () => {
   }
 });
 
-/** A KeySchedule over fake timers that records which keys each member was given and when keys switch. */
-function schedule() {
+/**
+ * Runs `body` with a KeySchedule over Node's fake setTimeout, which records the keys each member
+ * was given and each switch and discard; the real timers are back afterwards.
+ */
+function withSchedule(body) {
+  mock.timers.enable({ apis: ['setTimeout'] });
   let drawn = 0;
   const held = new Map();
   const log = [];
@@ -67,16 +71,19 @@ function schedule() {
   const tick = (ms) => {
     for (let i = 0; i < ms; i++) mock.timers.tick(1);
   };
-  return { keys, member, held, log, tick };
+  try {
+    body({ keys, member, held, log, tick });
+  } finally {
+    keys.close();
+    mock.timers.reset();
+  }
 }
 
 test('a member gone while a new key waits to be used cannot decrypt more than debounce + switch delay after it was gone', () => {
   const BOUND = REKEY_DEBOUNCE_MS + SWITCH_DELAY_MS;
   // Gone at every point of a pending change: before the new key is drawn, just after, midway, just before its use.
   for (const offset of [0, REKEY_DEBOUNCE_MS + 1, 600, BOUND - 1]) {
-    mock.timers.enable({ apis: ['setTimeout'] });
-    try {
-      const { keys, member, held, log, tick } = schedule();
+    withSchedule(({ keys, member, held, log, tick }) => {
       const [a, b, leaver] = [member('a'), member('b'), member('leaver')];
       tick(10 * BOUND);
       // A newcomer starts a change: a new key is handed to everyone, the leaver included.
@@ -91,17 +98,12 @@ test('a member gone while a new key waits to be used cannot decrypt more than de
       const settled = keys.current.id;
       tick(10 * BOUND);
       assert.equal(keys.current.id, settled, message);
-      keys.close();
-    } finally {
-      mock.timers.reset();
-    }
+    });
   }
 });
 
 test('members leaving one after another within a change: each loses the picture within the bound of its own leaving', () => {
-  mock.timers.enable({ apis: ['setTimeout'] });
-  try {
-    const { keys, member, held, log, tick } = schedule();
+  withSchedule(({ keys, member, held, log, tick }) => {
     const a = member('a');
     const [x, y] = [member('x'), member('y')];
     tick(5000);
@@ -118,16 +120,11 @@ test('members leaving one after another within a change: each loses the picture 
     // One change seen from outside: one epoch more, one switch, the key y held discarded unused.
     assert.equal(keys.current.epoch, epoch + 1);
     assert.deepEqual(log.map((line) => line.split(' ')[0]), ['discard', 'switch']);
-    keys.close();
-  } finally {
-    mock.timers.reset();
-  }
+  });
 });
 
 test('a member admitted while a new key waits gets that key, and no change starts for it', () => {
-  mock.timers.enable({ apis: ['setTimeout'] });
-  try {
-    const { keys, member, held, log, tick } = schedule();
+  withSchedule(({ keys, member, held, log, tick }) => {
     member('a');
     member('b');
     tick(REKEY_DEBOUNCE_MS + 1);
@@ -137,8 +134,5 @@ test('a member admitted while a new key waits gets that key, and no change start
     assert.equal(held.get(late).size, 1);
     tick(5000);
     assert.equal(log.filter((line) => line.startsWith('switch')).length, 1);
-    keys.close();
-  } finally {
-    mock.timers.reset();
-  }
+  });
 });
