@@ -17,7 +17,8 @@
  *   the payload, so the whole frame can be encrypted.
  *
  * H.264 is not supported: its packetizer splits the frame at Annex B start codes it finds in the
- * payload, which encryption destroys. The Room must negotiate VP8 (or VP9/AV1) when encrypting.
+ * payload, which encryption destroys. The Room negotiates VP8 alone when encrypting, since
+ * Firefox's frames do not say their codec (see sframe-worker.ts).
  * @packageDocumentation
  */
 

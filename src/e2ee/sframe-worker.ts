@@ -54,7 +54,8 @@ function report(message: FromWorker): void {
 
 function codecOf(frame: EncodedFrame, options: TransformOptions): string {
   const mimeType = frame.getMetadata().mimeType;
-  // Firefox's frame metadata has no mimeType (yet); peerkit negotiates Opus and VP8 by default.
+  // Firefox's frame metadata has no mimeType (yet); a Room negotiates Opus and VP8 alone for
+  // encrypted media (media-keys.ts), so that is what such a frame is.
   return typeof mimeType === 'string' ? mimeType : options.kind === 'audio' ? 'audio/opus' : 'video/vp8';
 }
 

@@ -73,8 +73,10 @@ export interface RoomEvents {
    */
   media: [state: RoomMediaState, id: string];
   /**
-   * With end-to-end encrypted SFU media: this member moved to a new sender key (a member left, or
-   * one was admitted), which it now encrypts under. The others hold it already.
+   * {@link Room.encryption} changed. With end-to-end encrypted SFU media: this member moved to a
+   * new sender key (a member left, or one was admitted), which it now encrypts under; the others
+   * hold it already. With `media: 'auto'` and no SFrame keys (no `secret`, or `e2ee: false`): the
+   * media started moving to the SFU (`hop-by-hop`) or back to the mesh (`e2ee`), with `mode`.
    */
   encryption: [encryption: RoomEncryption];
   /**

@@ -3,13 +3,11 @@
  * SFrame worker for this page, this member's sender key and the keys the other members sent.
  * Loaded only by such Rooms, with the SFU module.
  *
- * Key schedule (docs/protocol.md, "End-to-end encrypted media"): each member encrypts under its
- * own key, drawn afresh per epoch, and hands it to each other member over the sealed signaling,
- * never through the SFU. A new epoch starts when a member leaves (so it cannot decrypt what
- * follows) and when one is admitted while the current key was already shared (so it cannot
- * decrypt what came before). The new key is sent at once and used {@link SWITCH_DELAY_MS} later,
- * so it reaches the others first; a receiver keeps decrypting with the key it replaces for
- * {@link OVERLAP_MS} after the new one arrives. Together that is the overlap with no gap.
+ * Key schedule (docs/protocol.md, "End-to-end encrypted media", and key-schedule.ts): each member
+ * encrypts under its own key, drawn afresh per epoch, and hands it to each other member over the
+ * sealed signaling, never through the SFU. A receiver keeps decrypting with the key a new one
+ * replaces for {@link OVERLAP_MS} after the new one arrives: with the delay before a new key is
+ * used, that is the overlap with no gap.
  * @packageDocumentation
  */
 import { createMediaEncryption, detectEncodedTransformApi, encodedTransformConfig } from '../e2ee/media-encryption.js';
@@ -18,16 +16,13 @@ import { SENDER_KEY_MATERIAL_BYTES, deriveSenderKey, fromHex } from '../e2ee/sen
 import { PeerKitError } from '../errors.js';
 import type { WebRtcImplementation } from '../peer/options.js';
 import { isRecord, toHex } from '../util.js';
+import { KeySchedule } from './key-schedule.js';
 import type { EventEmitter } from 'eventemitter3';
 import type { RoomEncryption, RoomEvents } from './events.js';
 import type { KeySignal } from './key-signal.js';
 import type { Member } from './member.js';
 import type { MemberPeers } from './member-peers.js';
 
-/** Coalesces membership changes that come together (a room joined, several members admitted). */
-const REKEY_DEBOUNCE_MS = 100;
-/** How long a new key is handed out before frames are encrypted under it. */
-const SWITCH_DELAY_MS = 1000;
 /** How long a replaced key still decrypts, from when its successor arrives. */
 const OVERLAP_MS = 5000;
 /**
@@ -40,11 +35,7 @@ interface SenderKey {
   kid: number;
   epoch: number;
   material: Uint8Array;
-  /** Whether it was handed to anyone. */
-  shared: boolean;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const count = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 
@@ -56,6 +47,17 @@ export function parseKeySignal(raw: unknown): KeySignal | undefined {
   const signal: KeySignal = { v: 1, kind: 'sframe-key', kid, epoch, m };
   if (raw.r === 1) signal.r = 1;
   return signal;
+}
+
+/**
+ * Keeps encrypted video to VP8 (with its retransmission and redundancy formats). Firefox's encoded
+ * frames carry no mimeType, so the worker takes every video frame for VP8 (sframe-worker.ts) and
+ * would cut another codec's clear prefix wrong; H.264 could not be sent at all (codec.ts). The
+ * bridge's Janus rooms accept VP9 and H.264 too, so the offer must not leave the choice open.
+ */
+function vp8Only(transceiver: RTCRtpTransceiver, sending: boolean): void {
+  const codecs = (sending ? RTCRtpSender : RTCRtpReceiver).getCapabilities('video')?.codecs.filter((codec) => /^video\/(vp8|rtx|red|ulpfec|flexfec-03)$/i.test(codec.mimeType));
+  if (codecs?.some((codec) => /vp8$/i.test(codec.mimeType)) === true) transceiver.setCodecPreferences(codecs);
 }
 
 /** The Room, as far as {@link MediaKeys} uses it. */
@@ -73,9 +75,7 @@ export class MediaKeys {
   readonly #secret: string;
   readonly #peers: MemberPeers;
   readonly #encryption: MediaEncryption;
-  readonly #members = new Set<Member>();
-  /** The epoch of the first key given to each member: it may hold every key since. */
-  readonly #firstGiven = new WeakMap<Member, number>();
+  readonly #schedule: KeySchedule<Member, SenderKey>;
   /** The key id each member encrypts under now. */
   readonly #theirs = new Map<Member, number>();
   readonly #senders = new Set<RTCRtpSender>();
@@ -83,11 +83,6 @@ export class MediaKeys {
   readonly #receivers = new Map<RTCRtpReceiver, Member | undefined>();
   /** Receivers (by their member) that fail to decrypt, with the timer that reports it. */
   readonly #failing = new Map<Member | RTCRtpReceiver, ReturnType<typeof setTimeout>>();
-  #current: SenderKey;
-  /** A key handed out and not used yet. */
-  #next: SenderKey | undefined;
-  #rotation: Promise<void> = Promise.resolve();
-  #queued = false;
   #closed = false;
 
   /** @throws PeerKitError `UNSUPPORTED` where the engine has no encoded transforms */
@@ -108,18 +103,30 @@ export class MediaKeys {
       clearTimeout(this.#failing.get(key));
       this.#failing.delete(key);
     });
-    this.#current = this.#draw(1);
+    this.#schedule = new KeySchedule({
+      draw: (epoch) => this.#draw(epoch),
+      give: (member, key, first) => {
+        const signal: KeySignal = { v: 1, kind: 'sframe-key', kid: key.kid, epoch: key.epoch, m: toHex(key.material), ...(first ? { r: 1 as const } : {}) };
+        member.transmit(signal, this.#peers.sendTo(member));
+      },
+      switched: (key, old) => {
+        for (const sender of this.#senders) this.#encryption.protectSender(sender, key.kid);
+        this.#encryption.removeKey(old.kid);
+        this.#room.emit('encryption', this.state);
+      },
+      discarded: (key) => this.#encryption.removeKey(key.kid),
+    });
   }
 
   /** What {@link Room.encryption} says. */
   get state(): RoomEncryption {
-    return { media: 'e2ee', keyEpoch: this.#current.epoch };
+    return { media: 'e2ee', keyEpoch: this.#schedule.current.epoch };
   }
 
   /**
    * The RTCPeerConnection for a WHIP or WHEP session, playing `member`'s feed or publishing ours:
-   * it encrypts what its senders send, decrypts what its receivers receive, and keeps H.264 off
-   * encrypted video (its packetizer reads the payload: see codec.ts).
+   * it encrypts what its senders send, decrypts what its receivers receive, and offers VP8 alone
+   * for video.
    */
   wrtc(member?: Member): WebRtcImplementation {
     const keys = this;
@@ -132,8 +139,10 @@ export class MediaKeys {
 
       override addTransceiver(trackOrKind: MediaStreamTrack | string, init?: RTCRtpTransceiverInit): RTCRtpTransceiver {
         const transceiver = super.addTransceiver(trackOrKind, init);
-        if (typeof trackOrKind === 'string') keys.#protectReceiver(transceiver.receiver, member);
-        else keys.#protectSender(transceiver);
+        const sending = typeof trackOrKind !== 'string';
+        if ((sending ? trackOrKind.kind : trackOrKind) === 'video') vp8Only(transceiver, sending);
+        if (sending) keys.#protectSender(transceiver);
+        else keys.#protectReceiver(transceiver.receiver, member);
         return transceiver;
       }
     }
@@ -142,31 +151,26 @@ export class MediaKeys {
 
   /** `member` was admitted: it gets a key that never encrypted anything it could have recorded. */
   admitted(member: Member): void {
-    if (this.#closed || member.courier === undefined) return;
-    this.#members.add(member);
-    if (this.#next !== undefined) this.#give(member, this.#next);
-    else if (!this.#current.shared) this.#give(member, this.#current);
-    else this.#rekey();
+    if (!this.#closed && member.courier !== undefined) this.#schedule.admitted(member);
   }
 
   /** `member` is gone: its key stops after the overlap, and ours changes so it cannot read on. */
   removed(member: Member): void {
-    if (!this.#members.delete(member)) return;
+    if (!this.#schedule.removed(member)) return;
     const kid = this.#theirs.get(member);
     this.#theirs.delete(member);
     clearTimeout(this.#failing.get(member));
     this.#failing.delete(member);
     if (kid !== undefined && !this.#closed) this.#encryption.removeKey(kid);
-    if (this.#current.shared) this.#rekey();
   }
 
   /** A key message from `member`. */
   receive(member: Member, raw: unknown): void {
     const signal = parseKeySignal(raw);
-    if (this.#closed || signal === undefined || !this.#members.has(member)) return;
-    if (signal.r === 1) this.#giveAgain(member);
+    if (this.#closed || signal === undefined || !this.#schedule.has(member)) return;
+    if (signal.r === 1) this.#schedule.askedAgain(member);
     void deriveSenderKey(this.#secret, this.#room.name, signal.kid, fromHex(signal.m)).then((key) => {
-      if (this.#closed || !this.#members.has(member)) return;
+      if (this.#closed || !this.#schedule.has(member)) return;
       const previous = this.#theirs.get(member);
       this.#encryption.setKey(signal.kid, key);
       this.#theirs.set(member, signal.kid);
@@ -177,6 +181,7 @@ export class MediaKeys {
   /** Stops the worker: nothing is encrypted or decrypted any more. Idempotent. */
   close(): void {
     this.#closed = true;
+    this.#schedule.close();
     for (const timer of this.#failing.values()) clearTimeout(timer);
     this.#failing.clear();
     this.#encryption.close();
@@ -185,63 +190,18 @@ export class MediaKeys {
   #draw(epoch: number): SenderKey {
     const material = crypto.getRandomValues(new Uint8Array(SENDER_KEY_MATERIAL_BYTES));
     const kid = crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
-    const key: SenderKey = { kid, epoch, material, shared: false };
+    const key: SenderKey = { kid, epoch, material };
     void deriveSenderKey(this.#secret, this.#room.name, kid, material).then((base) => {
       if (!this.#closed) this.#encryption.setKey(kid, base);
     });
     return key;
   }
 
-  #give(member: Member, key: SenderKey): void {
-    key.shared = true;
-    const first = !this.#firstGiven.has(member);
-    if (first) this.#firstGiven.set(member, key.epoch);
-    const signal: KeySignal = { v: 1, kind: 'sframe-key', kid: key.kid, epoch: key.epoch, m: toHex(key.material), ...(first ? { r: 1 as const } : {}) };
-    member.transmit(signal, this.#peers.sendTo(member));
-  }
-
-  /**
-   * `member` asked for our key: it admitted this member anew and forgot what it was given. It gets
-   * again the keys it may hold; one that asks before this member gave it anything waits for that.
-   */
-  #giveAgain(member: Member): void {
-    const first = this.#firstGiven.get(member);
-    if (first === undefined) return;
-    if (this.#current.epoch >= first) this.#give(member, this.#current);
-    if (this.#next !== undefined) this.#give(member, this.#next);
-  }
-
-  /** Starts a new epoch: one at a time, changes that come meanwhile folded into the next. */
-  #rekey(): void {
-    if (this.#queued || this.#closed) return;
-    this.#queued = true;
-    this.#rotation = this.#rotation.then(async () => {
-      await sleep(REKEY_DEBOUNCE_MS);
-      this.#queued = false;
-      if (this.#closed) return;
-      const next = this.#draw(this.#current.epoch + 1);
-      this.#next = next;
-      for (const member of this.#members) this.#give(member, next);
-      await sleep(SWITCH_DELAY_MS);
-      if (this.#closed) return;
-      const old = this.#current;
-      this.#current = next;
-      this.#next = undefined;
-      for (const sender of this.#senders) this.#encryption.protectSender(sender, next.kid);
-      this.#encryption.removeKey(old.kid);
-      this.#room.emit('encryption', this.state);
-    });
-  }
-
   #protectSender(transceiver: RTCRtpTransceiver): void {
     const { sender } = transceiver;
     if (this.#closed || sender.track === null) return;
-    if (sender.track.kind === 'video') {
-      const codecs = RTCRtpSender.getCapabilities('video')?.codecs.filter((codec) => !/h264/i.test(codec.mimeType));
-      if (codecs !== undefined) transceiver.setCodecPreferences(codecs);
-    }
     this.#senders.add(sender);
-    this.#encryption.protectSender(sender, this.#current.kid);
+    this.#encryption.protectSender(sender, this.#schedule.current.kid);
   }
 
   #protectReceiver(receiver: RTCRtpReceiver, member: Member | undefined): void {

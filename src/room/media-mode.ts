@@ -174,6 +174,8 @@ export class MediaMode {
     this.#mode = want;
     const n = ++this.#switch;
     this.host.events.emit('mode', want);
+    // Without SFrame keys, the SFU route is hop-by-hop: room.encryption changes with the mode.
+    if (this.host.keys === undefined) this.host.events.emit('encryption', { media: want === 'sfu' ? 'hop-by-hop' : 'e2ee', keyEpoch: 0 });
     void (want === 'sfu' ? this.#toSfu(n) : this.#toMesh(n));
   };
 

@@ -2,16 +2,13 @@
 // SFrame-encrypted in the sender's page and decrypted in each member's, with keys the members hand
 // each other over the sealed signaling. In the engine the suite runs in (Chromium, then Firefox).
 import { expect } from 'chai';
-import { executeServerCommand } from '@web/test-runner-commands';
-import { PeerKitError, Room, WebSocketTransport, play } from '../../dist/index.js';
-import { createMediaEncryption } from '../../dist/e2ee/media-encryption.js';
+import { PeerKitError, Room, WebSocketTransport } from '../../dist/index.js';
 import { deriveSenderKey, fromHex } from '../../dist/e2ee/sender-key.js';
 import { deriveRoomKey, signalContext, unseal } from '../../dist/room/seal.js';
 import { canvasTrack, roomName, sleep, until } from './helpers.js';
 import { MEDIA_URL } from '/__peerkit/janus-env.js';
-import { janusSuite } from './room-sfu-support.js';
+import { TEAL, bytesIn, decoded, decodedOver, everyoneDecodes, framesShowing, grownOver, janus, janusSuite, viewer } from './room-sfu-support.js';
 
-const janus = (payload) => executeServerCommand('janus', payload);
 const SECRET = 'correct horse battery staple';
 // A fast KDF: these tests are about media keys, not about resisting guesses of the secret.
 const KDF_ITERATIONS = 1000;
@@ -37,90 +34,22 @@ class RecordingTransport extends WebSocketTransport {
   }
 }
 
-/** Decoded video frames and decoder errors of a session (anything with getStats). */
-async function decoded(source) {
-  let frames = 0;
-  (await source.getStats()).forEach((report) => {
-    if (report.type === 'inbound-rtp' && report.kind === 'video') frames += report.framesDecoded ?? 0;
+/** The codec names each `m=video` section of `sdp` offers, upper case (VP8, RTX, ...). */
+function offeredVideoCodecs(sdp) {
+  return sdp
+    .split(/\r\n(?=m=)/)
+    .filter((section) => section.startsWith('m=video'))
+    .map((section) => [...new Set([...section.matchAll(/^a=rtpmap:\d+ ([^/]+)\//gm)].map((match) => match[1].toUpperCase()))]);
+}
+
+/** The MIME types (lower case) of the codecs of `source`'s video streams of `type` ('inbound-rtp' or 'outbound-rtp'). */
+async function videoCodecs(source, type) {
+  const stats = await source.getStats();
+  const codecs = new Set();
+  stats.forEach((report) => {
+    if (report.type === type && report.kind === 'video') codecs.add(stats.get(report.codecId)?.mimeType?.toLowerCase());
   });
-  return frames;
-}
-
-/** How many frames `source()` (looked up again each time) decodes over `ms`. */
-async function decodedOver(source, ms) {
-  const before = await decoded(source());
-  await sleep(ms);
-  return (await decoded(source())) - before;
-}
-
-const TEAL = [0, 128, 128];
-
-/**
- * Of the frames `stream` shows over `ms`, how many there were and how many have the colour `rgb`
- * at their centre (within 40 per channel): canvasTrack paints its colour over the whole picture.
- */
-async function framesShowing(stream, rgb, ms = 3000) {
-  const video = Object.assign(document.createElement('video'), { muted: true, srcObject: new MediaStream(stream.getVideoTracks()) });
-  const g = Object.assign(document.createElement('canvas'), { width: 1, height: 1 }).getContext('2d', { willReadFrequently: true });
-  let frames = 0;
-  let showing = 0;
-  let watching = true;
-  const onFrame = () => {
-    if (!watching) return;
-    g.drawImage(video, video.videoWidth / 2, video.videoHeight / 2, 1, 1, 0, 0, 1, 1);
-    const pixel = g.getImageData(0, 0, 1, 1).data;
-    frames++;
-    if (rgb.every((value, i) => Math.abs(pixel[i] - value) < 40)) showing++;
-    video.requestVideoFrameCallback(onFrame);
-  };
-  video.requestVideoFrameCallback(onFrame);
-  // Never awaited: a video that decodes nothing never starts playing.
-  video.play().catch(() => undefined);
-  await sleep(ms);
-  watching = false;
-  video.srcObject = null;
-  return { frames, showing };
-}
-
-/** Resolves once every room decodes every other room's feed: 5 more frames on one session. */
-async function everyoneDecodes(rooms, ms = 30000) {
-  for (const room of rooms) {
-    for (const other of rooms.filter((r) => r !== room)) {
-      let start;
-      await until(
-        `member ${rooms.indexOf(room)} decoding member ${rooms.indexOf(other)}`,
-        async () => {
-          const view = room.sfuSessions().plays.get(other.selfId);
-          if (view?.state !== 'connected') return false;
-          const frames = await decoded(view);
-          start ??= frames;
-          return frames > start + 5;
-        },
-        ms,
-        100,
-      );
-    }
-  }
-}
-
-/**
- * A WHEP player of `id`'s feed straight from Janus, outside any Room, decrypting with `keys` (a map
- * of SFrame key id to base key) when given, else not decrypting at all.
- */
-async function viewer(room, id, keys) {
-  const url = new URL(`/whep/${encodeURIComponent(room)}/${encodeURIComponent(id)}`, MEDIA_URL).href;
-  const token = await janus({ action: 'token', room });
-  if (keys === undefined) return { session: await play(url, { token, iceServers: [] }), close() {} };
-  const encryption = createMediaEncryption();
-  for (const [kid, key] of keys) encryption.setKey(kid, key);
-  class Decrypting extends RTCPeerConnection {
-    constructor(config) {
-      super(config);
-      this.addEventListener('track', (event) => encryption.protectReceiver(event.receiver));
-    }
-  }
-  const session = await play(url, { token, iceServers: [], wrtc: { RTCPeerConnection: Decrypting } });
-  return { session, close: () => encryption.close() };
+  return [...codecs];
 }
 
 /** The SFrame keys `transport` (a RecordingTransport) was handed by member `from`, opened as its Room did. */
@@ -167,18 +96,38 @@ describe('Room with media: "sfu" and a secret: end-to-end encrypted media (real 
   it('3 members: everyone decodes everyone; a WHEP viewer without the key decodes nothing usable from the same feed', async () => {
     const name = roomName();
     const members = [];
-    for (const color of ['teal', 'tomato', 'gold']) members.push(await join(name, color));
-    for (const room of members) expect(room.encryption.media).to.equal('e2ee');
-    await everyoneDecodes(members);
+    // The offers of every WHIP and WHEP session, as they go to the SFU.
+    const offers = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      if (init?.method === 'POST' && typeof init.body === 'string' && init.body.startsWith('v=0')) offers.push(init.body);
+      return realFetch(input, init);
+    };
+    try {
+      for (const color of ['teal', 'tomato', 'gold']) members.push(await join(name, color));
+      for (const room of members) expect(room.encryption.media).to.equal('e2ee');
+      await everyoneDecodes(members);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    // VP8 alone, offered and used, both ways: Firefox's SFrame worker reads every video frame as VP8.
+    expect(offers.length).to.be.at.least(3 + 3 * 2);
+    for (const offer of offers) {
+      for (const codecs of offeredVideoCodecs(offer)) {
+        expect(codecs).to.include('VP8');
+        expect(codecs.filter((codec) => !['VP8', 'RTX', 'RED', 'ULPFEC', 'FLEXFEC-03'].includes(codec))).to.deep.equal([]);
+      }
+    }
+    for (const room of members) {
+      const { publish, plays } = room.sfuSessions();
+      expect(await videoCodecs(publish, 'outbound-rtp')).to.deep.equal(['video/vp8']);
+      for (const view of plays.values()) expect(await videoCodecs(view, 'inbound-rtp')).to.deep.equal(['video/vp8']);
+    }
 
     const [a, b] = members;
     const plain = await viewer(name, a.selfId);
     closers.push(() => plain.session.close());
-    await until('the key-less viewer receiving bytes', async () => {
-      let bytes = 0;
-      (await plain.session.getStats()).forEach((r) => r.type === 'inbound-rtp' && r.kind === 'video' && (bytes += r.bytesReceived));
-      return bytes > 20000;
-    }, 20000, 200);
+    await until('the key-less viewer receiving bytes', async () => (await bytesIn(plain.session)) > 20000, 20000, 200);
     const [member, keyless] = await Promise.all([decodedOver(() => b.sfuSessions().plays.get(a.selfId), 4000), decodedOver(() => plain.session, 4000)]);
     console.log(`[room-sfu-e2ee] frames decoded over 4 s from one member's feed: a member ${member}, a viewer without the key ${keyless}`);
     expect(member).to.be.above(20);
@@ -191,7 +140,7 @@ describe('Room with media: "sfu" and a secret: end-to-end encrypted media (real 
     for (const room of members) expect(room.errors.filter((e) => e.code === 'DECRYPT_FAILED')).to.deep.equal([]);
   });
 
-  it('a member leaves: every remaining member moves to a new key epoch, and a page with the keys the leaver held decodes nothing sent after', async () => {
+  it('a member leaves: every remaining member moves to a new key epoch, and pages with the keys the leaver held decode nothing sent after, though media reaches them', async () => {
     const name = roomName();
     const a = await join(name, 'teal');
     const b = await join(name, 'tomato');
@@ -202,15 +151,20 @@ describe('Room with media: "sfu" and a secret: end-to-end encrypted media (real 
     // Settled: each member's current key is the one the leaver holds.
     await sleep(2000);
 
-    const keys = await keysReceived(leaverTransport, name, a.selfId);
-    expect(keys.size).to.be.above(0);
-    const recording = await viewer(name, a.selfId, keys);
-    closers.push(async () => {
-      await recording.session.close();
-      recording.close();
-    });
-    // The page holding the leaver's keys decodes a's feed while the leaver is in the room.
-    await until('the leaver-keyed viewer decoding', async () => (await decoded(recording.session)) > 10, 20000, 200);
+    // A page for each remaining member's feed, with the keys that member gave the leaver.
+    const recordings = [];
+    for (const room of [a, b]) {
+      const keys = await keysReceived(leaverTransport, name, room.selfId);
+      expect(keys.size).to.be.above(0);
+      const recording = await viewer(name, room.selfId, keys);
+      closers.push(async () => {
+        await recording.session.close();
+        recording.close();
+      });
+      recordings.push(recording);
+    }
+    // They decode both feeds while the leaver is in the room.
+    for (const [i, recording] of recordings.entries()) await until(`the leaver-keyed viewer of member ${i} decoding`, async () => (await decoded(recording.session)) > 10, 20000, 200);
 
     const epochs = [a, b].map((room) => room.encryption.keyEpoch);
     await leaver.leave();
@@ -218,10 +172,55 @@ describe('Room with media: "sfu" and a secret: end-to-end encrypted media (real 
     for (const room of [a, b]) expect(room.epochs.at(-1)).to.equal(room.encryption.keyEpoch);
     // Frames already in flight under the old key drain; what follows is under the new key only.
     await sleep(1000);
-    const [member, old] = await Promise.all([decodedOver(() => b.sfuSessions().plays.get(a.selfId), 4000), decodedOver(() => recording.session, 4000)]);
-    console.log(`[room-sfu-e2ee] after the leave, frames decoded over 4 s from a's feed: b ${member}, a page with the leaver's keys ${old}`);
-    expect(member).to.be.above(20);
-    expect(old).to.equal(0);
+    const [aFromB, bFromA, ...old] = await Promise.all([
+      decodedOver(() => a.sfuSessions().plays.get(b.selfId), 4000),
+      decodedOver(() => b.sfuSessions().plays.get(a.selfId), 4000),
+      ...recordings.flatMap((recording) => [decodedOver(() => recording.session, 4000), grownOver(bytesIn, () => recording.session, 4000)]),
+    ]);
+    console.log(`[room-sfu-e2ee] after the leave, frames decoded over 4 s: a from b ${aFromB}, b from a ${bFromA}; pages with the leaver's keys (frames, bytes): a's feed ${old[0]}, ${old[1]}; b's feed ${old[2]}, ${old[3]}`);
+    expect(aFromB).to.be.above(20);
+    expect(bFromA).to.be.above(20);
+    // Nothing decoded, though the feeds kept coming: not a session that died.
+    expect([old[0], old[2]]).to.deep.equal([0, 0]);
+    expect(old[1]).to.be.above(2000);
+    expect(old[3]).to.be.above(2000);
+  });
+
+  it('a member with another secret is refused at joining and never decodes the members\' picture', async () => {
+    const name = roomName();
+    const a = await join(name, 'teal');
+    const b = await join(name, 'tomato');
+    await everyoneDecodes([a, b]);
+    const sessions = await janus({ action: 'sessions' });
+    const intruderTransport = new RecordingTransport();
+    const track = canvasTrack('gold');
+    tracks.push(track);
+    const intruder = await Room.join(name, { transport: intruderTransport, stream: new MediaStream([track]), media: 'sfu', secret: 'guess', kdfIterations: KDF_ITERATIONS, iceServers: [] }).catch((e) => e);
+    expect(intruder).to.be.instanceOf(PeerKitError);
+    expect(intruder.code).to.equal('UNAUTHORIZED');
+    expect(intruder.message).to.match(/secret/);
+    // It published and played nothing, and was given no key it could open.
+    expect(await janus({ action: 'sessions' })).to.equal(sessions);
+    const roomKey = await deriveRoomKey('guess', name, KDF_ITERATIONS);
+    for (const { from, payload } of intruderTransport.received) {
+      const presence = intruderTransport.presences.get(from);
+      const opened = await unseal(roomKey, signalContext(name, presence?.key, intruderTransport.ownPresence.key), payload?.e).catch(() => undefined);
+      expect(opened).to.equal(undefined);
+    }
+    // Even playing a member's feed straight from the SFU (its token lets it), it sees no picture.
+    const stolen = await viewer(name, a.selfId, new Map());
+    closers.push(async () => {
+      await stolen.session.close();
+      stolen.close();
+    });
+    await until('the intruder receiving bytes', async () => (await bytesIn(stolen.session)) > 20000, 20000, 200);
+    const [member, intruded] = await Promise.all([decodedOver(() => b.sfuSessions().plays.get(a.selfId), 3000), decodedOver(() => stolen.session, 3000)]);
+    const unseen = await framesShowing(stolen.session.stream, TEAL);
+    console.log(`[room-sfu-e2ee] another secret: frames decoded over 3 s from a's feed: b ${member}, the intruder ${intruded}; shown with a's colour ${unseen.showing} of ${unseen.frames}`);
+    expect(member).to.be.above(15);
+    expect(intruded).to.equal(0);
+    expect(unseen.showing).to.equal(0);
+    for (const room of [a, b]) expect(room.errors.filter((e) => e.code === 'DECRYPT_FAILED')).to.deep.equal([]);
   });
 
   it('a member admitted later gets only keys drawn after it came: none that encrypted anything before', async () => {
