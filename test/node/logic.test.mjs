@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
 import { HEADER_BYTES, Reassembler, encode, frame } from '../../dist/data/framing.js';
 import { chunkBytes } from '../../dist/data/channel.js';
+import { framedCodec } from '../../dist/data/framed-codec.js';
 import { parseSignal } from '../../dist/signaling/signal.js';
 import { derivePeerState } from '../../dist/peer/state.js';
 import { IceRestarter } from '../../dist/peer/ice-restart.js';
@@ -63,6 +64,17 @@ test('chunk size follows maxMessageSize between a 16 KiB floor and a 256 KiB cap
   assert.equal(chunkBytes(1000), 16384 - HEADER_BYTES);
   assert.equal(chunkBytes(undefined), 262144 - HEADER_BYTES);
   assert.equal(chunkBytes(Infinity), 262144 - HEADER_BYTES);
+});
+
+test('a message that fits one frame of up to 256 KiB goes as one; a longer one goes in 64 KiB frames', () => {
+  const context = { label: 'bulk', reliable: true, maxMessageBytes: 1 << 28, maxMessageSize: () => 262144 };
+  const codec = framedCodec(context, {});
+  const one = codec.prepare(new Uint8Array(200000));
+  assert.equal(one.byteLength, 200000 + HEADER_BYTES);
+  const long = codec.prepare(new Uint8Array(300000));
+  const frames = [];
+  for (let piece = long.next(); piece !== undefined; piece = long.next()) frames.push(piece.byteLength - HEADER_BYTES);
+  assert.deepEqual(frames, [65523, 65523, 65523, 65523, 300000 - 4 * 65523]);
 });
 
 test('parseSignal accepts each kind, as an object or as JSON text', () => {
