@@ -141,7 +141,9 @@ admin: {
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
-  const stop = async () => {
+  /** Stops it; `SIGKILL` is a crash, with no goodbye to its clients. */
+  const stop = async (signal = 'SIGTERM') => {
+    if (signal === 'SIGKILL' && child.exitCode === null) child.kill('SIGKILL');
     await stopChild(child, 3000);
     rmSync(scratch, { recursive: true, force: true });
   };

@@ -1,6 +1,7 @@
 // Rooms with media: 'sfu' and 'auto' across engines: Chromium and Firefox pages, one member each
 // (a browser each), through Debian's Janus and peerkit-signal's SFU bridge; with a secret, every
 // frame is SFrame-encrypted by one engine and decrypted by the other (the CDN build's worker).
+// Janus is killed (SIGKILL) and started again mid-call.
 // With 'auto', 4 members share a mesh, a 5th moves the room to the SFU and its leaving moves it
 // back, and each page measures every stream's gap. Needs the built dist/ and Janus; run inside the private network
 // namespace: bash scripts/netns.sh node --test test/cross/room-sfu-cross.test.mjs
@@ -21,6 +22,15 @@ const all = [];
 const cleanup = [];
 let skipReason;
 let signal;
+let janusInstance;
+
+/** Kills Janus and starts it again on the same port, where the bridge reconnects. */
+async function restartJanus() {
+  const { port } = janusInstance;
+  await janusInstance.stop('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1000));
+  return startJanus({ port });
+}
 
 /** Joins the first 4 pages to `room` (with `secret`, if given) and returns their ids once each decodes the 3 others. */
 async function joinAndDecode(room, secret) {
@@ -49,7 +59,9 @@ async function started(start, stop) {
 before(async () => {
   skipReason = janusMissing() ?? (await missing(CHROMIUM)) ?? (await missing(FIREFOX));
   if (skipReason) return;
-  const { url: janus } = await started(startJanus, (j) => j.stop());
+  janusInstance = await startJanus();
+  cleanup.push(() => janusInstance.stop());
+  const janus = janusInstance.url;
   const server = await started(
     async () => createSignalingServer({ logger: false, tokenSecret: SECRET, janus: [janus] }),
     (s) => s.close(),
@@ -70,23 +82,65 @@ after(async () => {
   for (const close of cleanup.reverse()) await close().catch(() => {});
 });
 
-test('2 Chromium + 2 Firefox members: each decodes the 3 others through Janus, room.send reaches all, a leaver disappears', { skip: skipReason }, async (t) => {
-  if (skipReason) return t.skip(skipReason);
-  const members = all.slice(0, 4);
-  const ids = await joinAndDecode(`cross-sfu-${Date.now()}`);
-  for (const [i, member] of members.entries()) await member.call('send', `from ${i}`);
+/** Waits until each of `members` heard `text` from every other one, once. */
+async function everyoneHears(members, ids, text) {
+  for (const [i, member] of members.entries()) await member.call('send', `${text} from ${i}`);
   for (const [i, member] of members.entries()) {
     for (const [j] of members.entries()) {
       if (i === j) continue;
       const deadline = Date.now() + 10000;
-      while ((await member.call('heardFrom', `from ${j}`)).length !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual(await member.call('heardFrom', `from ${j}`), [ids[j]], `${member.name} heard ${members[j].name} once`);
+      while ((await member.call('heardFrom', `${text} from ${j}`)).length !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await member.call('heardFrom', `${text} from ${j}`), [ids[j]], `${member.name} heard ${members[j].name} once`);
     }
   }
+}
+
+const UPLOAD_MS = 4000;
+
+test('2 Chromium + 2 Firefox members: each decodes the 3 others through Janus sending one stream, room.send reaches all, Janus restarted re-forms the room, a leaver disappears; upload against a mesh of 4', { skip: skipReason }, async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const members = all.slice(0, 4);
+  const ids = await joinAndDecode(`cross-sfu-${Date.now()}`);
+  await everyoneHears(members, ids, 'sfu');
+  const throughSfu = [];
+  for (const member of members) throughSfu.push(await member.call('uploaded', UPLOAD_MS));
+  for (const [i, { sfu, mesh }] of throughSfu.entries()) {
+    assert.equal(sfu.streams, 1, `${members[i].name} sends one video stream to the SFU`);
+    assert.equal(mesh.bytes, 0, `${members[i].name} sends no video over its member Peers`);
+  }
+
+  janusInstance = await restartJanus();
+  const back = Date.now();
+  // The plays notice the crash on their own time: each member is polled until it decodes all 3 again.
+  for (const [i, member] of members.entries()) {
+    let frames = [];
+    for (const deadline = Date.now() + 60000; Date.now() < deadline; ) {
+      frames = await member.call('decoding', ids.filter((_, j) => j !== i), 2000);
+      if (frames.every((count) => count > 5)) break;
+    }
+    assert.ok(frames.every((count) => count > 5), `${member.name} decoded ${frames} frames in 2 s, a minute after Janus came back`);
+  }
+  t.diagnostic(`Janus killed and started again: every member decodes the 3 others again ${Date.now() - back} ms after it was back`);
+  await everyoneHears(members, ids, 'after the restart');
+
   const leaver = members.at(-1);
   assert.equal(await leaver.call('leave'), 'closed');
   for (const member of members.slice(0, -1)) assert.equal(await member.call('gone', ids.at(-1)), true);
   for (const member of members.slice(0, -1)) await member.call('leave');
+
+  // The same 4 members in a mesh: each sends its video to the 3 others.
+  const meshRoom = `cross-mesh-${Date.now()}`;
+  const meshIds = [];
+  for (const member of members) meshIds.push(await member.call('join', signal, meshRoom, createRoomToken(SECRET, meshRoom, 600), undefined, 'mesh'));
+  for (const [i, member] of members.entries()) await member.call('decodingOver', meshIds.filter((_, j) => j !== i), 'mesh');
+  const inMesh = [];
+  for (const member of members) inMesh.push(await member.call('uploaded', UPLOAD_MS));
+  for (const member of members) await member.call('leave');
+  const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
+  for (const [i, member] of members.entries()) {
+    t.diagnostic(`${member.name} video sent in ${UPLOAD_MS} ms: SFU room ${kib(throughSfu[i].sfu.bytes)} in 1 stream, mesh room ${kib(inMesh[i].mesh.bytes)} in ${inMesh[i].mesh.streams} streams`);
+    assert.equal(inMesh[i].mesh.streams, 3, `${member.name} sends 3 video streams in a mesh of 4`);
+  }
 });
 
 test('with a secret, every Chromium and Firefox member decrypts and decodes the 3 others (SFrame both ways)', { skip: skipReason }, async (t) => {
