@@ -151,7 +151,7 @@ export class MediaKeys {
 
   /** `member` was admitted: it gets a key that never encrypted anything it could have recorded. */
   admitted(member: Member): void {
-    if (!this.#closed && member.courier !== undefined) this.#schedule.admitted(member);
+    if (member.courier !== undefined) this.#schedule.admitted(member);
   }
 
   /** `member` is gone: its key stops after the overlap, and ours changes so it cannot read on. */
