@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { PeerKitError } from '../errors.js';
-import { clearBytes } from './codec.js';
+import { clearBytes, openFrame, sealFrame } from './codec.js';
 import { KeyStore } from './key-store.js';
 import { parseToWorker, parseTransformOptions, type FromWorker, type TransformOptions } from './messages.js';
 
@@ -74,18 +74,21 @@ async function encrypt(store: KeyStore, frame: EncodedFrame, options: TransformO
     return false;
   }
   const data = new Uint8Array(frame.data);
-  const clear = clearBytes(codecOf(frame, options), data);
-  frame.data = join(data.subarray(0, clear), await store.encrypt(kid, data.subarray(0, clear), data.subarray(clear)));
+  const { prefix, plaintext } = sealFrame(codecOf(frame, options), data);
+  frame.data = join(prefix, await store.encrypt(kid, prefix, plaintext));
   return true;
 }
 
 async function decrypt(store: KeyStore, frame: EncodedFrame, options: TransformOptions, transformer: ScriptTransformer | undefined): Promise<boolean> {
   const data = new Uint8Array(frame.data);
-  const clear = clearBytes(codecOf(frame, options), data);
+  const codec = codecOf(frame, options);
+  const prefix = data.subarray(0, clearBytes(codec, data));
   try {
-    const plaintext = await store.decrypt(data.subarray(0, clear), data.subarray(clear));
+    const plaintext = await store.decrypt(prefix, data.subarray(prefix.length));
     if (!plaintext) return false;
-    frame.data = join(data.subarray(0, clear), plaintext);
+    const opened = openFrame(codec, prefix, plaintext);
+    if (!opened) throw new PeerKitError('DECRYPT_FAILED', 'The VP8 frame tag inside the ciphertext disagrees with the clear one.');
+    frame.data = opened.buffer as ArrayBuffer;
   } catch (error) {
     // Dropped, never passed on: the decoder must not see ciphertext as if it were a picture.
     if (!failing.has(options.id)) report({ type: 'decrypt-failed', id: options.id, reason: error instanceof Error ? error.message : String(error) });

@@ -2,7 +2,7 @@
 // rules with a fake clock. Run after `npm run --silent build`: it imports from dist/.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clearBytes } from '../../dist/e2ee/codec.js';
+import { clearBytes, openFrame, sealFrame } from '../../dist/e2ee/codec.js';
 import { KeyStore } from '../../dist/e2ee/key-store.js';
 import { parseToWorker } from '../../dist/e2ee/messages.js';
 import { decodeHeader, deriveKeyMaterial, encodeHeader, encryptFrame, deriveKey, keyScheduleLabels, nonceFor } from '../../dist/e2ee/sframe.js';
@@ -480,6 +480,29 @@ test('clearBytes keeps the VP8 frame tag (and key frame header) and the Opus TOC
   assert.equal(clearBytes('video/AV1', keyFrame), 0);
   assert.equal(clearBytes('video/vp8', Uint8Array.of(0x50, 1)), 2);
   assert.equal(clearBytes('audio/opus', new Uint8Array(0)), 0);
+});
+
+test('sealFrame hides the VP8 first partition size from the clear prefix, and openFrame gives the frame back', () => {
+  const keyFrame = Uint8Array.of(0x50, 0x2b, 0x01, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01, 0x00, 0x11);
+  const sealedKey = sealFrame('video/VP8', keyFrame);
+  // Key frame bit, version and show frame kept; a first partition of 2^19 - 1 bytes; start code and size as they were.
+  assert.equal(toHex(sealedKey.prefix), 'f0ffff9d012a8002e001');
+  assert.equal(toHex(sealedKey.plaintext), '502b010011');
+  assert.equal(toHex(openFrame('video/vp8', sealedKey.prefix, sealedKey.plaintext)), toHex(keyFrame));
+  const deltaFrame = Uint8Array.of(0x31, 0x02, 0x00, 0x44, 0x55);
+  const sealedDelta = sealFrame('video/vp8', deltaFrame);
+  assert.equal(toHex(sealedDelta.prefix), 'f1ffff');
+  assert.equal(toHex(sealedDelta.plaintext), '3102004455');
+  assert.equal(toHex(openFrame('video/vp8', sealedDelta.prefix, sealedDelta.plaintext)), toHex(deltaFrame));
+  // A tag inside that is not the one outside (here a delta frame's under a key frame's prefix).
+  assert.equal(openFrame('video/vp8', sealedKey.prefix, sealedDelta.plaintext), undefined);
+  assert.equal(openFrame('video/vp8', sealedDelta.prefix, Uint8Array.of(0x31)), undefined);
+  // Too short for a tag, and other codecs: prefix and plaintext as clearBytes cuts them.
+  assert.deepEqual([...sealFrame('video/vp8', Uint8Array.of(0x50, 1)).prefix], [0x50, 1]);
+  const opus = sealFrame('audio/opus', Uint8Array.of(0x78, 1, 2));
+  assert.deepEqual([[...opus.prefix], [...opus.plaintext]], [[0x78], [1, 2]]);
+  assert.deepEqual([...openFrame('audio/opus', opus.prefix, opus.plaintext)], [0x78, 1, 2]);
+  assert.equal(sealFrame('video/VP9', keyFrame).prefix.length, 0);
 });
 
 test('the worker rejects messages that are not its own', () => {
