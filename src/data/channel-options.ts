@@ -24,14 +24,15 @@ export interface ChannelOptions {
    * `send()` hands data to the browser only while its buffer holds less than this many bytes;
    * past it, sends wait for the buffer to drain. Unset, the mark adapts to the link: it grows
    * while the buffer drains empty between sends (the link waits for data) and shrinks while it
-   * does not, between 64 KiB and 4 MiB, starting at 1 MiB; where the buffer is found empty after
+   * does not, between 64 KiB and 4 MiB, starting at 64 KiB; where the buffer is found empty after
    * every wait (Firefox drains it in bursts), it halves instead.
    * @default undefined (adaptive)
    */
   highWaterMark?: number;
   /**
    * Waiting sends resume once the browser's buffer falls to this many bytes. With an adaptive
-   * high-water mark, this is where it starts, and it keeps the same share of the mark as it adapts.
+   * high-water mark, they resume at this many bytes' share of the 64 KiB starting mark (all of it
+   * at most) of whatever the mark has become: by default, as soon as the buffer is under the mark.
    * @default 262144
    */
   lowWaterMark?: number;
