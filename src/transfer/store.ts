@@ -176,8 +176,11 @@ export class OpfsStore implements BlockStore {
   /** Opens (or creates) folder `name` of `offer`, in `folder`, which is the one {@link opfsFolder} gives. */
   static async open(folder: Directory, offer: OfferMessage, name = offer.id): Promise<OpfsStore> {
     const dir = await folder.getDirectoryHandle(name, { create: true });
-    const store = new OpfsStore(folder, dir, offer, name, await WorkerWriter.start(STORE_FOLDER, name));
-    await store.touch();
+    // The worker starts while the offer is written: both are round trips to storage, and the
+    // sender waits for the acceptance that follows.
+    const [writer] = await Promise.all([WorkerWriter.start(STORE_FOLDER, name), writeFile(dir, OFFER_FILE, JSON.stringify(offer))]);
+    const store = new OpfsStore(folder, dir, offer, name, writer);
+    store.touched = Date.now();
     return store;
   }
 
@@ -189,9 +192,9 @@ export class OpfsStore implements BlockStore {
 
   async finish(): Promise<File> {
     await this.writer?.close();
-    await this.touch();
     // All at once: each is a round trip to the browser's storage process, 1024 of them for a GiB.
-    const parts = await Promise.all(Array.from({ length: blockCount(this.offer.size, this.offer.blockSize) }, async (_, i) => (await this.dir.getFileHandle(String(i))).getFile()));
+    const files = Array.from({ length: blockCount(this.offer.size, this.offer.blockSize) }, async (_, i) => (await this.dir.getFileHandle(String(i))).getFile());
+    const [parts] = await Promise.all([Promise.all(files), this.touch()]);
     // A File made of the block files refers to them on disk rather than copying them into memory.
     return new File(parts, this.offer.name, { type: this.offer.type, lastModified: this.offer.lastModified });
   }
