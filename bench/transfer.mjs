@@ -5,6 +5,9 @@
 //   node bench/transfer.mjs                         (re-runs itself inside scripts/netns.sh)
 //   PEERKIT_BENCH_LARGE=1073741824 PEERKIT_BENCH_ENGINES=chromium node bench/transfer.mjs
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
@@ -28,12 +31,17 @@ const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.l
 
 async function open(engine, url) {
   if (engine === 'chromium') {
-    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--enable-precise-memory-info', '--js-flags=--expose-gc'] });
-    const page = await browser.newPage();
+    // A profile on disk: an off-the-record one keeps OPFS and Blobs in memory, with a quota that
+    // refuses a file of a few GiB, where a user's browser writes them to disk.
+    const profile = await mkdtemp(join(tmpdir(), 'peerkit-bench-'));
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--enable-precise-memory-info', '--js-flags=--expose-gc'] });
+    const page = await context.newPage();
     await page.goto(url);
+    const browser = { close: () => context.close().finally(() => rm(profile, { recursive: true, force: true })) };
     return { browser, page };
   }
-  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX_PATH, headless: true, extraPrefsFirefox: FIREFOX_PREFS });
+  // A GiB-sized transfer outlasts puppeteer's 180 s limit on one evaluate().
+  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX_PATH, headless: true, extraPrefsFirefox: FIREFOX_PREFS, protocolTimeout: 0 });
   const page = await browser.newPage();
   await page.goto(url);
   return { browser, page };
