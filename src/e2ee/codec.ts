@@ -54,7 +54,6 @@ export function clearBytes(codec: CodecName, frame: Uint8Array): number {
   return Math.min(count, frame.length);
 }
 
-
 /** The parts of a frame the sender encrypts: the clear prefix as sent, and the plaintext. */
 export interface SealedParts {
   readonly prefix: Uint8Array;
@@ -77,8 +76,8 @@ function isVp8(codec: CodecName): boolean {
  */
 export function sealFrame(codec: CodecName, frame: Uint8Array): SealedParts {
   const clear = clearBytes(codec, frame);
-  if (!isVp8(codec) || clear < VP8_TAG) return { prefix: frame.slice(0, clear), plaintext: frame.subarray(clear) };
   const prefix = frame.slice(0, clear);
+  if (!isVp8(codec) || clear < VP8_TAG) return { prefix, plaintext: frame.subarray(clear) };
   prefix[0] = (prefix[0] ?? 0) | 0xe0;
   prefix.fill(0xff, 1, VP8_TAG);
   const plaintext = new Uint8Array(VP8_TAG + frame.length - clear);
