@@ -20,15 +20,16 @@ export function makeFile(size, name = 'data.bin', lastModified = 1700000000000) 
 
 /**
  * Sends `file` from `sender` to `receiver` (two Transfers) and waits for `done`, sampling the JS
- * heap where the engine reports it (`performance.memory`, Chromium).
- * @returns the time in ms, the received File, and the heap's peak growth (null where unknown)
+ * heap where the engine reports it (`performance.memory`, Chromium) unless `sampleHeap` is false:
+ * precise heap figures cost the page's main thread about a tenth of a second per 128 MiB.
+ * @returns the time in ms, the received File, and the heap's peak growth (null where unknown or not sampled)
  */
-export async function timedTransfer(sender, receiver, file) {
-  const heap = () => performance.memory?.usedJSHeapSize;
+export async function timedTransfer(sender, receiver, file, sampleHeap = true) {
+  const heap = () => (sampleHeap ? performance.memory?.usedJSHeapSize : undefined);
   globalThis.gc?.();
   const before = heap();
   let peak = before ?? 0;
-  const timer = setInterval(() => (peak = Math.max(peak, heap() ?? 0)), 20);
+  const timer = sampleHeap ? setInterval(() => (peak = Math.max(peak, heap() ?? 0)), 20) : undefined;
   let accepted;
   receiver.on('transfer', (incoming) => (accepted = incoming.accept()));
   const t0 = performance.now();

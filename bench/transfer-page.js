@@ -10,8 +10,11 @@ let file;
 /** The floor, as bench/run.mjs measures it: a plain RTCDataChannel, 256 KiB sends under a 1 MiB high-water mark. */
 const raw = (total) => rawBulk(total, 256 << 10, 256 << 10, MiB);
 
-/** sendFile() from one Peer to another until `done`: the receiver verified the whole file. */
-async function transfer(total, opfs) {
+/**
+ * sendFile() from one Peer to another until `done`: the receiver verified the whole file. With
+ * `sampleHeap`, the heap's peak growth is measured too (at some cost to the throughput).
+ */
+async function transfer(total, opfs, sampleHeap = false) {
   const peers = [new Peer(), new Peer()];
   const [a, b] = peers;
   for (const [from, to] of [peers, [b, a]]) from.on('signal', (m) => to.signal(m));
@@ -19,7 +22,7 @@ async function transfer(total, opfs) {
   const receiver = createTransfers(b, { opfs });
   await Promise.all([a.connected, b.connected]);
   if (file?.size !== total) file = makeFile(total, 'bench.bin', 1);
-  const { ms, heapGrowth } = await timedTransfer(sender, receiver, file);
+  const { ms, heapGrowth } = await timedTransfer(sender, receiver, file, sampleHeap);
   await Promise.all([a.close(), b.close()]);
   const root = await navigator.storage.getDirectory();
   await root.removeEntry('peerkit-transfers', { recursive: true }).catch(() => {});

@@ -79,7 +79,7 @@ async function run(engine, base) {
       );
       results.push(ratio >= 0.9);
     }
-    const large = await page.evaluate((n) => window.bench.transfer(n, true), LARGE);
+    const large = await page.evaluate((n) => window.bench.transfer(n, true, true), LARGE);
     const heap = large.heapGrowth === null ? 'not measurable in this engine' : `${(large.heapGrowth / MiB).toFixed(1)} MiB`;
     const bounded = large.heapGrowth === null || large.heapGrowth < 64 * MiB;
     console.log(`${engine}: ${LARGE / MiB} MiB into OPFS at ${rate(LARGE, large.ms).toFixed(1)} MiB/s; peak JS heap growth of both sides ${heap} (target < 64 MiB) ${verdict(bounded)}`);
