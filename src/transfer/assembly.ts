@@ -7,6 +7,8 @@ import type { PartialBlocks, PieceMessage } from './protocol.js';
  * again); past this the oldest is dropped and fetched again whole.
  */
 const MAX_PARTIAL_BLOCKS = 4;
+/** Buffers kept for the next blocks: a fresh buffer costs its page faults, a reused one none. */
+const MAX_SPARE = 2;
 
 /** A block being put together from its pieces: the hash they all carry and the bytes from its start. */
 interface PartialBlock {
@@ -30,6 +32,7 @@ export class Assembly {
   private readonly partial = new Map<number, PartialBlock>();
   /** Blocks refused mid-way: the rest of their pieces is ignored until one comes again from byte 0. */
   private readonly refused = new Set<number>();
+  private readonly spare: ArrayBuffer[] = [];
 
   /**
    * Takes a piece of a block `length` bytes long. It must start at or before the end of what is
@@ -48,7 +51,8 @@ export class Assembly {
     }
     this.refused.delete(index);
     if (!held) {
-      held = { hash, data: new Uint8Array(length), have: 0 };
+      const reused = this.spare.at(-1)?.byteLength === length ? this.spare.pop() : undefined;
+      held = { hash, data: reused ? new Uint8Array(reused) : new Uint8Array(length), have: 0 };
       this.partial.set(index, held);
       const oldest = this.partial.keys().next().value;
       if (this.partial.size > MAX_PARTIAL_BLOCKS && oldest !== undefined) this.partial.delete(oldest);
@@ -62,6 +66,15 @@ export class Assembly {
     if (held.have < length) return undefined;
     this.partial.delete(index);
     return { index, hash: held.hash, data: held.data };
+  }
+
+  /**
+   * Takes back a buffer a whole block was delivered in, once nothing refers to it any more, to
+   * put a later block together in. Every byte of a block is written before it is delivered, so
+   * what the buffer held before never shows.
+   */
+  recycle(buffer: ArrayBuffer | undefined): void {
+    if (buffer && buffer.byteLength > 0 && this.spare.length < MAX_SPARE) this.spare.push(buffer);
   }
 
   /** How many bytes are held from the start of each block received in part, for an `accept`. */

@@ -246,12 +246,13 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
     if (toHex(hash) !== toHex(block.hash) || block.data.byteLength !== blockLength(block.index, this.size, this.offer.blockSize)) {
       this.refetchedBlocks++;
       this.link.control({ v: TRANSFER_VERSION, t: 'nack', id: this.id, index: block.index });
-      return;
+      return this.assembly.recycle(block.data.buffer as ArrayBuffer);
     }
-    await store.write(block.index, block.data);
+    const length = block.data.byteLength;
+    this.assembly.recycle(await store.write(block.index, block.data));
     if (this.finished || this.hashes.has(block.index)) return;
     this.hashes.set(block.index, hash);
-    this.bytes += block.data.byteLength;
+    this.bytes += length;
     this.link.control({ v: TRANSFER_VERSION, t: 'ack', id: this.id, index: block.index });
     this.emit('progress', this.meter.reading(this.bytes));
     await this.check();

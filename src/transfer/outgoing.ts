@@ -1,6 +1,7 @@
 import { PeerKitError } from '../errors.js';
 import type { OfferMessage, PartialBlocks, Ranges } from './protocol.js';
 import { TRANSFER_VERSION, blockCount, blockLength, fileRoot, sha256, transferId } from './protocol.js';
+import { BlockReader } from './reader.js';
 import type { Transfer, TransferEngine, TransferProgress, TransferState } from './transfer.js';
 
 /** A block read from the file and hashed, ready to go out. */
@@ -54,6 +55,7 @@ export class Outgoing implements TransferEngine {
   /** Bytes handed to the browser a second time (see `Transfer.resentBytes`). */
   resent = 0;
   private readonly file: Blob;
+  private readonly reader: BlockReader;
   private readonly count: number;
   private readonly hashes: (Uint8Array | undefined)[] = [];
   /** Per block, how far into it pieces were ever handed to a channel: what goes again below that is resent. */
@@ -73,6 +75,7 @@ export class Outgoing implements TransferEngine {
     private readonly link: TransferLink,
   ) {
     this.file = transfer.file;
+    this.reader = new BlockReader(this.file, link.blockSize);
     this.count = blockCount(transfer.size, link.blockSize);
     this.meter = new Meter(transfer.size);
     transfer.drive(this);
@@ -102,12 +105,14 @@ export class Outgoing implements TransferEngine {
 
   stopped(): void {
     this.ahead.clear();
+    this.reader.close();
     if (this.transferId) this.link.forget(this.transferId);
   }
 
   /** Hashes the first block and works out the id. */
   async prepare(): Promise<OfferMessage> {
     const first = await this.read(0);
+    this.release(first);
     const { name, size } = this.transfer;
     this.transferId = await transferId(name, size, this.file instanceof File ? this.file.lastModified : 0, this.link.blockSize, first.hash);
     if (this.transfer.state === 'preparing') this.transfer.setState('offered');
@@ -193,6 +198,11 @@ export class Outgoing implements TransferEngine {
     return { index, from, block };
   }
 
+  /** Block `block` went out (or will not): its buffer is read into again. */
+  release(block: PreparedBlock): void {
+    this.reader.release(block.data);
+  }
+
   /** Whether the rest of block `index` should still go out: not once it was refused or the connection went. */
   sends(index: number): boolean {
     return this.inflight.has(index) && !this.finished;
@@ -227,8 +237,7 @@ export class Outgoing implements TransferEngine {
   }
 
   private async read(index: number): Promise<PreparedBlock> {
-    const start = index * this.link.blockSize;
-    const data = new Uint8Array(await this.file.slice(start, start + this.length(index)).arrayBuffer());
+    const data = await this.reader.read(index);
     const hash = await sha256(data);
     this.hashes[index] = hash;
     return { index, hash, data };
@@ -240,7 +249,7 @@ export class Outgoing implements TransferEngine {
     if (this.acked.size < this.count || state === 'verifying' || this.finished || !this.transferId) return;
     this.transfer.setState('verifying');
     try {
-      for (let i = 0; i < this.count; i++) if (!this.hashes[i]) await this.read(i);
+      for (let i = 0; i < this.count; i++) if (!this.hashes[i]) this.release(await this.read(i));
     } catch (err) {
       this.link.control({ v: TRANSFER_VERSION, t: 'cancel', id: this.transferId, reason: 'cancel' });
       return this.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${this.name}" could not be read again.`, { cause: err }));

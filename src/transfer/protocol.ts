@@ -110,13 +110,12 @@ export async function transferId(name: string, size: number, lastModified: numbe
   return toHex(await sha256(new TextEncoder().encode(text)));
 }
 
-/** A piece message: header and data in one buffer. */
-export function encodePiece(id: string, index: number, offset: number, hash: Uint8Array, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(PIECE_HEADER_BYTES + data.byteLength);
+/** A piece message: header and data in one buffer, `out` when given (it must be exactly that long). */
+export function encodePiece(id: string, index: number, offset: number, hash: Uint8Array, data: Uint8Array, out: Uint8Array = new Uint8Array(PIECE_HEADER_BYTES + data.byteLength)): Uint8Array {
   out[0] = TRANSFER_VERSION;
   out[1] = PIECE_KIND;
   for (let i = 0; i < 32; i++) out[2 + i] = parseInt(id.slice(i * 2, i * 2 + 2), 16);
-  const view = new DataView(out.buffer);
+  const view = new DataView(out.buffer, out.byteOffset);
   view.setUint32(34, index);
   view.setUint32(38, offset);
   out.set(hash, 42);

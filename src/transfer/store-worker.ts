@@ -14,17 +14,21 @@ interface WriteRequest {
   data: ArrayBuffer;
 }
 
-/** The worker's answer: `seq` 0 says whether it can write at all, any other `seq` that a write ended. */
+/**
+ * The worker's answer: `seq` 0 says whether it can write at all, any other `seq` that a write
+ * ended, handing its buffer back to be filled again.
+ */
 interface WriteReply {
   seq: number;
   ok: boolean;
   error?: string;
+  data?: ArrayBuffer;
 }
 
 /** What the worker's global scope offers; the DOM typings here are the window's. */
 interface WorkerScope {
   onmessage: ((event: MessageEvent<WriteRequest>) => void) | null;
-  postMessage(reply: WriteReply): void;
+  postMessage(reply: WriteReply, transfer?: Transferable[]): void;
   navigator: Navigator;
 }
 
@@ -93,7 +97,7 @@ function workerMain(): void {
     busy.set(key, settled);
     void settled.then(() => busy.get(key) === settled && busy.delete(key));
     done.then(
-      () => scope.postMessage({ seq: request.seq, ok: true }),
+      () => scope.postMessage({ seq: request.seq, ok: true, data: request.data }, [request.data]),
       (err: unknown) => scope.postMessage({ seq: request.seq, ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
     );
   };
@@ -107,7 +111,7 @@ function workerMain(): void {
 export class WorkerWriter {
   private seq = 0;
   private closed = false;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (data: ArrayBuffer | undefined) => void; reject: (err: Error) => void }>();
 
   private constructor(
     private readonly worker: Worker,
@@ -118,7 +122,7 @@ export class WorkerWriter {
       const job = this.waiting.get(data.seq);
       if (!job) return;
       this.waiting.delete(data.seq);
-      if (data.ok) job.resolve();
+      if (data.ok) job.resolve(data.data);
       else job.reject(new Error(data.error ?? 'the block could not be written'));
     };
     worker.onerror = (event) => {
@@ -151,15 +155,19 @@ export class WorkerWriter {
     return undefined;
   }
 
-  /** Writes `data` as the file `name`; resolves once it is flushed. Copies `data`, so the caller keeps it. */
-  write(name: string, data: Uint8Array): Promise<void> {
+  /**
+   * Writes `data` as the file `name`; resolves once it is flushed, with the buffer back. Takes
+   * `data`: its buffer moves to the worker (and is detached here) when `data` spans all of it, so
+   * a block is not copied.
+   */
+  write(name: string, data: Uint8Array): Promise<ArrayBuffer | undefined> {
     if (this.closed) return Promise.reject(new Error('the store is closed'));
     const seq = ++this.seq;
-    const copy = data.slice();
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      const request: WriteRequest = { seq, folder: this.folder, dir: this.dir, name, data: copy.buffer };
-      this.worker.postMessage(request, [copy.buffer]);
+      const request: WriteRequest = { seq, folder: this.folder, dir: this.dir, name, data: own.buffer as ArrayBuffer };
+      this.worker.postMessage(request, [own.buffer]);
     });
   }
 
@@ -173,7 +181,7 @@ export class WorkerWriter {
     const job = this.waiting.get(seq);
     if (!job) return done();
     this.waiting.set(seq, {
-      resolve: () => (job.resolve(), done()),
+      resolve: (data) => (job.resolve(data), done()),
       reject: (err) => (job.reject(err), done()),
     });
   }

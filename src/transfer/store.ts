@@ -15,8 +15,12 @@ const OFFER_FILE = 'offer.json';
 
 /** The receiving side of one transfer's bytes. */
 export interface BlockStore {
-  /** Writes one verified block; resolves once it is stored. */
-  write(index: number, data: Uint8Array): Promise<void>;
+  /**
+   * Writes one verified block; resolves once it is stored, with a buffer of the block's size the
+   * caller may fill again where the store is done with it. Takes `data`: the caller must not use
+   * it again (it may be detached).
+   */
+  write(index: number, data: Uint8Array): Promise<ArrayBuffer | undefined>;
   /** Every block is written and verified: the result. */
   finish(): Promise<File | undefined>;
   /** Gives up: removes what was stored. */
@@ -184,10 +188,11 @@ export class OpfsStore implements BlockStore {
     return store;
   }
 
-  async write(index: number, data: Uint8Array): Promise<void> {
-    await (this.writer ? this.writer.write(String(index), data) : writeFile(this.dir, String(index), data));
+  async write(index: number, data: Uint8Array): Promise<ArrayBuffer | undefined> {
+    const spare = this.writer ? await this.writer.write(String(index), data) : await writeFile(this.dir, String(index), data).then(() => data.buffer as ArrayBuffer);
     // The sweep reads the offer file's age; a transfer in progress keeps it fresh.
     if (Date.now() - this.touched > 60000) await this.touch();
+    return spare;
   }
 
   async finish(): Promise<File> {
@@ -221,9 +226,10 @@ export class MemoryStore implements BlockStore {
 
   constructor(private readonly offer: OfferMessage) {}
 
-  write(index: number, data: Uint8Array): Promise<void> {
+  /** A Blob holds a copy of its bytes, so the buffer comes back at once. */
+  write(index: number, data: Uint8Array): Promise<ArrayBuffer> {
     this.blocks[index] = new Blob([data as Uint8Array<ArrayBuffer>]);
-    return Promise.resolve();
+    return Promise.resolve(data.buffer as ArrayBuffer);
   }
 
   finish(): Promise<File> {
@@ -259,8 +265,9 @@ export class SinkStore implements BlockStore {
     return this.nextIndex;
   }
 
-  async write(index: number, data: Uint8Array): Promise<void> {
-    this.waiting.set(index, data.slice());
+  /** The stream keeps what it was given: no buffer comes back. */
+  async write(index: number, data: Uint8Array): Promise<undefined> {
+    this.waiting.set(index, data);
     for (let block = this.waiting.get(this.nextIndex); block; block = this.waiting.get(this.nextIndex)) {
       this.waiting.delete(this.nextIndex);
       this.nextIndex++;

@@ -10,9 +10,9 @@ import type { Peer } from '../peer/peer.js';
 import type { PeerState } from '../peer/state.js';
 import { IncomingTransfer } from './incoming.js';
 import { Outgoing } from './outgoing.js';
-import type { TakenBlock } from './outgoing.js';
+import type { PreparedBlock, TakenBlock } from './outgoing.js';
 import type { ControlMessage, GotMessage, OfferMessage } from './protocol.js';
-import { PIECE_BYTES, TRANSFER_LABEL, TRANSFER_VERSION, decodePiece, encodePiece, parseControl } from './protocol.js';
+import { PIECE_BYTES, PIECE_HEADER_BYTES, TRANSFER_LABEL, TRANSFER_VERSION, decodePiece, encodePiece, parseControl } from './protocol.js';
 import { claimFolder, loadStored, opfsFolder, sweep } from './store.js';
 import type { FolderClaim } from './store.js';
 import { Transfer } from './transfer.js';
@@ -61,6 +61,8 @@ export class Transfers extends Emitter<TransfersEvents> {
   private unconfirmed = 0;
   private readonly inFlightLimit: number;
   private confirmedWaiter: (() => void) | undefined;
+  /** The last piece message, once the browser has it: the next piece of the same size is built in it. */
+  private spare: Uint8Array | undefined;
 
   /** @internal Use {@link createTransfers}. */
   constructor(peer: Peer, options: TransfersOptions = {}) {
@@ -233,14 +235,15 @@ export class Transfers extends Emitter<TransfersEvents> {
     try {
       for (let next = this.pick(), out = this.channelOut(); next && out; next = this.pick(), out = this.channelOut()) {
         const { transfer, index, from, block } = next;
-        let data: Uint8Array, hash: Uint8Array;
+        let prepared: PreparedBlock;
         try {
-          ({ data, hash } = await block);
+          prepared = await block;
         } catch (err) {
           transfer.ended('failed', new PeerKitError('BAD_ARGUMENT', `"${transfer.name}" could not be read.`, { cause: err }));
           continue;
         }
-        await this.sendPieces(out, transfer, index, from, hash, data);
+        await this.sendPieces(out, transfer, index, from, prepared.hash, prepared.data);
+        transfer.release(prepared);
       }
     } finally {
       this.pumping = false;
@@ -259,15 +262,21 @@ export class Transfers extends Emitter<TransfersEvents> {
       const start = next;
       const end = Math.min(data.byteLength, start + PIECE_BYTES);
       next = end;
-      const message = encodePiece(id, index, start, hash, data.subarray(start, end));
+      const spare = this.spare?.byteLength === PIECE_HEADER_BYTES + end - start ? this.spare : undefined;
+      this.spare = undefined;
+      const message = encodePiece(id, index, start, hash, data.subarray(start, end), spare);
       this.options.tamper?.(index, message);
       await this.roomInFlight(out, message.byteLength);
       if (out !== this.out) return;
       this.unconfirmed += message.byteLength;
       // Counted once handed to the browser: a piece still in this side's queue when the
-      // connection went was never sent.
+      // connection went was never sent. Once handed, the channel holds no view of the message,
+      // so the next piece is built in it.
       const handed = out.send(message).then(
-        () => transfer.sending(index, start, end),
+        () => {
+          this.spare = message;
+          transfer.sending(index, start, end);
+        },
         () => this.lost(out, transfer),
       );
       await Promise.race([handed, this.gone]);

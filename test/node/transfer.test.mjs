@@ -16,6 +16,7 @@ import {
   transferId,
 } from '../../dist/transfer/protocol.js';
 import { Assembly } from '../../dist/transfer/assembly.js';
+import { BlockReader } from '../../dist/transfer/reader.js';
 import { PeerKitError } from '../../dist/index.js';
 
 const ID = 'ab'.repeat(32);
@@ -32,6 +33,15 @@ test('a piece message carries id, block index, offset, block hash and data, and 
   assert.equal(piece.offset, 131072);
   assert.deepEqual(piece.hash, hash);
   assert.deepEqual(piece.data, data);
+});
+
+test('a piece message built in a spare buffer is the same message, in that buffer', async () => {
+  const data = new TextEncoder().encode('piece data');
+  const hash = await sha256(data);
+  const spare = new Uint8Array(PIECE_HEADER_BYTES + data.byteLength).fill(0xff);
+  const message = encodePiece(ID, 3, 5, hash, data, spare);
+  assert.equal(message, spare);
+  assert.deepEqual(message, encodePiece(ID, 3, 5, hash, data));
 });
 
 test('a piece message matches the byte layout of docs/protocol.md 11.1', async () => {
@@ -155,4 +165,62 @@ test('Assembly holds at most four blocks in part, dropping the oldest', () => {
   const assembly = new Assembly();
   for (let index = 0; index < 6; index++) assembly.add({ id: ID, index, offset: 0, hash, data: new Uint8Array(2) }, 10);
   assert.deepEqual(assembly.held(), [[2, 2], [3, 2], [4, 2], [5, 2]]);
+});
+
+test('Assembly puts a later block together in a recycled buffer, every byte of it written again', () => {
+  const hash = new Uint8Array(32);
+  const assembly = new Assembly();
+  const first = assembly.add({ id: ID, index: 0, offset: 0, hash, data: new Uint8Array(8).fill(1) }, 8);
+  first.data.fill(9);
+  assembly.recycle(first.data.buffer);
+  assembly.add({ id: ID, index: 1, offset: 0, hash, data: Uint8Array.of(2, 2, 2) }, 8);
+  const second = assembly.add({ id: ID, index: 1, offset: 3, hash, data: Uint8Array.of(3, 3, 3, 3, 3) }, 8);
+  assert.equal(second.data.buffer, first.data.buffer);
+  assert.deepEqual([...second.data], [2, 2, 2, 3, 3, 3, 3, 3]);
+  // A buffer of another size is not used for this one.
+  assembly.recycle(new ArrayBuffer(4));
+  assert.equal(assembly.add({ id: ID, index: 2, offset: 0, hash, data: new Uint8Array(8) }, 8).data.byteLength, 8);
+});
+
+/** A file of `size` bytes numbered 0, 1, 2... (mod 251), whose streams are byte streams (as Blob's) or not. */
+function numberedFile(size, { byteStream = true, chunk = 7 } = {}) {
+  const bytes = Uint8Array.from({ length: size }, (_, i) => i % 251);
+  const blob = new Blob([bytes]);
+  const sliced = (start) => ({
+    stream: () => {
+      if (byteStream) return blob.slice(start).stream();
+      let at = start;
+      // Chunks of an odd size that straddle the blocks, as a default reader may give them.
+      return new ReadableStream({ pull: (c) => (at < size ? c.enqueue(bytes.slice(at, (at += chunk))) : c.close()) });
+    },
+  });
+  return { bytes, file: { size, slice: sliced, stream: () => sliced(0).stream() } };
+}
+
+for (const byteStream of [true, false]) {
+  test(`BlockReader reads blocks in order, after a jump and at the short end, with buffers given back between (${byteStream ? 'byte stream' : 'default stream'})`, async () => {
+    const { bytes, file } = numberedFile(50, { byteStream });
+    const reader = new BlockReader(file, 16);
+    const expect = (index) => [...bytes.subarray(index * 16, index * 16 + 16)];
+    const zero = await reader.read(0);
+    assert.deepEqual([...zero], expect(0));
+    reader.release(zero);
+    const [one, two] = await Promise.all([reader.read(1), reader.read(2)]);
+    assert.deepEqual([[...one], [...two]], [expect(1), expect(2)]);
+    reader.release(one);
+    // Backwards, then on again: a new stream from the block asked for.
+    assert.deepEqual([...(await reader.read(1))], expect(1));
+    const last = await reader.read(3);
+    assert.deepEqual([...last], expect(3));
+    assert.equal(last.byteLength, 2);
+    reader.close();
+  });
+}
+
+test('BlockReader rejects a block the file no longer has, and reads again after', async () => {
+  const { bytes, file } = numberedFile(40);
+  const shrunk = { ...file, size: 64 };
+  const reader = new BlockReader(shrunk, 16);
+  await assert.rejects(reader.read(2), /the file ended at 40 of 64 bytes/);
+  assert.deepEqual([...(await reader.read(0))], [...bytes.subarray(0, 16)]);
 });
