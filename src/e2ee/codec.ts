@@ -86,18 +86,21 @@ export function sealFrame(codec: CodecName, frame: Uint8Array): SealedParts {
   return { prefix, plaintext };
 }
 
+/** `head` then `tail`, in a buffer of their own. */
+export function join(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  const out = new Uint8Array(head.length + tail.length);
+  out.set(head);
+  out.set(tail, head.length);
+  return out;
+}
+
 /**
  * The frame that {@link sealFrame} split into `prefix` and `plaintext`, or `undefined` when the
  * plaintext's VP8 tag disagrees with the prefix's (a frame no honest sender makes).
  */
 export function openFrame(codec: CodecName, prefix: Uint8Array, plaintext: Uint8Array): Uint8Array | undefined {
-  const vp8 = isVp8(codec) && prefix.length >= VP8_TAG;
-  const frame = new Uint8Array(prefix.length + plaintext.length - (vp8 ? VP8_TAG : 0));
-  if (!vp8) {
-    frame.set(prefix);
-    frame.set(plaintext, prefix.length);
-    return frame;
-  }
+  if (!isVp8(codec) || prefix.length < VP8_TAG) return join(prefix, plaintext);
+  const frame = new Uint8Array(prefix.length + plaintext.length - VP8_TAG);
   // The key frame bit, version and show frame bit are in both: they must agree.
   if (plaintext.length < VP8_TAG || ((plaintext[0] ?? 0) & 0x1f) !== ((prefix[0] ?? 0) & 0x1f)) return undefined;
   frame.set(plaintext.subarray(0, VP8_TAG));

@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { PeerKitError } from '../errors.js';
-import { clearBytes, openFrame, sealFrame } from './codec.js';
+import { clearBytes, join, openFrame, sealFrame } from './codec.js';
 import { KeyStore } from './key-store.js';
 import { parseToWorker, parseTransformOptions, type FromWorker, type TransformOptions } from './messages.js';
 
@@ -59,13 +59,6 @@ function codecOf(frame: EncodedFrame, options: TransformOptions): string {
   return typeof mimeType === 'string' ? mimeType : options.kind === 'audio' ? 'audio/opus' : 'video/vp8';
 }
 
-function join(head: Uint8Array, tail: Uint8Array): ArrayBuffer {
-  const out = new Uint8Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
-  return out.buffer;
-}
-
 async function encrypt(store: KeyStore, frame: EncodedFrame, options: TransformOptions, transformer: ScriptTransformer | undefined): Promise<boolean> {
   const kid = senderKeys.get(options.id);
   // Never send a frame in the clear: without its key, a sender's frames are dropped.
@@ -75,7 +68,7 @@ async function encrypt(store: KeyStore, frame: EncodedFrame, options: TransformO
   }
   const data = new Uint8Array(frame.data);
   const { prefix, plaintext } = sealFrame(codecOf(frame, options), data);
-  frame.data = join(prefix, await store.encrypt(kid, prefix, plaintext));
+  frame.data = join(prefix, await store.encrypt(kid, prefix, plaintext)).buffer as ArrayBuffer;
   return true;
 }
 

@@ -54,6 +54,11 @@ async function writeFile(dir: Directory, name: string, data: Uint8Array | string
   await writable.close();
 }
 
+/** Writes the folder's `offer.json`: what the transfer is, and by its age, when it was last active. */
+function writeOffer(dir: Directory, offer: OfferMessage): Promise<void> {
+  return writeFile(dir, OFFER_FILE, JSON.stringify(offer));
+}
+
 /** What a partial transfer kept in OPFS: the offer and the hash of each verified block. */
 export interface Stored {
   hashes: Map<number, Uint8Array>;
@@ -167,14 +172,14 @@ export async function sweep(folder: Directory, keepMs: number, now = Date.now())
  * access handles where the browser has them (see store-worker.ts), else on the main thread.
  */
 export class OpfsStore implements BlockStore {
-  private touched = 0;
-
   private constructor(
     private readonly folder: Directory,
     private readonly dir: Directory,
     private readonly offer: OfferMessage,
     private readonly name: string,
     private readonly writer: WorkerWriter | undefined,
+    /** When `offer.json` was last written. */
+    private touched: number,
   ) {}
 
   /** Opens (or creates) folder `name` of `offer`, in `folder`, which is the one {@link opfsFolder} gives. */
@@ -182,10 +187,9 @@ export class OpfsStore implements BlockStore {
     const dir = await folder.getDirectoryHandle(name, { create: true });
     // The worker starts while the offer is written: both are round trips to storage, and the
     // sender waits for the acceptance that follows.
-    const [writer] = await Promise.all([WorkerWriter.start(STORE_FOLDER, name), writeFile(dir, OFFER_FILE, JSON.stringify(offer))]);
-    const store = new OpfsStore(folder, dir, offer, name, writer);
-    store.touched = Date.now();
-    return store;
+    const touched = Date.now();
+    const [writer] = await Promise.all([WorkerWriter.start(STORE_FOLDER, name), writeOffer(dir, offer)]);
+    return new OpfsStore(folder, dir, offer, name, writer, touched);
   }
 
   async write(index: number, data: Uint8Array): Promise<ArrayBuffer | undefined> {
@@ -216,7 +220,7 @@ export class OpfsStore implements BlockStore {
 
   private async touch(): Promise<void> {
     this.touched = Date.now();
-    await writeFile(this.dir, OFFER_FILE, JSON.stringify(this.offer));
+    await writeOffer(this.dir, this.offer);
   }
 }
 
