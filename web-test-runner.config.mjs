@@ -29,7 +29,8 @@ const chromium = playwrightLauncher({
   product: 'chromium',
   launchOptions: {
     executablePath: CHROMIUM_PATH,
-    args: CHROMIUM_ARGS,
+    // Exact heap figures and gc(), for the transfer test that checks memory stays bounded.
+    args: [...CHROMIUM_ARGS, '--enable-precise-memory-info', '--js-flags=--expose-gc'],
   },
 });
 
