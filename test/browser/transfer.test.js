@@ -389,8 +389,9 @@ describe('file transfers', function () {
   });
 
   it('a large transfer keeps the receiver in bounded memory', async function () {
-    // Bounded means the same peak for four times the bytes. Its level is V8's: received
-    // messages are garbage it collects only after some tens of MiB of them.
+    // Bounded means about the same peak for four times the bytes: holding the file would add
+    // 192 MiB. The level is V8's: received messages are garbage it collects only after some tens
+    // of MiB of them, so the peak varies by a few tens of MiB from run to run (31 to 78 MiB here).
     const growth = {};
     for (const size of [64 * MiB, 256 * MiB]) {
       const { a, b, sender, receiver } = await connectedPair();
@@ -404,7 +405,7 @@ describe('file transfers', function () {
       await clearTransferStore();
     }
     if (growth[64 * MiB] === null) return;
-    expect(growth[256 * MiB]).to.be.below(growth[64 * MiB] + 32 * MiB);
-    expect(growth[256 * MiB]).to.be.below(96 * MiB);
+    expect(growth[256 * MiB]).to.be.below(growth[64 * MiB] + 64 * MiB);
+    expect(growth[256 * MiB]).to.be.below(128 * MiB);
   });
 });
