@@ -7,7 +7,7 @@ import { Meter } from './outgoing.js';
 import type { TransferEvents, TransferState } from './transfer.js';
 import type { OfferMessage, PieceMessage } from './protocol.js';
 import { TRANSFER_VERSION, blockCount, blockLength, fileRoot, missingRanges, sha256 } from './protocol.js';
-import type { BlockStore } from './store.js';
+import type { BlockStore, Stored } from './store.js';
 import { MemoryStore, OpfsStore, SinkStore, opfsFolder } from './store.js';
 
 /** Options of `incoming.accept()`. */
@@ -22,7 +22,8 @@ export interface AcceptOptions {
 /** What an IncomingTransfer needs from the Transfers that owns it. */
 export interface IncomingLink {
   control(message: object): void;
-  forget(id: string): void;
+  /** The transfer ended; `closed` settles once its store let go of its files. */
+  forget(id: string, closed: Promise<unknown>): void;
   memoryLimit: number;
   useOpfs: boolean;
   /** The OPFS folder claimed for it (see `claimFolder`). */
@@ -61,6 +62,7 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
   private current: TransferState = 'offered';
   private readonly count: number;
   private readonly hashes: Map<number, Uint8Array>;
+  private readonly stored: Stored;
   private readonly working = new Set<Promise<void>>();
   /**
    * The start of blocks received in part, kept across a broken connection for the life of this
@@ -80,15 +82,16 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
   /** @internal Made by Transfers when an offer arrives. */
   constructor(
     private readonly offer: OfferMessage,
-    stored: Map<number, Uint8Array>,
+    stored: Stored,
     private readonly link: IncomingLink,
   ) {
     super();
     ({ id: this.id, name: this.name, size: this.size, type: this.type, lastModified: this.lastModified, meta: this.meta } = offer);
     this.count = blockCount(offer.size, offer.blockSize);
-    this.hashes = stored;
+    this.stored = stored;
+    this.hashes = stored.hashes;
     this.bytes = 0;
-    for (const index of stored.keys()) this.bytes += blockLength(index, offer.size, offer.blockSize);
+    for (const index of this.hashes.keys()) this.bytes += blockLength(index, offer.size, offer.blockSize);
     this.resumedFrom = this.bytes;
     this.meter = new Meter(offer.size);
   }
@@ -163,6 +166,15 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
     this.fail('failed', reason, (store) => store.leave(reason));
   }
 
+  /**
+   * @internal Its Transfers closed without a reason: nothing more arrives, and the store lets
+   * go of its files, so that a later Transfers (a reload, a rejoined member) can resume them.
+   */
+  async halt(): Promise<void> {
+    await Promise.allSettled(this.working);
+    await this.store?.close();
+  }
+
   /** @internal The sender paused or resumed. */
   paused(yes: boolean): void {
     if (!this.finished) this.setState(yes ? 'paused' : 'sending');
@@ -218,7 +230,7 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
       this.bytes = 0;
     } else if (folder) {
       try {
-        this.store = await OpfsStore.open(folder, this.offer, this.link.folder);
+        this.store = await OpfsStore.open(folder, this.offer, this.link.folder, this.stored);
       } catch (err) {
         this.storageFailed(err);
         return result;
@@ -249,7 +261,7 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
       return this.assembly.recycle(block.data.buffer as ArrayBuffer);
     }
     const length = block.data.byteLength;
-    this.assembly.recycle(await store.write(block.index, block.data));
+    this.assembly.recycle(await store.write(block.index, block.data, hash));
     if (this.finished || this.hashes.has(block.index)) return;
     this.hashes.set(block.index, hash);
     this.bytes += length;
@@ -290,15 +302,16 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
   private fail(state: TransferState, err: PeerKitError, end = (store: BlockStore) => store.discard(err)): void {
     if (this.finished) return;
     const store = this.store;
-    this.finish(state);
+    // A file still being written cannot be removed (its handle holds it): let the writes end.
+    // Until the store lets go, the folder stays claimed: a new reception could not open it.
+    const closed = Promise.allSettled(this.working).then(() => store && end(store));
+    this.finish(state, closed);
     this.settle.reject(err);
-    // A block file still being written cannot be removed (its writable holds it): let it finish.
-    void Promise.allSettled(this.working).then(() => store && end(store));
   }
 
-  private finish(state: TransferState): void {
+  private finish(state: TransferState, closed: Promise<unknown> = Promise.resolve()): void {
     this.setState(state);
-    this.link.forget(this.id);
+    this.link.forget(this.id, closed);
   }
 
   private setState(next: TransferState): void {

@@ -104,6 +104,8 @@ export class Outgoing implements TransferEngine {
   }
 
   stopped(): void {
+    // Blocks read ahead are not wanted now, and closing the reader ends their reads in errors.
+    for (const block of this.ahead.values()) block.catch(() => undefined);
     this.ahead.clear();
     this.reader.close();
     if (this.transferId) this.link.forget(this.transferId);

@@ -1,32 +1,44 @@
 /**
- * Where received blocks go: the Origin Private File System (one file per block, so every block
- * written is durable on its own and a reload finds it), memory, or the caller's WritableStream.
+ * Where received blocks go: the Origin Private File System (so that a reload finds them),
+ * memory, or the caller's WritableStream.
+ *
+ * A transfer's OPFS folder holds `offer.json`, and its blocks in one of two layouts, which a
+ * reload reads both of: a `data` file with every block at its offset plus `records`, one record
+ * per block written (its index and SHA-256), kept by a worker with sync access handles (see
+ * store-worker.ts); or, where that worker cannot run, one file per block, named by its index.
  * @packageDocumentation
  */
 import { PeerKitError } from '../errors.js';
 import type { OfferMessage } from './protocol.js';
 import { blockCount, blockLength, sha256 } from './protocol.js';
-import { randomHex } from '../util.js';
+import { randomHex, toHex } from '../util.js';
 import { WorkerWriter } from './store-worker.js';
+import { BlockReader } from './reader.js';
 
 /** The OPFS folder that holds partial and received files, one sub-folder per transfer id. */
 export const STORE_FOLDER = 'peerkit-transfers';
 const OFFER_FILE = 'offer.json';
+const DATA_FILE = 'data';
+const RECORDS_FILE = 'records';
+/** A record: the block's index (32-bit, big-endian), then its SHA-256. */
+const RECORD_SIZE = 36;
 
 /** The receiving side of one transfer's bytes. */
 export interface BlockStore {
   /**
-   * Writes one verified block; resolves once it is stored, with a buffer of the block's size the
-   * caller may fill again where the store is done with it. Takes `data`: the caller must not use
-   * it again (it may be detached).
+   * Writes one verified block, whose SHA-256 is `hash`; resolves once it is stored, with a
+   * buffer of the block's size the caller may fill again where the store is done with it. Takes
+   * `data`: the caller must not use it again (it may be detached).
    */
-  write(index: number, data: Uint8Array): Promise<ArrayBuffer | undefined>;
+  write(index: number, data: Uint8Array, hash: Uint8Array): Promise<ArrayBuffer | undefined>;
   /** Every block is written and verified: the result. */
   finish(): Promise<File | undefined>;
   /** Gives up: removes what was stored. */
   discard(reason: PeerKitError): Promise<void>;
   /** Stops here without finishing: what a later session can resume from stays stored. */
   leave(reason: PeerKitError): Promise<void>;
+  /** Lets go of the files it holds open, keeping all it stored and its result pending: nothing more is written. */
+  close(): Promise<void>;
 }
 
 /** DOM typings lag behind OPFS: the parts used here. */
@@ -59,9 +71,16 @@ function writeOffer(dir: Directory, offer: OfferMessage): Promise<void> {
   return writeFile(dir, OFFER_FILE, JSON.stringify(offer));
 }
 
-/** What a partial transfer kept in OPFS: the offer and the hash of each verified block. */
+/** What a partial transfer kept in OPFS: the hash of each verified block, and which are files of their own. */
 export interface Stored {
   hashes: Map<number, Uint8Array>;
+  /** Blocks stored as a file each (the other layout's are in the data file). */
+  separate: Set<number>;
+}
+
+/** Nothing stored. */
+export function nothingStored(): Stored {
+  return { hashes: new Map(), separate: new Set() };
 }
 
 /** Transfer folders claimed by receptions of this page, where the Web Locks API is missing. */
@@ -121,16 +140,16 @@ export async function claimFolder(id: string): Promise<FolderClaim> {
 }
 
 /**
- * Blocks of `offer` already in OPFS, each read back and hashed again so a block torn by a crash
- * is fetched again rather than trusted. Empty when nothing is stored.
+ * Blocks of `offer` already in OPFS, in either layout, each read back and hashed again so that
+ * a block torn by a crash is fetched again rather than trusted. Empty when nothing is stored.
  */
 export async function loadStored(folder: Directory, offer: OfferMessage, name = offer.id): Promise<Stored> {
-  const hashes = new Map<number, Uint8Array>();
+  const stored = nothingStored();
   let dir: Directory;
   try {
     dir = await folder.getDirectoryHandle(name);
   } catch {
-    return { hashes };
+    return stored;
   }
   const count = blockCount(offer.size, offer.blockSize);
   for await (const name of dir.keys()) {
@@ -138,9 +157,36 @@ export async function loadStored(folder: Directory, offer: OfferMessage, name = 
     if (!/^\d+$/.test(name) || index >= count) continue;
     const file = await (await dir.getFileHandle(name)).getFile();
     if (file.size !== blockLength(index, offer.size, offer.blockSize)) continue;
-    hashes.set(index, await sha256(await file.arrayBuffer()));
+    stored.hashes.set(index, await sha256(await file.arrayBuffer()));
+    stored.separate.add(index);
   }
-  return { hashes };
+  const records = await readFile(dir, RECORDS_FILE);
+  const data = records && (await readFile(dir, DATA_FILE));
+  if (!records || !data) return stored;
+  const recorded = new Map<number, Uint8Array>();
+  const all = new Uint8Array(await records.arrayBuffer());
+  for (let at = 0; at + RECORD_SIZE <= all.byteLength; at += RECORD_SIZE) {
+    const index = new DataView(all.buffer, at, 4).getUint32(0);
+    if (index < count && !stored.hashes.has(index)) recorded.set(index, all.subarray(at + 4, at + RECORD_SIZE));
+  }
+  const reader = new BlockReader(data, offer.blockSize);
+  for (const index of [...recorded.keys()].sort((a, b) => a - b)) {
+    const block = await reader.read(index).catch(() => undefined);
+    if (!block) continue;
+    const hash = await sha256(block);
+    reader.release(block);
+    if (block.byteLength === blockLength(index, offer.size, offer.blockSize) && toHex(hash) === toHex(recorded.get(index) as Uint8Array)) stored.hashes.set(index, hash);
+  }
+  reader.close();
+  return stored;
+}
+
+async function readFile(dir: Directory, name: string): Promise<File | undefined> {
+  try {
+    return await (await dir.getFileHandle(name)).getFile();
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -168,8 +214,9 @@ export async function sweep(folder: Directory, keepMs: number, now = Date.now())
 }
 
 /**
- * One transfer's folder in OPFS, one file per block. Blocks are written by a worker with sync
- * access handles where the browser has them (see store-worker.ts), else on the main thread.
+ * One transfer's folder in OPFS. Blocks go to the data file through a worker with sync access
+ * handles where the browser lets one run (see store-worker.ts), else each to a file of its own
+ * from the main thread.
  */
 export class OpfsStore implements BlockStore {
   private constructor(
@@ -178,22 +225,38 @@ export class OpfsStore implements BlockStore {
     private readonly offer: OfferMessage,
     private readonly name: string,
     private readonly writer: WorkerWriter | undefined,
+    /** Blocks stored as a file each. */
+    private readonly separate: Set<number>,
     /** When `offer.json` was last written. */
     private touched: number,
   ) {}
 
-  /** Opens (or creates) folder `name` of `offer`, in `folder`, which is the one {@link opfsFolder} gives. */
-  static async open(folder: Directory, offer: OfferMessage, name = offer.id): Promise<OpfsStore> {
+  /**
+   * Opens (or creates) folder `name` of `offer`, in `folder`, which is the one {@link opfsFolder}
+   * gives; `stored` is what {@link loadStored} found there.
+   */
+  static async open(folder: Directory, offer: OfferMessage, name = offer.id, stored = nothingStored()): Promise<OpfsStore> {
     const dir = await folder.getDirectoryHandle(name, { create: true });
     // The worker starts while the offer is written: both are round trips to storage, and the
     // sender waits for the acceptance that follows.
     const touched = Date.now();
-    const [writer] = await Promise.all([WorkerWriter.start(STORE_FOLDER, name), writeOffer(dir, offer)]);
-    return new OpfsStore(folder, dir, offer, name, writer, touched);
+    const files = { folder: STORE_FOLDER, dir: name, data: DATA_FILE, records: RECORDS_FILE, recordSize: RECORD_SIZE };
+    const [writer] = await Promise.all([WorkerWriter.start(files), writeOffer(dir, offer)]);
+    return new OpfsStore(folder, dir, offer, name, writer, new Set(stored.separate), touched);
   }
 
-  async write(index: number, data: Uint8Array): Promise<ArrayBuffer | undefined> {
-    const spare = this.writer ? await this.writer.write(String(index), data) : await writeFile(this.dir, String(index), data).then(() => data.buffer as ArrayBuffer);
+  async write(index: number, data: Uint8Array, hash: Uint8Array): Promise<ArrayBuffer | undefined> {
+    let spare: ArrayBuffer | undefined;
+    if (this.writer) {
+      const record = new Uint8Array(RECORD_SIZE);
+      new DataView(record.buffer).setUint32(0, index);
+      record.set(hash, 4);
+      spare = await this.writer.write(index * this.offer.blockSize, data, record);
+    } else {
+      await writeFile(this.dir, String(index), data);
+      this.separate.add(index);
+      spare = data.buffer as ArrayBuffer;
+    }
     // The sweep reads the offer file's age; a transfer in progress keeps it fresh.
     if (Date.now() - this.touched > 60000) await this.touch();
     return spare;
@@ -201,11 +264,25 @@ export class OpfsStore implements BlockStore {
 
   async finish(): Promise<File> {
     await this.writer?.close();
-    // All at once: each is a round trip to the browser's storage process, 1024 of them for a GiB.
-    const files = Array.from({ length: blockCount(this.offer.size, this.offer.blockSize) }, async (_, i) => (await this.dir.getFileHandle(String(i))).getFile());
-    const [parts] = await Promise.all([Promise.all(files), this.touch()]);
-    // A File made of the block files refers to them on disk rather than copying them into memory.
-    return new File(parts, this.offer.name, { type: this.offer.type, lastModified: this.offer.lastModified });
+    const { size, blockSize } = this.offer;
+    const count = blockCount(size, blockSize);
+    const data = this.separate.size < count ? await (await this.dir.getFileHandle(DATA_FILE)).getFile() : undefined;
+    // Runs of blocks in the data file are one slice each; the others, their own files, fetched
+    // all at once: each is a round trip to the browser's storage process.
+    const parts: Promise<Blob>[] = [];
+    for (let i = 0; i < count; ) {
+      if (this.separate.has(i)) {
+        const index = i++;
+        parts.push(this.dir.getFileHandle(String(index)).then((file) => file.getFile()));
+        continue;
+      }
+      const start = i;
+      while (i < count && !this.separate.has(i)) i++;
+      parts.push(Promise.resolve((data as File).slice(start * blockSize, Math.min(i * blockSize, size))));
+    }
+    const [blobs] = await Promise.all([Promise.all(parts), this.touch()]);
+    // A File made of files in OPFS refers to them on disk rather than copying them into memory.
+    return new File(blobs, this.offer.name, { type: this.offer.type, lastModified: this.offer.lastModified });
   }
 
   async discard(): Promise<void> {
@@ -214,7 +291,11 @@ export class OpfsStore implements BlockStore {
     await this.folder.removeEntry(this.name, { recursive: true }).catch(() => undefined);
   }
 
-  async leave(): Promise<void> {
+  leave(): Promise<void> {
+    return this.close();
+  }
+
+  async close(): Promise<void> {
     await this.writer?.close();
   }
 
@@ -248,6 +329,10 @@ export class MemoryStore implements BlockStore {
   /** Memory does not outlive this page's transfers: nothing to resume from. */
   leave(): Promise<void> {
     return this.discard();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
@@ -292,5 +377,10 @@ export class SinkStore implements BlockStore {
   /** A sink cannot be rewound, so nothing resumes into it: the stream is aborted. */
   leave(reason: PeerKitError): Promise<void> {
     return this.discard(reason);
+  }
+
+  /** The stream stays the caller's, open. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }

@@ -6,12 +6,16 @@ import { clearTransferStore, closeAll, next, pair, sameBytes, sleep, until, with
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+/** Blocks stored for transfer `id`, in either layout (a file each, or records of the data file); -1 without a folder. */
 async function storedBlocks(id) {
   try {
     const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('peerkit-transfers')).getDirectoryHandle(id);
-    const names = [];
-    for await (const name of dir.keys()) if (/^\d+$/.test(name)) names.push(name);
-    return names.length;
+    let blocks = 0;
+    for await (const name of dir.keys()) {
+      if (/^\d+$/.test(name)) blocks++;
+      if (name === 'records') blocks += Math.floor((await (await dir.getFileHandle(name)).getFile()).size / 36);
+    }
+    return blocks;
   } catch {
     return -1;
   }
