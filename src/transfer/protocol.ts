@@ -1,19 +1,14 @@
 /**
- * The transfer wire format (docs/protocol.md, "Transfers"): control messages as JSON text and
- * pieces of blocks as binary, each one data channel message on the raw channel labelled
- * {@link TRANSFER_LABEL}. Each side opens its own such channel and sends only on it, so each
- * channel carries one direction.
+ * The transfer wire format (docs/protocol.md, "Transfers"): JSON control messages and binary
+ * pieces of blocks, all sent as framed messages on the channel labelled {@link TRANSFER_LABEL}.
+ * Each side opens its own such channel and sends only on it, so each channel carries one
+ * direction.
  * @packageDocumentation
  */
 import { PeerKitError } from '../errors.js';
 import { isRecord, toHex } from '../util.js';
 
 export { TRANSFER_LABEL } from './transfer.js';
-/**
- * The subprotocol of a transfer channel. It is raw, not framed: a piece carries its own header,
- * and a frame around it would cost a copy of every byte sent.
- */
-export const TRANSFER_PROTOCOL = 'peerkit-transfer/1';
 /** The version carried in every transfer message. */
 export const TRANSFER_VERSION = 1;
 /**
@@ -22,16 +17,12 @@ export const TRANSFER_VERSION = 1;
  */
 export const PIECE_HEADER_BYTES = 74;
 /**
- * Data bytes per piece a sender sends, at most: a piece is one `RTCDataChannel.send()`, so what
- * a broken connection loses is rounded up to 128 KiB at most, and with its header it fits the
- * 256 KiB `maxMessageSize` of Chromium (Firefox allows more).
+ * Data bytes per piece a sender sends. With the header and the 13-byte frame header a piece
+ * fits one frame of the framed channel (256 KiB less 13 where `maxMessageSize` allows, as
+ * between Chromium and Firefox), so each piece is one `RTCDataChannel.send()` with no tiny tail
+ * frame, and what a broken connection loses is rounded up to 128 KiB at most.
  */
 export const PIECE_BYTES = 128 * 1024;
-
-/** Data bytes per piece where the remote takes messages of `maxMessageSize` (16 KiB at least, which every engine takes). */
-export function pieceBytes(maxMessageSize: number | null | undefined): number {
-  return Math.max(16384, Math.min(PIECE_BYTES + PIECE_HEADER_BYTES, maxMessageSize ?? Infinity)) - PIECE_HEADER_BYTES;
-}
 /** Kind 1 was the whole-block message of the unreleased first draft; receivers refuse it. */
 const PIECE_KIND = 2;
 const ID_PATTERN = /^[0-9a-f]{64}$/;
@@ -167,13 +158,6 @@ function partialOf(value: unknown): PartialBlocks | undefined {
 /** Checks a JSON value against the control messages; anything else is `BAD_MESSAGE`. */
 export function parseControl(raw: unknown): ControlMessage | PeerKitError {
   const bad = (why: string): PeerKitError => new PeerKitError('BAD_MESSAGE', `Invalid transfer message: ${why}.`);
-  if (typeof raw === 'string') {
-    try {
-      raw = JSON.parse(raw);
-    } catch {
-      return bad('not JSON');
-    }
-  }
   if (!isRecord(raw) || raw['v'] !== TRANSFER_VERSION) return bad('not a version 1 object');
   const { t, id } = raw;
   // Flow control of the channel, not of one transfer: it has no id.

@@ -116,7 +116,7 @@ async function whileUnclaimed(name: string, use: () => Promise<unknown>): Promis
 /**
  * Claims the folder of transfer `id` for one reception, across every tab of the origin (Web
  * Locks): two receptions of the same file at once (two Rooms, two tabs) would otherwise write
- * the same block files. The second gets a folder of its own, which a reload cannot resume.
+ * the same files. The second gets a folder of its own, which a reload cannot resume.
  * A claimed folder is never swept.
  */
 export async function claimFolder(id: string): Promise<FolderClaim> {

@@ -12,7 +12,7 @@ import { IncomingTransfer } from './incoming.js';
 import { Outgoing } from './outgoing.js';
 import type { PreparedBlock, TakenBlock } from './outgoing.js';
 import type { ControlMessage, GotMessage, OfferMessage } from './protocol.js';
-import { PIECE_BYTES, PIECE_HEADER_BYTES, TRANSFER_LABEL, TRANSFER_PROTOCOL, TRANSFER_VERSION, decodePiece, encodePiece, parseControl, pieceBytes } from './protocol.js';
+import { PIECE_BYTES, PIECE_HEADER_BYTES, TRANSFER_LABEL, TRANSFER_VERSION, decodePiece, encodePiece, parseControl } from './protocol.js';
 import { claimFolder, loadStored, nothingStored, opfsFolder, sweep } from './store.js';
 import type { FolderClaim } from './store.js';
 import { Transfer } from './transfer.js';
@@ -212,7 +212,7 @@ export class Transfers extends Emitter<TransfersEvents> {
     if (this.out || !peer || peer.state === 'closed') return this.out;
     // A fixed, modest high-water mark: what waits in the browser's buffer waits ahead of every
     // other channel's messages on the same association, so transfers must not grow it.
-    const out = peer.channel(TRANSFER_LABEL, { ordered: true, raw: true, protocol: TRANSFER_PROTOCOL, highWaterMark: 256 * 1024, lowWaterMark: 64 * 1024 });
+    const out = peer.channel(TRANSFER_LABEL, { ordered: true, highWaterMark: 256 * 1024, lowWaterMark: 64 * 1024 });
     this.unconfirmed = 0;
     out.on('error', (err) => this.emit('error', err));
     out.once('close', () => {
@@ -254,18 +254,16 @@ export class Transfers extends Emitter<TransfersEvents> {
   }
 
   /**
-   * Sends block `index` from byte `from` as pieces of {@link PIECE_BYTES} (less where the remote
-   * takes only smaller messages), each a message of its own: a broken connection then loses only
-   * the pieces still in its buffers, and the receiver keeps those before them. Stops early when
-   * the connection goes or the receiver refused the block.
+   * Sends block `index` from byte `from` as pieces of {@link PIECE_BYTES}, each a message of its
+   * own: a broken connection then loses only the pieces still in its buffers, and the receiver
+   * keeps those before them. Stops early when the connection goes or the receiver refused the block.
    */
   private async sendPieces(out: Channel, transfer: Outgoing, index: number, from: number, hash: Uint8Array, data: Uint8Array): Promise<void> {
     const id = transfer.id ?? '';
-    const size = pieceBytes(this.peer?.connection.sctp?.maxMessageSize);
     let next = from;
     do {
       const start = next;
-      const end = Math.min(data.byteLength, start + size);
+      const end = Math.min(data.byteLength, start + PIECE_BYTES);
       next = end;
       const spare = this.spare?.byteLength === PIECE_HEADER_BYTES + end - start ? this.spare : undefined;
       this.spare = undefined;

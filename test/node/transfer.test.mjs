@@ -12,7 +12,6 @@ import {
   fileRoot,
   missingRanges,
   parseControl,
-  pieceBytes,
   sha256,
   transferId,
 } from '../../dist/transfer/protocol.js';
@@ -101,20 +100,6 @@ test('parseControl accepts every kind and refuses what is malformed', () => {
     { v: 1, t: 'shout', id: ID },
   ];
   for (const raw of bad) assert.equal(parseControl(raw).code, 'BAD_MESSAGE', JSON.stringify(raw));
-});
-
-test('on the raw transfer channel a control message is its JSON text, and text that is not JSON is refused', () => {
-  assert.deepEqual(parseControl(JSON.stringify({ v: 1, t: 'ack', id: ID, index: 4 })), { v: 1, t: 'ack', id: ID, index: 4 });
-  assert.equal(parseControl('{"v":1,').code, 'BAD_MESSAGE');
-  assert.equal(parseControl('"ack"').code, 'BAD_MESSAGE');
-});
-
-test('a piece with its header fits the remote maxMessageSize, 128 KiB of data at most and never under 16 KiB in all', () => {
-  assert.equal(pieceBytes(262144), 131072);
-  assert.equal(pieceBytes(1073741823), 131072);
-  assert.equal(pieceBytes(null), 131072);
-  assert.equal(pieceBytes(65536), 65536 - PIECE_HEADER_BYTES);
-  assert.equal(pieceBytes(1000), 16384 - PIECE_HEADER_BYTES);
 });
 
 test('block counts and lengths cover the file exactly, an empty file being one empty block', () => {
