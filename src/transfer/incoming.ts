@@ -78,6 +78,7 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
   private result: Promise<File | undefined> | undefined;
   private settle = { resolve: (_file: File | undefined): void => {}, reject: (_err: PeerKitError): void => {} };
   private checking = false;
+  private halted = false;
 
   /** @internal Made by Transfers when an offer arrives. */
   constructor(
@@ -121,9 +122,9 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
     return this.result;
   }
 
-  /** Declines the offer; the sender's `done` rejects with `TRANSFER_REJECTED`. */
+  /** Declines the offer; the sender's `done` rejects with `TRANSFER_REJECTED`. Once accepted, use {@link IncomingTransfer.cancel}. */
   reject(): void {
-    if (this.store || this.finished) return;
+    if (this.result || this.finished) return;
     this.link.control({ v: TRANSFER_VERSION, t: 'reject', id: this.id });
     this.finish('rejected');
   }
@@ -171,6 +172,7 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
    * go of its files, so that a later Transfers (a reload, a rejoined member) can resume them.
    */
   async halt(): Promise<void> {
+    this.halted = true;
     await Promise.allSettled(this.working);
     await this.store?.close();
   }
@@ -223,18 +225,27 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
     if (this.finished) throw new PeerKitError('BAD_ARGUMENT', `The transfer of "${this.name}" is already ${this.current}.`);
     const result = new Promise<File | undefined>((resolve, reject) => (this.settle = { resolve, reject }));
     const folder = options.sink || !this.link.useOpfs ? undefined : await opfsFolder();
+    if (this.finished || this.halted) return result;
     if (options.sink) {
       this.store = new SinkStore(options.sink);
       // Blocks kept from an earlier session never reach this stream: fetch them again.
       this.hashes.clear();
       this.bytes = 0;
     } else if (folder) {
+      // Opening is work in hand: a halt() or fail() meanwhile waits for it, then closes the store.
+      const opening = OpfsStore.open(folder, this.offer, this.link.folder, this.stored).then((store) => {
+        this.store = store;
+      });
+      this.working.add(opening);
       try {
-        this.store = await OpfsStore.open(folder, this.offer, this.link.folder, this.stored);
+        await opening;
       } catch (err) {
         this.storageFailed(err);
         return result;
+      } finally {
+        this.working.delete(opening);
       }
+      if (this.finished || this.halted) return result;
     } else if (this.size <= this.link.memoryLimit) {
       this.store = new MemoryStore(this.offer);
     } else {
@@ -301,10 +312,10 @@ export class IncomingTransfer extends Emitter<TransferEvents> {
 
   private fail(state: TransferState, err: PeerKitError, end = (store: BlockStore) => store.discard(err)): void {
     if (this.finished) return;
-    const store = this.store;
-    // A file still being written cannot be removed (its handle holds it): let the writes end.
-    // Until the store lets go, the folder stays claimed: a new reception could not open it.
-    const closed = Promise.allSettled(this.working).then(() => store && end(store));
+    // A file still being written cannot be removed (its handle holds it): let the writes end,
+    // and a store still opening open. Until the store lets go, the folder stays claimed: a new
+    // reception could not open it.
+    const closed = Promise.allSettled(this.working).then(() => this.store && end(this.store));
     this.finish(state, closed);
     this.settle.reject(err);
   }

@@ -44,6 +44,27 @@ interface WorkerReply {
   data?: ArrayBuffer;
 }
 
+/**
+ * How long a worker may take to open the files before the page writes block files itself. It
+ * takes milliseconds; the bound is there so that a storage call that never settles makes a
+ * slower transfer rather than an acceptance that never comes.
+ */
+const OPEN_TIMEOUT_MS = 10000;
+
+/**
+ * How long a write or close may go unanswered before the store fails, naming it: a block and its
+ * record take milliseconds to flush, and a transfer whose writes never end would otherwise wait
+ * for acknowledgements forever.
+ */
+const REPLY_TIMEOUT_MS = 30000;
+
+/** A request the worker has not answered yet. */
+interface Pending {
+  resolve: (data: ArrayBuffer | undefined) => void;
+  reject: (err: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
 /** What the worker's global scope offers; the DOM typings here are the window's. */
 interface WorkerScope {
   onmessage: ((event: MessageEvent) => void) | null;
@@ -135,18 +156,21 @@ function workerMain(): void {
 /**
  * Writes a transfer's data file through the worker. `start()` says whether this browser lets it;
  * if not (no Worker, a CSP without `worker-src blob:`, no sync access handles, the file held
- * elsewhere) the caller writes on the main thread instead.
+ * elsewhere, the files not open within {@link OPEN_TIMEOUT_MS}) the caller writes on the main
+ * thread instead.
  */
 export class WorkerWriter {
   private seq = 0;
   private closed = false;
-  private readonly waiting = new Map<number, { resolve: (data: ArrayBuffer | undefined) => void; reject: (err: Error) => void }>();
+  private closing: Promise<void> | undefined;
+  private readonly waiting = new Map<number, Pending>();
 
   private constructor(private readonly worker: Worker) {
     worker.onmessage = ({ data }: MessageEvent<WorkerReply>) => {
       const job = this.waiting.get(data.seq);
       if (!job) return;
       this.waiting.delete(data.seq);
+      clearTimeout(job.timer);
       if (data.ok) job.resolve(data.data);
       else job.reject(new Error(data.error ?? 'the block could not be written'));
     };
@@ -159,23 +183,29 @@ export class WorkerWriter {
   /** A writer holding `files`, or undefined where the worker cannot write (then nothing is left running). */
   static async start(files: WorkerFiles): Promise<WorkerWriter | undefined> {
     if (typeof Worker !== 'function' || typeof URL.createObjectURL !== 'function') return undefined;
+    const url = URL.createObjectURL(new Blob([`(${workerMain.toString()})();`], { type: 'text/javascript' }));
     let worker: Worker;
     try {
-      const url = URL.createObjectURL(new Blob([`(${workerMain.toString()})();`], { type: 'text/javascript' }));
-      // The constructor resolves the URL at once (HTML, "Worker(scriptURL)"), so it can go now.
       worker = new Worker(url, { name: 'peerkit-transfer-store' });
-      URL.revokeObjectURL(url);
     } catch {
+      URL.revokeObjectURL(url);
       return undefined;
     }
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const ready = await new Promise<boolean>((resolve) => {
       worker.onmessage = ({ data }: MessageEvent<WorkerReply>) => resolve(data.seq === 0 && data.ok);
       worker.onerror = (event) => {
         event.preventDefault();
         resolve(false);
       };
+      timer = setTimeout(() => resolve(false), OPEN_TIMEOUT_MS);
       worker.postMessage(files);
     });
+    clearTimeout(timer);
+    // Revoked once the worker answered, not right after the constructor: HTML resolves the URL
+    // there, but engines have loaded it later (https://github.com/aragon/client/pull/1430), and a
+    // worker that never loads would cost a transfer OPEN_TIMEOUT_MS.
+    URL.revokeObjectURL(url);
     if (ready) return new WorkerWriter(worker);
     worker.terminate();
     return undefined;
@@ -183,28 +213,33 @@ export class WorkerWriter {
 
   /**
    * Writes `data` at `at` of the data file, then appends `record`; resolves once both are
-   * flushed, with the buffer back. Takes `data`: its buffer moves to the worker (and is detached
-   * here) when `data` spans all of it, so a block is not copied.
+   * flushed, with the buffer back. Takes `data` and `record`: each one's buffer moves to the
+   * worker (and is detached here) when it spans all of it, so a block is not copied.
    */
   write(at: number, data: Uint8Array, record: Uint8Array): Promise<ArrayBuffer | undefined> {
-    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-    const request: WriteRequest = { seq: 0, at, data: own.buffer as ArrayBuffer, record: record.slice().buffer };
-    return this.request(request, [request.data, request.record]);
+    const own = (bytes: Uint8Array): ArrayBuffer => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()).buffer as ArrayBuffer;
+    const request: WriteRequest = { seq: 0, at, data: own(data), record: own(record) };
+    return this.request(request, [request.data, request.record], `the block at byte ${at}`);
   }
 
-  /** Closes the files once the writes in hand are done, and stops the worker; later writes reject. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.request({ seq: 0, close: true }, []).catch(() => undefined);
-    this.fail(new Error('the store is closed'));
+  /**
+   * Closes the files once the writes in hand are done, and stops the worker; later writes
+   * reject. Closing again waits for the same close.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.request({ seq: 0, close: true }, [], 'closing the files')
+      .catch(() => undefined)
+      .then(() => this.fail(new Error('the store is closed')));
+    return this.closing;
   }
 
   /** The worker answers in order: a close sent after the writes ends after them. */
-  private request(request: WriteRequest | CloseRequest, transfer: Transferable[]): Promise<ArrayBuffer | undefined> {
+  private request(request: WriteRequest | CloseRequest, transfer: Transferable[], what: string): Promise<ArrayBuffer | undefined> {
     if (this.closed) return Promise.reject(new Error('the store is closed'));
     request.seq = ++this.seq;
     return new Promise((resolve, reject) => {
-      this.waiting.set(request.seq, { resolve, reject });
+      const timer = setTimeout(() => this.fail(new Error(`the store worker did not finish ${what} within ${REPLY_TIMEOUT_MS / 1000} s`)), REPLY_TIMEOUT_MS);
+      this.waiting.set(request.seq, { resolve, reject, timer });
       this.worker.postMessage(request, transfer);
     });
   }
@@ -212,7 +247,10 @@ export class WorkerWriter {
   private fail(err: Error): void {
     this.closed = true;
     this.worker.terminate();
-    for (const job of this.waiting.values()) job.reject(err);
+    for (const job of this.waiting.values()) {
+      clearTimeout(job.timer);
+      job.reject(err);
+    }
     this.waiting.clear();
   }
 }

@@ -345,6 +345,33 @@ describe('file transfers', function () {
     await closeAll(c, d);
   });
 
+  it('a Transfers closed while a reception opens its files lets go of them: the next reception writes through the worker', async () => {
+    const options = { blockSize: 256 * KiB, windowBytes: MiB };
+    const { a, b, sender, receiver } = await connectedPair(options);
+    const file = makeFile(4 * MiB, 'opening.bin');
+    let accepted;
+    receiver.on('transfer', (incoming) => {
+      accepted = incoming.accept();
+      receiver.close();
+    });
+    const t = sender.sendFile(file);
+    await until('the offer accepted', () => accepted !== undefined, 10000);
+    sender.close();
+    await closeAll(a, b);
+    const [c, d] = pair();
+    const again = createTransfers(d, options);
+    createTransfers(c, options).sendFile(file);
+    const incoming = await within(10000, next(again, 'transfer'), 'the offer on a new pair');
+    expect(incoming.id).to.equal(t.id);
+    expect(await sameBytes(await within(30000, incoming.accept(), 'the file'), file)).to.equal(true);
+    // A worker still holding the data file would have left the new reception to write a file per block.
+    const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('peerkit-transfers')).getDirectoryHandle(t.id);
+    const names = [];
+    for await (const name of dir.keys()) names.push(name);
+    expect(names.sort()).to.deep.equal(['data', 'offer.json', 'records']);
+    await closeAll(c, d);
+  });
+
   it("the sender's page reloaded: the same file picked again resumes where the receiver left off", async () => {
     const options = { blockSize: 256 * KiB, windowBytes: MiB };
     const { a, b, sender, receiver } = await connectedPair(options);
