@@ -39,8 +39,16 @@ let resolveStore: (store: KeyStore) => void = () => undefined;
 const storeReady = new Promise<KeyStore>((resolve) => {
   resolveStore = resolve;
 });
-/** Key changes, applied one after the other in the order the page sent them. */
+/**
+ * Key changes, applied one after the other in the order the page sent them. It never rejects: a
+ * change that fails must not stop the ones after it, or the frames that wait for it.
+ */
 let keyChanges: Promise<unknown> = storeReady;
+
+/** Queues `change` after the key changes before it. */
+function changeKeys(change: (store: KeyStore) => unknown): void {
+  keyChanges = keyChanges.then(async () => change(await storeReady)).catch(() => undefined);
+}
 /** The key id each sender encrypts with, by the page's id for it. */
 const senderKeys = new Map<number, bigint>();
 /** Receivers whose last frame failed, with the transformer that can ask for a key frame. */
@@ -97,6 +105,10 @@ function run(options: TransformOptions, readable: ReadableStream<EncodedFrame>, 
   const step = options.role === 'sender' ? encrypt : decrypt;
   const transform = new TransformStream<EncodedFrame, EncodedFrame>({
     async transform(frame, controller) {
+      // A key set before this frame arrived is used for it, though deriving it takes a moment: a
+      // worker that starts late (a workerUrl on another origin) found frames queued before its
+      // first key was derived, and reported them as DECRYPT_FAILED.
+      await keyChanges;
       const store = await storeReady;
       if (await step(store, frame, options, transformer)) controller.enqueue(frame);
     },
@@ -126,10 +138,13 @@ scope.addEventListener('message', (event) => {
       resolveStore(new KeyStore(message.suite, { overlapMs: message.overlapMs }));
       return;
     case 'set-key':
-      keyChanges = keyChanges.then(async () => (await storeReady).setKey(message.kid, message.key)).then(askForKeyFrames);
+      changeKeys(async (store) => {
+        await store.setKey(message.kid, message.key);
+        askForKeyFrames();
+      });
       return;
     case 'remove-key':
-      keyChanges = keyChanges.then(async () => (await storeReady).removeKey(message.kid));
+      changeKeys((store) => store.removeKey(message.kid));
       return;
     case 'sender-key':
       senderKeys.set(message.id, message.kid);
