@@ -44,15 +44,36 @@ function allBut(folder, keep) {
   return names.filter((name) => name !== keep).join(',');
 }
 
-/** The ids of the sessions a Janus holds, from its Admin API. */
-async function listSessions(adminUrl, adminSecret) {
+/** One `list_sessions` over a new Admin API connection; rejects if it closes or fails before the answer. */
+async function askSessions(adminUrl, adminSecret) {
   const ws = new WebSocket(adminUrl, 'janus-admin-protocol');
-  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-  const reply = new Promise((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)))));
-  ws.send(JSON.stringify({ janus: 'list_sessions', transaction: 'sessions', admin_secret: adminSecret }));
-  const { sessions } = await reply;
-  ws.close();
-  return sessions;
+  try {
+    return await new Promise((resolve, reject) => {
+      ws.once('error', reject);
+      ws.once('close', () => reject(new Error('the Admin API closed before it answered')));
+      ws.once('message', (data) => resolve(JSON.parse(String(data)).sessions));
+      ws.once('open', () => ws.send(JSON.stringify({ janus: 'list_sessions', transaction: 'sessions', admin_secret: adminSecret })));
+    });
+  } finally {
+    ws.terminate();
+  }
+}
+
+/**
+ * The ids of the sessions a Janus holds, from its Admin API. Asked up to three times: once in CI
+ * the Admin WebSocket hung up on a new connection ("socket hang up") right after six plays were
+ * set up on that Janus, which had just served them; a Janus that fails three times in a row has a
+ * problem worth failing on.
+ */
+async function listSessions(adminUrl, adminSecret) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await askSessions(adminUrl, adminSecret);
+    } catch (error) {
+      if (attempt === 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
 }
 
 /**

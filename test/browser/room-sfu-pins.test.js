@@ -18,14 +18,25 @@ describe('Room with media: "sfu" across two Janus instances (real Janus)', funct
       tracks.push(track);
       rooms.push(await Room.join(name, { transport: new WebSocketTransport(url), stream: new MediaStream([track]), media: 'sfu', iceServers: [] }));
     }
-    rooms.forEach((room) => room.on('error', () => undefined));
+    // What each member's feeds went through since the kill, printed if they do not all come back.
+    let began;
+    const history = [];
+    rooms.forEach((room, i) => {
+      const name = (id) => (id === undefined || id === room.selfId ? 'own' : `member ${rooms.findIndex((r) => r.selfId === id)}`);
+      const note = (what) => began !== undefined && history.push(`${Date.now() - began} ms: member ${i}, ${what}`);
+      room.on('media', (state, id) => note(`${name(id)} feed ${state}`));
+      room.on('error', (error, id) => note(`${name(id)} feed: ${error.code} ${error.message}`));
+    });
     await everyoneDecodes(rooms);
     const dead = await janus({ action: 'kill-spare' });
-    const began = Date.now();
+    began = Date.now();
     const heard = [];
     rooms[1].on('data', (data) => heard.push(data));
     await rooms[0].send('while a Janus is dead');
-    await everyoneDecodes(rooms, 60000);
+    await everyoneDecodes(rooms, 60000).catch((error) => {
+      console.log(`[room-sfu-pins] after Janus ${dead} was killed:\n${history.join('\n')}`);
+      throw error;
+    });
     console.log(`[room-sfu-pins] Janus ${dead} killed: all 6 plays decoding through the other after ${Date.now() - began} ms`);
     const sessions = await janus({ action: 'spare-sessions', skip: dead });
     // 3 publishes and 6 plays, each its own Janus session, plus the bridge's control session.
