@@ -40,14 +40,23 @@ const storeReady = new Promise<KeyStore>((resolve) => {
   resolveStore = resolve;
 });
 /**
- * Key changes, applied one after the other in the order the page sent them. It never rejects: a
- * change that fails must not stop the ones after it, or the frames that wait for it.
+ * The key store once the key changes sent so far are applied, one after the other in the order
+ * the page sent them. It never rejects: a change that fails must not stop the ones after it, or
+ * the frames that wait for it.
  */
-let keyChanges: Promise<unknown> = storeReady;
+let keyChanges: Promise<KeyStore> = storeReady;
 
 /** Queues `change` after the key changes before it. */
 function changeKeys(change: (store: KeyStore) => unknown): void {
-  keyChanges = keyChanges.then(async () => change(await storeReady)).catch(() => undefined);
+  keyChanges = keyChanges.then(async (store) => {
+    try {
+      await change(store);
+    } catch {
+      // The page checked the key before sending it; a change that fails anyway is dropped, so
+      // that the ones after it still apply.
+    }
+    return store;
+  });
 }
 /** The key id each sender encrypts with, by the page's id for it. */
 const senderKeys = new Map<number, bigint>();
@@ -108,8 +117,7 @@ function run(options: TransformOptions, readable: ReadableStream<EncodedFrame>, 
       // A key set before this frame arrived is used for it, though deriving it takes a moment: a
       // worker that starts late (a workerUrl on another origin) found frames queued before its
       // first key was derived, and reported them as DECRYPT_FAILED.
-      await keyChanges;
-      const store = await storeReady;
+      const store = await keyChanges;
       if (await step(store, frame, options, transformer)) controller.enqueue(frame);
     },
   });

@@ -6,10 +6,13 @@ import { clearTransferStore, closeAll, next, pair, sameBytes, sleep, until, with
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+/** The OPFS folder of transfer `id`; rejects without one. */
+const transferFolder = async (id) => (await (await navigator.storage.getDirectory()).getDirectoryHandle('peerkit-transfers')).getDirectoryHandle(id);
+
 /** Blocks stored for transfer `id`, in either layout (a file each, or records of the data file); -1 without a folder. */
 async function storedBlocks(id) {
   try {
-    const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('peerkit-transfers')).getDirectoryHandle(id);
+    const dir = await transferFolder(id);
     let blocks = 0;
     for await (const name of dir.keys()) {
       if (/^\d+$/.test(name)) blocks++;
@@ -365,9 +368,8 @@ describe('file transfers', function () {
     expect(incoming.id).to.equal(t.id);
     expect(await sameBytes(await within(30000, incoming.accept(), 'the file'), file)).to.equal(true);
     // A worker still holding the data file would have left the new reception to write a file per block.
-    const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('peerkit-transfers')).getDirectoryHandle(t.id);
     const names = [];
-    for await (const name of dir.keys()) names.push(name);
+    for await (const name of (await transferFolder(t.id)).keys()) names.push(name);
     expect(names.sort()).to.deep.equal(['data', 'offer.json', 'records']);
     await closeAll(c, d);
   });
