@@ -104,8 +104,9 @@ async function both(what, test, ms = STEP_MS) {
     },
     ms,
     100,
-  ).catch((err) => {
-    throw new Error(`${err.message}; pages: ${JSON.stringify(last)}`, { cause: err });
+  ).catch(async (err) => {
+    const seen = await Promise.all([chrome.call('diagnose'), fox.call('diagnose')]).catch((why) => `not known: ${why.message}`);
+    throw new Error(`${err.message}; pages: ${JSON.stringify(last)}; beneath: ${JSON.stringify(seen, null, 1)}`, { cause: err });
   });
   return last;
 }
