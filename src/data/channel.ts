@@ -65,8 +65,8 @@ export class Channel extends Emitter<ChannelEvents> {
     private readonly dc: RTCDataChannel,
     options: ResolvedChannelOptions,
     maxMessageSize: () => number | null | undefined,
-    /** Told of every arrival, pings included: the Peer's evidence that the remote is there. */
-    heard: () => void,
+    /** Told of every arrival, pings included (then told again, with `true`): the Peer's evidence that the remote is there. */
+    heard: (ping?: true) => void,
   ) {
     super();
     this.label = dc.label;
@@ -86,6 +86,7 @@ export class Channel extends Emitter<ChannelEvents> {
         this.remoteSent = count;
         this.closeWhenComplete();
       },
+      ping: () => heard(true),
     };
     this.codec = (this.options.raw ? rawCodec : framedCodec)(context, delivery);
     this.queue = new SendQueue(dc, { high: this.options.highWaterMark, low: this.options.lowWaterMark }, (cause) => this.gone(cause));

@@ -23,6 +23,8 @@ export interface Delivery {
   error(error: PeerKitError): void;
   /** The remote is closing after sending `count` messages. */
   closing(count: number): void;
+  /** A ping arrived: the remote watches for silence as peerkit does. */
+  ping(): void;
 }
 
 /** What a codec needs to know of its channel, fixed when the channel is made. */

@@ -53,7 +53,7 @@ export function framedCodec(context: CodecContext, to: Delivery): Codec {
       }
       const arrival = reassembler.push(data);
       if (arrival instanceof PeerKitError) return to.error(arrival);
-      if (arrival.kind === Kind.Ping) return;
+      if (arrival.kind === Kind.Ping) return to.ping();
       if (arrival.kind === Kind.Close) return to.closing(arrival.id);
       if (arrival.total > data.byteLength - HEADER_BYTES) {
         to.progress({ id: arrival.id, direction: 'receive', bytes: arrival.received, total: arrival.total });

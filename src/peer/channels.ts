@@ -22,9 +22,9 @@ export interface Channels {
  * adopting the ones the remote opened, and closing them all.
  *
  * @param defaults - the Peer's channel defaults
- * @param heard - told of every arrival on any channel, pings included
+ * @param heard - told of every arrival on any channel, pings included (again, with `true`)
  */
-export function channelsOf(pc: RTCPeerConnection, defaults: ResolvedChannelOptions, heard: () => void): Channels {
+export function channelsOf(pc: RTCPeerConnection, defaults: ResolvedChannelOptions, heard: (ping?: true) => void): Channels {
   const open = new Set<Channel>();
   const adopt = (dc: RTCDataChannel, options: ResolvedChannelOptions): Channel => {
     const channel = new Channel(dc, options, () => pc.sctp?.maxMessageSize, heard);

@@ -28,6 +28,17 @@ const ufragsIn = (pc: RTCPeerConnection): string => [...ufragsOf(pc.localDescrip
  */
 const UNANSWERED_CHECKS_MS = 10000;
 
+/**
+ * How long the remote may stay silent, counted from a restart begun in silence for as long as ICE
+ * says it is connected, before the Peer fails. SCTP resends only when its retransmission timer
+ * fires, and that timer doubled through the outage (up to RTO.max, 60 s:
+ * https://www.rfc-editor.org/rfc/rfc9260#section-16); a remote page that is frozen never answers.
+ * Either way a new connection is up sooner, and a Room rebuilds one with nothing lost. Firefox
+ * keeps ICE `connected` through short outages (see Liveness), so the clock may include the rest
+ * of the outage: seen in the namespace, the remote was heard again 6 to 8 s after the restart.
+ */
+const STALLED_MS = 20000;
+
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Connection health of one Peer, as {@link watchHealth} returns it. */
@@ -38,8 +49,8 @@ export interface ConnectionHealth {
   start(): void;
   /** The Peer reached `connected` for the first time. */
   connected(): void;
-  /** Something arrived from the remote, on any channel. */
-  heard(): void;
+  /** Something arrived from the remote, on any channel; `ping` when it was a ping. */
+  heard(ping?: true): void;
   /** A candidate arrived from the remote. */
   remoteCandidate(): void;
   /** Feeds the restart policy the ICE state as it counts for health; the `iceconnectionstatechange` handler. */
@@ -66,6 +77,11 @@ export interface ConnectionHealth {
 export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions, hooks: HealthHooks): ConnectionHealth {
   /** Whether ICE was restarted since the remote went quiet (see {@link iceHealth}). */
   let restartedInSilence = false;
+  /**
+   * Whether the remote pings. One that does not (its `silenceMs` 0) is silent whenever it has
+   * nothing to send, and silence alone must not close a connection (docs/protocol.md, 6.3).
+   */
+  let pinging = false;
   /** The page said `offline` and nothing arrived from the remote since. */
   let offline = false;
   /** Whether the Peer was connected once. */
@@ -74,6 +90,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
   let localCandidates = 0;
   let remoteCandidates = 0;
   let checksTimer: ReturnType<typeof setTimeout> | undefined;
+  let stallTimer: ReturnType<typeof setTimeout> | undefined;
   /** This side's ICE credentials, and when the remote last replaced them by restarting ICE itself. */
   let credentials = '';
   let remoteRestartAt = -Infinity;
@@ -109,11 +126,25 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
     return new PeerKitError('CONNECT_TIMEOUT', `Not connected after ${options.connectTimeoutMs} ms: ${where}`);
   };
 
+  /** Runs the {@link STALLED_MS} clock while ICE says it is connected after a restart in silence, and a remote that pings is still silent. */
+  const watchStall = (): void => {
+    if (!pinging || !restartedInSilence || !quiet() || !iceIsUp(pc.iceConnectionState)) {
+      clearTimeout(stallTimer);
+      stallTimer = undefined;
+    } else if (stallTimer === undefined) {
+      stallTimer = setTimeout(
+        () => hooks.fatal(new PeerKitError('TIMEOUT', `ICE is up, but nothing came from the remote for ${STALLED_MS} ms after a restart: SCTP backing off, or a frozen page.`)),
+        STALLED_MS,
+      );
+    }
+  };
+
   const check = (): void => {
     // A Peer closing has stopped restarting; late ICE events must not start it again.
     if (stopped) return;
     if (!up && (pc.iceConnectionState === 'failed' || pc.connectionState === 'failed')) return hooks.fatal(neverUpError());
     restarter.update(iceHealth());
+    watchStall();
     hooks.changed();
   };
 
@@ -123,6 +154,8 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
     // still checking makes Firefox fail the connection within 200 ms (seen with Firefox ESR while
     // UDP was dropped): the remote's restart counts as this attempt; the next one follows if it fails.
     if (quiet()) restartedInSilence = true;
+    // ICE may never leave `connected` (Firefox, see Liveness), so no state change would start the clock.
+    watchStall();
     if (performance.now() - remoteRestartAt < options.iceRestartTimeoutMs) return hooks.log(`${why}: the remote restarted ICE already`);
     pc.restartIce();
   };
@@ -199,8 +232,9 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
       clearTimeout(connectTimer);
       clearTimeout(checksTimer);
     },
-    heard: () => {
+    heard: (ping) => {
       liveness.heard();
+      if (ping) pinging = true;
       if (!offline) return;
       offline = false;
       check();
@@ -238,6 +272,7 @@ export function watchHealth(pc: RTCPeerConnection, options: ResolvedPeerOptions,
       stopped = true;
       clearTimeout(connectTimer);
       clearTimeout(checksTimer);
+      clearTimeout(stallTimer);
       restarter.stop();
       liveness.stop();
       stops.forEach((stop) => stop());

@@ -62,6 +62,8 @@ export class Peer extends Emitter<PeerEvents> {
   private current: PeerState = 'new';
   private wasConnected = false;
   private ending: Promise<void> | undefined;
+  /** The Peer closes because its connection failed: nothing queued can go out any more. */
+  private failed = false;
   private settle = { resolve: noop, reject: noop as (err: PeerKitError) => void };
   private readonly unwatch: () => void;
   private lastStats: PeerStats | undefined;
@@ -115,7 +117,7 @@ export class Peer extends Emitter<PeerEvents> {
     this.unwatch = () => stops.forEach((stop) => stop());
     // Listeners are attached after the constructor returns.
     queueMicrotask(() => this.send$(this.negotiator.hello));
-    this.channels = channelsOf(pc, this.options.channel, () => this.health.heard());
+    this.channels = channelsOf(pc, this.options.channel, (ping) => this.health.heard(ping));
     this.main = this.channels.createDefault();
     this.main.on('open', () => {
       this.health.start();
@@ -299,9 +301,10 @@ export class Peer extends Emitter<PeerEvents> {
 
   private async release(): Promise<void> {
     const closing = this.channels.closeAll();
-    // Queued messages can only go out over a connection that is up; otherwise waiting for them
+    // Queued messages can only go out over a connection that is up, and one that failed is not
+    // (ICE may still say `connected` when the remote went silent); otherwise waiting for them
     // would hold `close` back for closeTimeoutMs after the state said `closed`.
-    if (this.pc.connectionState === 'connected') await closing;
+    if (this.pc.connectionState === 'connected' && !this.failed) await closing;
     this.emit('signal', { v: SIGNAL_VERSION, kind: 'bye' });
     const pc = this.pc;
     this.unwatch();
@@ -321,6 +324,7 @@ export class Peer extends Emitter<PeerEvents> {
   /** Fails for good: `connected` rejects with `err` (not `CLOSED`), `error` tells, and the Peer closes. */
   private die(err: PeerKitError): void {
     if (this.ending) return;
+    this.failed = true;
     this.settle.reject(err);
     this.fail(err);
     void this.close();

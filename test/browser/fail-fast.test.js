@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Peer } from '../../dist/index.js';
-import { closeAll, expectDelivery, next, pair, within } from './helpers.js';
+import { closeAll, expectDelivery, next, pair, sleep, within } from './helpers.js';
 
 /** An address inside the test's private namespace (198.18.7.0/24) that no one answers on. */
 const NOWHERE = '198.18.7.9';
@@ -94,6 +94,46 @@ describe('Calls that fail fail fast, with the reason', () => {
     for (const connectTimeoutMs of [-1, Number.NaN, '30000']) {
       expect(() => new Peer({ connectTimeoutMs }), String(connectTimeoutMs)).to.throw().with.property('code', 'BAD_ARGUMENT');
     }
+  });
+
+  it('a Peer whose remote page freezes (its browser still answers ICE, its script sends nothing) restarts ICE once, then fails with TIMEOUT 20 s later instead of reconnecting for ever', async function () {
+    this.timeout(40000);
+    const a = new Peer({ silenceMs: 2000, disconnectedGraceMs: 500, iceRestartTimeoutMs: 4000 });
+    const b = new Peer();
+    let frozen = false;
+    const held = [];
+    a.on('signal', (m) => (frozen ? held.push(m) : b.signal(m)));
+    b.on('signal', (m) => a.signal(m));
+    await within(10000, Promise.all([a.connected, b.connected]), 'connecting');
+    // b's first pings: a remote that never pinged may just be quiet (the next test).
+    await sleep(2500);
+    const events = record(a);
+    // What a frozen page's Peer does: no pings, and no signal handled (so no ICE restart answered).
+    frozen = true;
+    b.main.ping = () => {};
+    const err = await within(30000, next(a, 'error'), 'the error');
+    expect(err.code).to.equal('TIMEOUT');
+    expect(err.message).to.match(/nothing came from the remote for 20000 ms after a restart/);
+    if (a.state !== 'closed') await next(a, 'close');
+    expect(events.map((e) => e.what)).to.deep.equal(['state:reconnecting', 'reconnecting', 'error', 'state:closed', 'close']);
+    const [reconnecting, failed] = [events[0].at, events[2].at];
+    expect(failed - reconnecting, 'the silence counted from the restart, 20 s').to.be.within(19500, 22500);
+    expect(held.some((m) => m.kind === 'description' && m.type === 'offer'), 'one ICE restart was offered').to.equal(true);
+    await closeAll(a, b);
+  });
+
+  it('a remote that does not ping (silenceMs 0) is never closed for its silence: the Peer restarts ICE once, stays reconnecting past the 20 s, and is connected again when the remote sends', async function () {
+    this.timeout(40000);
+    const [a, b] = pair({ silenceMs: 2000, disconnectedGraceMs: 500, iceRestartTimeoutMs: 4000 }, { silenceMs: 0 });
+    await within(10000, Promise.all([a.connected, b.connected]), 'connecting');
+    const events = record(a);
+    await sleep(25000);
+    expect(events.map((e) => e.what)).to.deep.equal(['state:reconnecting', 'reconnecting']);
+    const got = next(a, 'data');
+    await b.send('still here');
+    expect(await within(10000, got, 'the message')).to.equal('still here');
+    await within(5000, next(a, 'reconnect'), 'reconnect');
+    await closeAll(a, b);
   });
 
   it('a connection that came up still connects and carries data under a short connectTimeoutMs', async () => {
