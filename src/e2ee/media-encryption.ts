@@ -141,7 +141,7 @@ function checkKeyId(keyId: unknown): asserts keyId is number {
  * ```ts
  * const e2ee = createMediaEncryption({ suite: 'AES_128_GCM_SHA256_128' });
  * const peer = new Peer({ config: encodedTransformConfig() });
- * await e2ee.setKey(1, keyBytes);
+ * e2ee.setKey(1, keyBytes); // frames after it wait while the key is derived
  * e2ee.protectSender(peer.connection.addTrack(track, stream), 1);
  * peer.connection.addEventListener('track', (e) => e2ee.protectReceiver(e.receiver));
  * e2ee.on('error', (err) => console.warn(err.code)); // 'DECRYPT_FAILED'
